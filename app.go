@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes. They are part of jobsync's interface: CI pipelines branch on
+// them, so they never change meaning.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan --detailed-exitcode: the plan has changes
+	exitDrift   = 3 // drift: the workspace changed outside jobsync
+	exitSignal  = 130
+)
+
+// exitErr carries an exit code other than 1, and optionally no message (the
+// command already printed what it had to say).
+type exitErr struct {
+	code int
+	msg  string
+}
+
+func (e *exitErr) Error() string { return e.msg }
+
+// env is what every command may use of the outside world.
+type env struct {
+	stdio
+	getenv func(string) string
+}
+
+// run is the whole program; main only adds the process around it.
+func run(ctx context.Context, args []string, io stdio, getenv func(string) string) int {
+	e := &env{stdio: io, getenv: getenv}
+	app := newApp(e)
+	err := app.RunContext(ctx, args)
+	return report(e, err, ctx)
+}
+
+// report maps an error to the exit code, printing it once. It is the only
+// place that decides exit codes.
+func report(e *env, err error, ctx context.Context) int {
+	if err == nil {
+		return exitOK
+	}
+	var xe *exitErr
+	if errors.As(err, &xe) {
+		if xe.msg != "" {
+			fmt.Fprintln(e.err, "Error:", xe.msg)
+		}
+		return xe.code
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(e.err, "Interrupted.")
+		return exitSignal
+	}
+	msg := err.Error()
+	fmt.Fprintln(e.err, "Error:", msg)
+	return exitError
+}
+
+func newApp(e *env) *cli.App {
+	app := &cli.App{
+		Name:    "jobsync",
+		Usage:   "keep Databricks jobs as code: validate, plan, apply",
+		Version: version,
+		Reader:  e.in,
+		Writer:  e.out,
+		ErrWriter: e.err,
+		// urfave/cli calls os.Exit for ExitCoder errors unless this is set;
+		// exit codes are decided in report, nowhere else.
+		ExitErrHandler:       func(*cli.Context, error) {},
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		Description: `Exit codes:
+   0  success, or no changes
+   1  error (invalid configuration, API failure, refused apply, ...)
+   2  changes present (plan --detailed-exitcode)
+   3  drift found (drift)
+ 130  interrupted`,
+		Commands: commands(e),
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return usageError(err.Error())
+		},
+	}
+	return app
+}
+
+func usageError(msg string) error {
+	return &exitErr{code: exitError, msg: msg + " (see --help)"}
+}
+
+// checkArgs guards urfave/cli's habit of treating every token after the first
+// argument as an argument: `jobsync plan dir --out x` would otherwise read
+// "--out" as a path.
+func checkArgs(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return usageError(fmt.Sprintf("flag %s must come before the arguments: jobsync %s [flags] ARGS", a, c.Command.Name))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package jobsapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Job is a job as read through jobs/get or jobs/list. Settings holds the
+// JobSettings object with numbers as json.Number, so that int64 job ids never
+// pass through float64.
+type Job struct {
+	JobID           int64          `json:"job_id"`
+	CreatorUserName string         `json:"creator_user_name,omitempty"`
+	RunAsUserName   string         `json:"run_as_user_name,omitempty"`
+	CreatedTime     int64          `json:"created_time,omitempty"`
+	Settings        map[string]any `json:"settings,omitempty"`
+	// HasMore is set on list items whose arrays were cut at 100 entries; the
+	// complete job must then be read with GetJob.
+	HasMore bool `json:"has_more,omitempty"`
+}
+
+// AccessControlRequest is one entry of a permissions PUT or PATCH.
+type AccessControlRequest struct {
+	UserName             string `json:"user_name,omitempty"`
+	GroupName            string `json:"group_name,omitempty"`
+	ServicePrincipalName string `json:"service_principal_name,omitempty"`
+	PermissionLevel      string `json:"permission_level"`
+}
+
+// Permission is one level held by a principal, direct or inherited.
+type Permission struct {
+	PermissionLevel     string   `json:"permission_level"`
+	Inherited           bool     `json:"inherited,omitempty"`
+	InheritedFromObject []string `json:"inherited_from_object,omitempty"`
+}
+
+// AccessControlResponse is one principal's entry in a permissions answer.
+type AccessControlResponse struct {
+	UserName             string       `json:"user_name,omitempty"`
+	GroupName            string       `json:"group_name,omitempty"`
+	ServicePrincipalName string       `json:"service_principal_name,omitempty"`
+	DisplayName          string       `json:"display_name,omitempty"`
+	AllPermissions       []Permission `json:"all_permissions"`
+}
+
+// JobPermissions is the answer of GET/PUT/PATCH /api/2.0/permissions/jobs/{id}.
+type JobPermissions struct {
+	ObjectID          string                  `json:"object_id"`
+	ObjectType        string                  `json:"object_type"`
+	AccessControlList []AccessControlResponse `json:"access_control_list"`
+}
+
+// APIError is a non-2xx answer from the workspace.
+type APIError struct {
+	Method     string
+	Path       string
+	StatusCode int
+	ErrorCode  string
+	Message    string
+}
+
+func (e *APIError) Error() string {
+	code := e.ErrorCode
+	if code == "" {
+		code = fmt.Sprintf("HTTP %d", e.StatusCode)
+	} else {
+		code = fmt.Sprintf("%s (HTTP %d)", code, e.StatusCode)
+	}
+	return fmt.Sprintf("%s %s: %s: %s", e.Method, e.Path, code, e.Message)
+}
+
+// notFoundMessage is how the Jobs API says a job or run is missing: HTTP 400
+// INVALID_PARAMETER_VALUE, not 404 (jobs-api.md §6.2, §12.1).
+var notFoundMessage = regexp.MustCompile(`^(Job|Run) -?\d+ does not exist\.?$`)
+
+// IsNotFound reports whether err says the job or run does not exist.
+func IsNotFound(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.StatusCode == 404 && e.ErrorCode != "ENDPOINT_NOT_FOUND" {
+		return true
+	}
+	return e.ErrorCode == "INVALID_PARAMETER_VALUE" && notFoundMessage.MatchString(e.Message)
+}
+
+// RawBody is a request body that is sent exactly as given.
+type RawBody = json.RawMessage

@@ -1,0 +1,127 @@
+package planner
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/jobsync/jobsync/schema"
+	"github.com/jobsync/jobsync/state"
+)
+
+// FormatVersion is the version of the JSON plan document. It goes up whenever
+// a consumer of the JSON would have to change.
+const FormatVersion = 1
+
+// Op is what an action does to one job. The string values are the JSON form.
+type Op string
+
+const (
+	OpCreate Op = "create"
+	OpUpdate Op = "update" // POST jobs/update: partial, merged by key
+	OpReset  Op = "reset"  // POST jobs/reset: full replace
+	OpDelete Op = "delete"
+	OpNoop   Op = "no-op"
+	// OpPermissions is an action that only changes a job's permissions.
+	OpPermissions Op = "permissions"
+)
+
+// Live is a job as read from the workspace, handed to Build by the caller.
+type Live struct {
+	JobID           int64
+	CreatorUserName string
+	RunAsUserName   string
+	Settings        map[string]any
+	// Partial is true when Settings came from a list view whose arrays were
+	// truncated (has_more); such a job must be re-read before it is planned.
+	Partial bool
+	// Permissions is the direct (non-inherited) ACL, nil when not read.
+	Permissions []schema.Permission
+}
+
+// Input is everything Build needs.
+type Input struct {
+	Desired []*schema.Job
+	// Live holds every job of the workspace that the caller read (managed or
+	// not); Build picks the managed ones by lockfile id and ownership tag.
+	Live []Live
+	// Lock is the lockfile, nil when there is none.
+	Lock *state.File
+	// Project is the ownership scope written into each job's tag.
+	Project     string
+	Workspace   string
+	Prune       bool
+	Only        []string
+	Now         time.Time
+	ToolVersion string
+}
+
+// StateRef names the lockfile a plan was made against.
+type StateRef struct {
+	Lineage string `json:"lineage"`
+	Serial  uint64 `json:"serial"`
+}
+
+// Plan is the outcome of Build, and the saved-plan document.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	ToolVersion   string    `json:"tool_version"`
+	CreatedAt     time.Time `json:"created_at"`
+	Workspace     string    `json:"workspace"`
+	Project       string    `json:"project"`
+	State         StateRef  `json:"state"`
+	// Actions in apply order; no-ops are left out.
+	Actions []Action `json:"actions"`
+	// Skipped are deletes that were not enabled (no --prune).
+	Skipped []Action `json:"skipped,omitempty"`
+	// Refresh says how the workspace was read; filled in by the caller.
+	Refresh *RefreshReport `json:"refresh,omitempty"`
+}
+
+// RefreshReport is how the live state was read.
+type RefreshReport struct {
+	Requests   int64  `json:"requests"`
+	JobsRead   int    `json:"jobs_read"`
+	DurationMS int64  `json:"duration_ms"`
+	Strategy   string `json:"strategy"`
+}
+
+// Action is one step of a plan.
+type Action struct {
+	Op     Op     `json:"op"`
+	Key    string `json:"key"`
+	JobID  int64  `json:"job_id,omitempty"`
+	Reason string `json:"reason"`
+	// Source is the file:line:col of the job's key in the YAML.
+	Source  string   `json:"source,omitempty"`
+	Changes []Change `json:"changes,omitempty"`
+	// Request is the exact JSON body of the write (create, update, reset or
+	// delete). References to jobs being created are the strings
+	// "${jobs.<key>.id}", replaced by their ids at apply time.
+	Request json.RawMessage `json:"request,omitempty"`
+	// Permissions is the exact body of the permissions PUT, when the
+	// job's permissions change.
+	Permissions json.RawMessage `json:"permissions,omitempty"`
+	// Applied is what the lockfile records for this key once the action
+	// succeeds (normalised desired settings, references resolved at apply).
+	Applied map[string]any `json:"applied,omitempty"`
+	// AppliedPermissions is the normalised ACL recorded with it.
+	AppliedPermissions []any `json:"applied_permissions,omitempty"`
+	// LiveDigest is the digest of the normalised live settings the action was
+	// planned against; apply of a saved plan refuses a job whose digest moved.
+	LiveDigest string `json:"live_digest,omitempty"`
+	// Needs are the keys whose job ids this action's request refers to.
+	Needs []string `json:"needs,omitempty"`
+}
+
+// Change is one changed keyed path.
+type Change struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"` // add, remove, modify
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+	// Origin is "config" (the YAML changed since the last apply) or "drift"
+	// (the workspace changed since the last apply).
+	Origin string `json:"origin"`
+	// Source is file:line:col of the value in the YAML, when it is there.
+	Source string `json:"source,omitempty"`
+}

@@ -1,0 +1,160 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Pos is a place in a YAML file. Line and Col are 1-based; a zero Line means
+// the position is unknown.
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return "-"
+	case p.Line == 0:
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Diagnostic is one problem in the configuration. Path is the keyed path of
+// the offending value inside its job (for example
+// `jobs.etl.tasks[task_key="ingest"].timeout_seconds`), empty for file-level
+// problems such as malformed YAML.
+type Diagnostic struct {
+	Pos  Pos    `json:"pos"`
+	Path string `json:"path,omitempty"`
+	Msg  string `json:"message"`
+}
+
+func (d Diagnostic) Error() string {
+	if d.Path == "" {
+		return d.Pos.String() + ": " + d.Msg
+	}
+	return d.Pos.String() + ": " + d.Path + ": " + d.Msg
+}
+
+// Diagnostics is every problem found in a configuration. It is an error so
+// that Load can return it, but callers are expected to print each entry.
+type Diagnostics []Diagnostic
+
+// Sort orders by file, line, column, then path and message, so output is
+// stable whatever order the checks ran in.
+func (ds Diagnostics) Sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Col != b.Pos.Col {
+			return a.Pos.Col < b.Pos.Col
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Msg < b.Msg
+	})
+}
+
+func (ds Diagnostics) Error() string {
+	switch len(ds) {
+	case 0:
+		return "no problems"
+	case 1:
+		return ds[0].Error()
+	}
+	var b strings.Builder
+	b.WriteString(ds[0].Error())
+	fmt.Fprintf(&b, " (and %d more problems)", len(ds)-1)
+	return b.String()
+}
+
+// Permission is one declared grant on a job. Exactly one of UserName,
+// GroupName and ServicePrincipalName is set.
+type Permission struct {
+	UserName             string `json:"user_name,omitempty"`
+	GroupName            string `json:"group_name,omitempty"`
+	ServicePrincipalName string `json:"service_principal_name,omitempty"`
+	PermissionLevel      string `json:"permission_level"`
+}
+
+// Lifecycle holds jobsync's own per-job controls; it is never sent to the API.
+type Lifecycle struct {
+	// IgnoreChanges lists keyed paths (as printed in plans, e.g.
+	// `tasks[task_key="a"].timeout_seconds` or `schedule`) that jobsync leaves
+	// alone once the job exists.
+	IgnoreChanges  []string `json:"ignore_changes,omitempty"`
+	PreventDestroy bool     `json:"prevent_destroy,omitempty"`
+}
+
+// Job is one desired job.
+type Job struct {
+	// Key is the mapping key under `jobs:`: the job's identity in jobsync.
+	Key string
+	// File is the slash-separated path the job came from, as given.
+	File string
+	// Pos is where the key is written.
+	Pos Pos
+	// Settings is the JobSettings object as a JSON tree (map[string]any,
+	// []any, string, bool, json.Number, nil) without jobsync's own fields.
+	Settings map[string]any
+	// Permissions is nil when the job declares no `permissions:` key, and
+	// non-nil (possibly empty) when it does.
+	Permissions []Permission
+	Lifecycle   Lifecycle
+
+	// positions maps a JSON pointer relative to Settings ("/tasks/0/task_key")
+	// to where it is written; "" is the job itself.
+	positions map[string]Pos
+}
+
+// PosOf returns the position of the value at the JSON pointer ptr (relative
+// to Settings), or of its nearest ancestor that has one.
+func (j *Job) PosOf(ptr string) Pos {
+	for {
+		if p, ok := j.positions[ptr]; ok {
+			return p
+		}
+		if ptr == "" {
+			return j.Pos
+		}
+		i := strings.LastIndexByte(ptr, '/')
+		if i < 0 {
+			return j.Pos
+		}
+		ptr = ptr[:i]
+	}
+}
+
+// NewJob builds a Job from parts, for tests and for code (such as export)
+// that makes jobs without reading YAML.
+func NewJob(key, file string, settings map[string]any, positions map[string]Pos) *Job {
+	return &Job{Key: key, File: file, Settings: settings, positions: positions, Pos: positions[""]}
+}
+
+// Config is everything loaded from the given paths.
+type Config struct {
+	// Jobs sorted by Key.
+	Jobs []*Job
+	// Files that were read, in the order they were read.
+	Files []string
+}
+
+// Job returns the job with the given key, or nil.
+func (c *Config) Job(key string) *Job {
+	i := sort.Search(len(c.Jobs), func(i int) bool { return c.Jobs[i].Key >= key })
+	if i < len(c.Jobs) && c.Jobs[i].Key == key {
+		return c.Jobs[i]
+	}
+	return nil
+}

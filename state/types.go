@@ -1,0 +1,35 @@
+package state
+
+// Version is the lockfile format this build writes. Readers accept every
+// version up to it and refuse newer ones.
+const Version = 1
+
+// File is the lockfile in memory.
+type File struct {
+	Version int `json:"version"`
+	// Workspace is the normalised host (https://host) the jobs live in; a
+	// lockfile is refused against any other workspace.
+	Workspace string `json:"workspace"`
+	// Project is the ownership scope (project, or project/target) whose
+	// tag every managed job carries.
+	Project string `json:"project"`
+	// Lineage is made once, when the lockfile is first written, and never
+	// changes; a saved plan is refused against another lineage.
+	Lineage string `json:"lineage"`
+	// Serial goes up by one each time the content changes.
+	Serial uint64 `json:"serial"`
+	// Jobs by key.
+	Jobs map[string]Job `json:"jobs"`
+}
+
+// Job is what jobsync recorded for one key at its last apply.
+type Job struct {
+	JobID int64 `json:"job_id"`
+	// Applied is the normalised settings jobsync last sent (or adopted); the
+	// planner compares it with the YAML (config changes) and with the live
+	// job (drift).
+	Applied map[string]any `json:"applied,omitempty"`
+	// Permissions is the normalised direct ACL jobsync last set, if it
+	// manages the job's permissions.
+	Permissions []any `json:"permissions,omitempty"`
+}
