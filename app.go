@@ -109,3 +109,11 @@ func checkArgs(c *cli.Context) error {
 	}
 	return nil
 }
+
+func commands(e *env) []*cli.Command {
+	return []*cli.Command{
+		validateCommand(e),
+		schemaCommand(e),
+		emulatorCommand(e),
+	}
+}

@@ -10,13 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func commands(e *env) []*cli.Command {
-	return []*cli.Command{
-		validateCommand(e),
-		schemaCommand(e),
-	}
-}
-
 func validateCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
