@@ -69,11 +69,11 @@ func report(e *env, err error, ctx context.Context) int {
 
 func newApp(e *env) *cli.App {
 	app := &cli.App{
-		Name:    "jobsync",
-		Usage:   "keep Databricks jobs as code: validate, plan, apply",
-		Version: version,
-		Reader:  e.in,
-		Writer:  e.out,
+		Name:      "jobsync",
+		Usage:     "keep Databricks jobs as code: validate, plan, apply",
+		Version:   version,
+		Reader:    e.in,
+		Writer:    e.out,
 		ErrWriter: e.err,
 		// urfave/cli calls os.Exit for ExitCoder errors unless this is set;
 		// exit codes are decided in report, nowhere else.
