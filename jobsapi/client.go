@@ -1,0 +1,612 @@
+package jobsapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	defaultParallelism    = 16
+	defaultRateLimit      = 1000 // requests per second per endpoint, before any 429
+	defaultRetryTimeout   = 5 * time.Minute
+	defaultAttemptTimeout = 2 * time.Minute
+	defaultMinBackoff     = 500 * time.Millisecond
+	defaultMaxBackoff     = 10 * time.Second
+	defaultAPIVersion     = "2.2"
+)
+
+// Options tune the client. The zero value is ready to use.
+type Options struct {
+	// Parallelism bounds the requests in flight at once (default 16). The
+	// default transport keeps as many idle connections per host.
+	Parallelism int
+	// RateLimit is the client-side ceiling in requests per second for each
+	// endpoint; 0 means a generous default. Below it the rate adapts: it
+	// halves when the workspace answers 429 and recovers slowly.
+	RateLimit float64
+	// HTTPClient replaces the default client (whose transport is sized to
+	// Parallelism). Its Timeout, if any, applies to each attempt.
+	HTTPClient *http.Client
+	// Debug receives one line per request and response (method, path,
+	// status, duration, attempt). Secrets are redacted; bodies are not logged.
+	Debug io.Writer
+	// UserAgent is the product part of the User-Agent, e.g.
+	// "jobsync/1.2.3"; go, os and auth type are appended.
+	UserAgent string
+	// RetryTimeout bounds the time spent retrying one call (default 5 min).
+	RetryTimeout time.Duration
+	// APIVersion of the jobs endpoints: "2.2" (default) or "2.1".
+	APIVersion string
+
+	// MinBackoff and MaxBackoff bound the jittered exponential wait between
+	// retries when the workspace gives no Retry-After (defaults 500 ms and
+	// 10 s). Tests shorten them.
+	MinBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one attempt, response body included (default
+	// 2 min); a timed-out read is retried like a dropped connection.
+	AttemptTimeout time.Duration
+}
+
+// Stats counts what the client did. Requests counts attempts sent to the
+// API (token requests apart), Retries the attempts that repeated an earlier
+// one, Throttled the 429 answers.
+type Stats struct {
+	Requests      int64
+	Retries       int64
+	Throttled     int64
+	TokenRequests int64
+}
+
+// Client is a Jobs API 2.2 and permissions 2.0 client. It is safe for
+// concurrent use; every method takes a context and stops when it ends.
+type Client struct {
+	host           string
+	jobsBase       string // "/api/2.2/jobs"
+	hc             *http.Client
+	auth           authenticator
+	authType       string
+	userAgent      string
+	sem            chan struct{}
+	rateCeiling    float64
+	parallelism    int
+	retryTimeout   time.Duration
+	attemptTimeout time.Duration
+	minBackoff     time.Duration
+	maxBackoff     time.Duration
+
+	limMu    sync.Mutex
+	limiters map[string]*limiter
+
+	debug   io.Writer
+	debugMu sync.Mutex
+
+	secMu   sync.RWMutex
+	secrets []string
+
+	requests, retries, throttled, tokenRequests atomic.Int64
+
+	// Seams for internal tests: the clock, sleeping and jitter.
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func() float64
+}
+
+// New returns a client of the workspace described by cfg. cfg usually comes
+// from ResolveConfig; a hand-made Config is validated the same way (host
+// normalised, plain http only for loopback, exactly one credential).
+func New(cfg Config, o Options) (*Client, error) {
+	host, err := NormalizeHost(cfg.Host)
+	if err != nil {
+		return nil, fmt.Errorf("workspace host: %w", err)
+	}
+	authType := strings.ToLower(cfg.AuthType)
+	if authType == "" {
+		switch {
+		case cfg.Token != "" && (cfg.ClientID != "" || cfg.ClientSecret != ""):
+			return nil, errors.New("more than one auth method configured (token and client_id): remove one or set DATABRICKS_AUTH_TYPE to pat or oauth-m2m")
+		case cfg.Token != "":
+			authType = AuthTypePAT
+		case cfg.ClientID != "" || cfg.ClientSecret != "":
+			authType = AuthTypeOAuthM2M
+		default:
+			return nil, fmt.Errorf("no credentials for %s: set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET", host)
+		}
+	}
+	version := o.APIVersion
+	if version == "" {
+		version = defaultAPIVersion
+	}
+	if version != "2.1" && version != "2.2" {
+		return nil, fmt.Errorf("unsupported Jobs API version %q: use 2.2 (or 2.1)", version)
+	}
+	p := o.Parallelism
+	if p <= 0 {
+		p = defaultParallelism
+	}
+	c := &Client{
+		host:           host,
+		jobsBase:       "/api/" + version + "/jobs",
+		authType:       authType,
+		sem:            make(chan struct{}, p),
+		parallelism:    p,
+		rateCeiling:    o.RateLimit,
+		retryTimeout:   orDefault(o.RetryTimeout, defaultRetryTimeout),
+		attemptTimeout: orDefault(o.AttemptTimeout, defaultAttemptTimeout),
+		minBackoff:     orDefault(o.MinBackoff, defaultMinBackoff),
+		maxBackoff:     orDefault(o.MaxBackoff, defaultMaxBackoff),
+		limiters:       map[string]*limiter{},
+		debug:          o.Debug,
+		now:            time.Now,
+		sleep:          sleepCtx,
+		jitter:         rand.Float64,
+	}
+	if c.rateCeiling <= 0 {
+		c.rateCeiling = defaultRateLimit
+	}
+	if c.maxBackoff < c.minBackoff {
+		c.maxBackoff = c.minBackoff
+	}
+	switch authType {
+	case AuthTypePAT:
+		if cfg.Token == "" {
+			return nil, errors.New("auth type pat needs a token: set DATABRICKS_TOKEN or token in the profile")
+		}
+		c.auth = patAuth{token: cfg.Token}
+		c.addSecret(cfg.Token)
+	case AuthTypeOAuthM2M:
+		if cfg.ClientID == "" || cfg.ClientSecret == "" {
+			return nil, errors.New("OAuth M2M needs both a client id and a client secret: set DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET")
+		}
+		c.auth = newM2MAuth(c, cfg.ClientID, cfg.ClientSecret)
+		c.addSecret(cfg.ClientSecret)
+	default:
+		return nil, fmt.Errorf("auth type %q is not supported by jobsync: use pat or oauth-m2m", cfg.AuthType)
+	}
+	c.hc = o.HTTPClient
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: newTransport(p)}
+	}
+	c.userAgent = buildUserAgent(o.UserAgent, authType)
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// newTransport sizes the connection pool to the parallelism, so that every
+// in-flight request can reuse a kept-alive connection instead of opening
+// (and TLS-handshaking) a new one.
+func newTransport(parallelism int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = parallelism
+	t.MaxConnsPerHost = parallelism
+	if t.MaxIdleConns < parallelism {
+		t.MaxIdleConns = parallelism
+	}
+	t.ResponseHeaderTimeout = defaultAttemptTimeout
+	return t
+}
+
+// Host is the normalised workspace URL (scheme://host[:port]).
+func (c *Client) Host() string { return c.host }
+
+// AuthType is the authentication in use: "pat" or "oauth-m2m".
+func (c *Client) AuthType() string { return c.authType }
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:      c.requests.Load(),
+		Retries:       c.retries.Load(),
+		Throttled:     c.throttled.Load(),
+		TokenRequests: c.tokenRequests.Load(),
+	}
+}
+
+// String names the client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("jobsapi.Client{Host: %s, AuthType: %s}", c.host, c.authType)
+}
+
+var uaToken = regexp.MustCompile(`[^A-Za-z0-9._+-]`)
+
+// buildUserAgent follows the SDKs' key/value format (jobs-api.md §10.5):
+// "jobsync/1.2.3 go/1.26.0 os/linux auth/pat".
+func buildUserAgent(product, authType string) string {
+	product = strings.TrimSpace(product)
+	if product == "" {
+		v := "dev"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		product = "jobsync/" + uaToken.ReplaceAllString(v, "-")
+	}
+	goVer := strings.TrimPrefix(runtime.Version(), "go")
+	if f := strings.Fields(goVer); len(f) > 0 {
+		goVer = f[0]
+	}
+	return fmt.Sprintf("%s go/%s os/%s auth/%s", product,
+		uaToken.ReplaceAllString(goVer, "-"), runtime.GOOS, uaToken.ReplaceAllString(authType, "-"))
+}
+
+func (c *Client) addSecret(s string) {
+	if s == "" {
+		return
+	}
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
+	for _, x := range c.secrets {
+		if x == s {
+			return
+		}
+	}
+	c.secrets = append(c.secrets, s)
+}
+
+// redact removes every credential the client knows from s. Messages from the
+// server and transport errors pass through it before they reach an error or
+// the debug log.
+func (c *Client) redact(s string) string {
+	c.secMu.RLock()
+	defer c.secMu.RUnlock()
+	for _, x := range c.secrets {
+		if strings.Contains(s, x) {
+			s = strings.ReplaceAll(s, x, "<redacted>")
+		}
+	}
+	return s
+}
+
+func (c *Client) logf(format string, args ...any) {
+	if c.debug == nil {
+		return
+	}
+	line := c.redact(fmt.Sprintf(format, args...))
+	c.debugMu.Lock()
+	defer c.debugMu.Unlock()
+	fmt.Fprintf(c.debug, "jobsapi: %s\n", line)
+}
+
+func (c *Client) limiterFor(endpoint string) *limiter {
+	c.limMu.Lock()
+	defer c.limMu.Unlock()
+	l := c.limiters[endpoint]
+	if l == nil {
+		l = newLimiter(c.rateCeiling, c.parallelism)
+		c.limiters[endpoint] = l
+	}
+	return l
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// call is one logical API call, possibly sent several times.
+type call struct {
+	method   string
+	path     string     // absolute path, e.g. /api/2.2/jobs/get
+	endpoint string     // rate-limit and fault key, e.g. jobs/get
+	query    url.Values // GET parameters
+	body     []byte     // JSON body of writes
+	// idempotent calls may be repeated after a transport error or a
+	// gateway timeout: repeating them cannot duplicate an effect.
+	idempotent bool
+}
+
+// outcome says how a call ended beyond its error.
+type outcome struct {
+	// maybeSentBefore is true when an attempt before the last one may have
+	// reached the server (so a delete that now says "does not exist" may
+	// have been done by that attempt).
+	maybeSentBefore bool
+}
+
+// transportError is a request that got no HTTP answer.
+type transportError struct {
+	Method, Path string
+	msg          string
+	err          error
+}
+
+func (e *transportError) Error() string { return fmt.Sprintf("%s %s: %s", e.Method, e.Path, e.msg) }
+func (e *transportError) Unwrap() error { return e.err }
+
+type attemptResult struct {
+	status int
+	header http.Header
+	body   []byte
+	err    error // transport or auth error; nil when an HTTP answer came
+	// sent is false when the request certainly never reached the server.
+	sent bool
+	// permanent marks errors no retry can fix (bad certificate, refused
+	// credentials at the token endpoint).
+	permanent bool
+}
+
+// do runs c with retries and decodes a 2xx answer into out (unless nil).
+func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
+	var oc outcome
+	start := c.now()
+	refreshedAuth := false
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		res := c.attempt(ctx, cl, attempt)
+		if ctx.Err() != nil {
+			return oc, fmt.Errorf("%s %s: %w", cl.method, cl.path, ctx.Err())
+		}
+		lim := c.limiterFor(cl.endpoint)
+		var retryAfter time.Duration
+		var err error
+		retry := false
+		switch {
+		case res.err != nil:
+			err = res.err
+			switch {
+			case res.permanent:
+			case cl.idempotent || !res.sent:
+				retry = true
+			default:
+				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: res.err}
+			}
+		case res.status/100 == 2:
+			lim.succeeded(c.now())
+			if out == nil {
+				return oc, nil
+			}
+			derr := decodeJSON(res.body, out)
+			if derr == nil {
+				return oc, nil
+			}
+			err = &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an unreadable body: %v", res.status, derr), err: derr}
+			if !cl.idempotent {
+				// The write was done; only its answer is lost.
+				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: err}
+			}
+			retry = true
+		default:
+			apiErr := parseError(cl.method, cl.path, res.status, res.header.Get("Content-Type"), res.body)
+			apiErr.Message = c.redact(apiErr.Message)
+			err = apiErr
+			if res.status != http.StatusTooManyRequests {
+				lim.succeeded(c.now())
+			}
+			switch res.status {
+			case http.StatusTooManyRequests:
+				c.throttled.Add(1)
+				lim.throttled(c.now())
+				retry = true
+				retryAfter = parseRetryAfter(res.header)
+			case http.StatusServiceUnavailable:
+				// 503 means the workspace did not take the request (no
+				// webapp to handle it); the SDKs retry it for every method.
+				retry = true
+				retryAfter = parseRetryAfter(res.header)
+			case http.StatusBadGateway, http.StatusGatewayTimeout:
+				// A gateway gave up waiting: the backend may still have
+				// done the work.
+				if !cl.idempotent {
+					return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: apiErr}
+				}
+				retry = true
+			case http.StatusInternalServerError:
+				if cl.method == http.MethodGet {
+					retry = true
+				} else if !cl.idempotent {
+					return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: apiErr}
+				}
+			case http.StatusUnauthorized:
+				// An OAuth token can be revoked or expire early: fetch a
+				// new one once.
+				if !refreshedAuth && c.auth.invalidate() {
+					refreshedAuth = true
+					retry = true
+					retryAfter = time.Nanosecond
+				}
+			}
+		}
+		if res.sent {
+			oc.maybeSentBefore = true
+		}
+		lastErr = err
+		if !retry {
+			return oc, err
+		}
+		delay := retryAfter
+		if delay <= 0 {
+			delay = c.backoff(attempt)
+		}
+		elapsed := c.now().Sub(start)
+		if elapsed+delay > c.retryTimeout {
+			reason := fmt.Sprintf("retry budget of %s used up", c.retryTimeout)
+			if retryAfter > 0 {
+				reason = fmt.Sprintf("the workspace asked to wait %s, beyond the retry budget of %s", retryAfter, c.retryTimeout)
+			}
+			return oc, &RetryError{Attempts: attempt, Err: lastErr, Reason: reason}
+		}
+		c.retries.Add(1)
+		if err := c.sleep(ctx, delay); err != nil {
+			return oc, fmt.Errorf("%s %s: %w (while waiting to retry after: %v)", cl.method, cl.path, err, lastErr)
+		}
+	}
+}
+
+func decodeJSON(body []byte, out any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errors.New("empty body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	return nil
+}
+
+// backoff is the wait before retry number attempt when the server gave no
+// Retry-After: exponential from MinBackoff, capped at MaxBackoff, with
+// "equal jitter" (half fixed, half random) so that a crowd of clients
+// throttled together does not come back together.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.minBackoff
+	for i := 1; i < attempt && d < c.maxBackoff; i++ {
+		d *= 2
+	}
+	if d > c.maxBackoff {
+		d = c.maxBackoff
+	}
+	return d/2 + time.Duration(c.jitter()*float64(d/2))
+}
+
+// parseRetryAfter reads Retry-After as integer seconds, the only form the
+// platform sends (jobs-api.md §6.2). Other forms and absurd values are
+// ignored and the normal backoff applies.
+func parseRetryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > 3600 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+func (c *Client) attempt(ctx context.Context, cl *call, n int) attemptResult {
+	lim := c.limiterFor(cl.endpoint)
+	if d := lim.reserve(c.now()); d > 0 {
+		if err := c.sleep(ctx, d); err != nil {
+			lim.release()
+			return attemptResult{err: err}
+		}
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return attemptResult{err: ctx.Err()}
+	}
+	defer func() { <-c.sem }()
+
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+	target := c.host + cl.path
+	logPath := cl.path
+	if len(cl.query) > 0 {
+		q := cl.query.Encode()
+		target += "?" + q
+		logPath += "?" + q
+	}
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, target, body)
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("%s %s: %w", cl.method, cl.path, err), permanent: true}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := c.auth.authorize(actx, req); err != nil {
+		if ctx.Err() != nil {
+			return attemptResult{err: ctx.Err()}
+		}
+		var te *tokenError
+		if errors.As(err, &te) {
+			return attemptResult{err: err, permanent: !te.transient}
+		}
+		return attemptResult{err: err}
+	}
+	c.requests.Add(1)
+	t0 := c.now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.logf("%s %s error %s attempt=%d (%s)", cl.method, logPath, c.now().Sub(t0).Round(time.Microsecond), n, err)
+		if ctx.Err() != nil {
+			return attemptResult{err: ctx.Err()}
+		}
+		msg := c.redact(err.Error())
+		if actx.Err() != nil {
+			msg = fmt.Sprintf("no complete answer within %s", c.attemptTimeout)
+		}
+		return attemptResult{
+			err:       &transportError{Method: cl.method, Path: cl.path, msg: msg, err: err},
+			sent:      !neverSent(err),
+			permanent: isPermanentTransport(err),
+		}
+	}
+	data, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	c.logf("%s %s %d %s attempt=%d", cl.method, logPath, resp.StatusCode, c.now().Sub(t0).Round(time.Microsecond), n)
+	if rerr != nil && resp.StatusCode/100 == 2 {
+		if ctx.Err() != nil {
+			return attemptResult{err: ctx.Err()}
+		}
+		return attemptResult{
+			status: resp.StatusCode,
+			err:    &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d, then the body broke off: %s", resp.StatusCode, c.redact(rerr.Error())), err: rerr},
+			sent:   true,
+		}
+	}
+	return attemptResult{status: resp.StatusCode, header: resp.Header, body: data, sent: true}
+}
+
+// neverSent reports whether a transport error proves that the request did
+// not reach the server: it failed while connecting (refused, DNS, no route)
+// or during the TLS handshake.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh) || isPermanentTransport(err)
+}
+
+// isPermanentTransport: errors that retrying cannot fix.
+func isPermanentTransport(err error) bool {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return true
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "unsupported protocol scheme") {
+		return true
+	}
+	return false
+}
