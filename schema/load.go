@@ -1,16 +1,467 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 )
+
+// jobKeyRE is the form of a job key, the job's identity in jobsync.
+var jobKeyRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// loadedJob is a job while Load works on it.
+type loadedJob struct {
+	job    *Job
+	value  any // the whole job object, with permissions and lifecycle
+	failed []string
+	floats []string
+	// section is where the job was written: "jobs" or "resources.jobs".
+	section string
+}
+
+// loader accumulates the jobs and problems of one Load call.
+type loader struct {
+	jobs  []*loadedJob
+	diags Diagnostics
+}
 
 // Load reads every *.yml/*.yaml file under paths (files or directories,
 // recursively), validates them, and returns the jobs. Validation problems come
 // back as Diagnostics (all of them, sorted); other errors are I/O errors.
+//
+// Directories are searched recursively, skipping directories whose name
+// starts with "." (.git, .github); a file named explicitly is read whatever
+// its name. Each file holds a top-level `jobs:` map or the Asset Bundles
+// shape `resources: {jobs: …}`; top-level keys starting with "x-" are
+// ignored, so they can hold YAML anchors shared by several jobs.
 func Load(ctx context.Context, paths []string) (*Config, error) {
-	return nil, errors.New("schema.Load: not implemented yet")
+	files, err := collectFiles(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.name, err)
+		}
+		l.parseFile(f.name, data)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, err := newValidator()
+	if err != nil {
+		return nil, err
+	}
+	l.check(v)
+	if len(l.diags) > 0 {
+		l.diags.Sort()
+		return nil, l.diags
+	}
+	cfg := &Config{}
+	for _, f := range files {
+		cfg.Files = append(cfg.Files, f.name)
+	}
+	for _, lj := range l.jobs {
+		cfg.Jobs = append(cfg.Jobs, lj.job)
+	}
+	sort.Slice(cfg.Jobs, func(i, j int) bool { return cfg.Jobs[i].Key < cfg.Jobs[j].Key })
+	return cfg, nil
 }
 
-// JSONSchema returns the embedded JSON schema of a jobsync YAML file.
-func JSONSchema() []byte { return nil }
+type sourceFile struct {
+	name string // as reported: slash-separated, relative as given
+	path string // for the OS
+}
+
+func collectFiles(ctx context.Context, paths []string) ([]sourceFile, error) {
+	var out []sourceFile
+	seen := map[string]bool{}
+	add := func(name, path string) {
+		key := path
+		if abs, err := filepath.Abs(path); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, sourceFile{name: filepath.ToSlash(name), path: path})
+		}
+	}
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+		}
+		if !st.IsDir() {
+			add(filepath.Clean(p), p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yml", ".yaml":
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("no job files (*.yml, *.yaml) in %s", p)
+		}
+		sort.Strings(found)
+		for _, f := range found {
+			add(filepath.Clean(f), f)
+		}
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseFile reads the documents of one file and the jobs in them.
+func (l *loader) parseFile(name string, data []byte) {
+	aliasValues := 0
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := decodeSafely(dec, &doc)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			l.diags = append(l.diags, yamlErrorDiag(name, data, err))
+			return
+		}
+		l.document(name, &doc, &aliasValues)
+	}
+}
+
+// decodeSafely parses one document, turning a panic of the YAML parser on
+// hostile input into an error: jobsync must never crash on a bad file.
+func decodeSafely(dec *yaml.Decoder, doc *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: the YAML parser failed on this file (%v)", r)
+		}
+	}()
+	return dec.Decode(doc)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlErrorDiag turns a parse error into a diagnostic. The parser's line is
+// sometimes one off and it gives no column; a tab in indentation is the
+// most common cause, so it is looked for and pointed at exactly.
+func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines) && i <= line; i++ {
+		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+		if j := strings.IndexByte(indent, '\t'); j >= 0 {
+			return Diagnostic{
+				Pos: Pos{File: name, Line: i + 1, Col: j + 1},
+				Msg: "tab character in indentation; YAML indents with spaces only",
+			}
+		}
+	}
+	if line > len(lines) {
+		line = len(lines)
+	}
+	return Diagnostic{Pos: Pos{File: name, Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+}
+
+func (l *loader) document(name string, doc *yaml.Node, aliasValues *int) {
+	if len(doc.Content) == 0 {
+		return // empty document
+	}
+	root := doc.Content[0]
+	top := &builder{file: name, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: aliasValues}
+	for root.Kind == yaml.AliasNode && root.Alias != nil {
+		root = root.Alias
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		l.fileDiag(name, root, "", "expected a mapping with a top-level jobs: key, found a %s", kindName(root))
+		return
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		kname, ok := top.keyName(k, "")
+		if !ok {
+			continue
+		}
+		if first, dup := seen[kname]; dup {
+			l.fileDiag(name, k, kname, "duplicate key %q (first written at line %d)", kname, first.Line)
+			continue
+		}
+		seen[kname] = k
+		switch {
+		case kname == "jobs":
+			l.jobMap(name, v, "jobs", aliasValues)
+		case kname == "resources":
+			l.resources(name, v, aliasValues)
+		case strings.HasPrefix(kname, "x-"):
+			// Extension key: holds anchors; not read.
+		default:
+			l.fileDiag(name, k, kname, "unknown top-level key %q: a job file has jobs: (or resources: jobs:)%s%s",
+				kname, didYouMean(kname, []string{"jobs", "resources"}), ", and x- keys for shared anchors")
+		}
+	}
+	for _, p := range top.problems {
+		l.diags = append(l.diags, Diagnostic{Pos: p.pos, Msg: p.msg})
+	}
+}
+
+func (l *loader) fileDiag(file string, n *yaml.Node, path, format string, args ...any) {
+	l.diags = append(l.diags, Diagnostic{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) resources(name string, n *yaml.Node, aliasValues *int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.fileDiag(name, n, "resources", "resources must be a mapping with a jobs: key, found a %s", kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			l.fileDiag(name, k, "resources", "mapping keys must be plain strings")
+			continue
+		}
+		if seen[k.Value] {
+			l.fileDiag(name, k, "resources."+k.Value, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if k.Value != "jobs" {
+			l.fileDiag(name, k, "resources."+k.Value, "jobsync reads only resources.jobs; %q is not supported here%s", k.Value, didYouMean(k.Value, []string{"jobs"}))
+			continue
+		}
+		l.jobMap(name, v, "resources.jobs", aliasValues)
+	}
+}
+
+// jobMap reads a map of job key to job.
+func (l *loader) jobMap(file string, n *yaml.Node, section string, aliasValues *int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // "jobs:" with nothing under it yet
+	}
+	if n.Kind != yaml.MappingNode {
+		l.fileDiag(file, n, section, "%s must be a mapping of job key to job, found a %s", section, kindName(n))
+		return
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
+			l.fileDiag(file, k, section, "a job key must be a plain string")
+			continue
+		}
+		key := k.Value
+		if first, dup := seen[key]; dup {
+			l.fileDiag(file, k, jobPath(key), "duplicate job key %q (first written at line %d)", key, first.Line)
+			continue
+		}
+		seen[key] = k
+		kpos := Pos{File: file, Line: k.Line, Col: k.Column}
+		if !jobKeyRE.MatchString(key) {
+			l.diags = append(l.diags, Diagnostic{Pos: kpos, Path: jobPath(key),
+				Msg: fmt.Sprintf("invalid job key %q: use lower-case letters, digits, \"_\" and \"-\"", key)})
+		}
+		b := &builder{file: file, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: aliasValues}
+		val, _ := b.value(v, "", kpos)
+		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
+		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section}
+		for _, p := range b.problems {
+			l.diags = append(l.diags, Diagnostic{Pos: p.pos, Path: joinPath(jobPath(key), keyedPath(val, p.ptr)), Msg: p.msg})
+		}
+		l.split(lj)
+		l.jobs = append(l.jobs, lj)
+	}
+}
+
+// split fills Settings, Permissions and Lifecycle from the job value.
+func (l *loader) split(lj *loadedJob) {
+	m, ok := lj.value.(map[string]any)
+	if !ok {
+		lj.job.Settings = map[string]any{}
+		return
+	}
+	s := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != "permissions" && k != "lifecycle" {
+			s[k] = v
+		}
+	}
+	lj.job.Settings = s
+	if ps, ok := m["permissions"].([]any); ok {
+		lj.job.Permissions = make([]Permission, 0, len(ps))
+		for _, p := range ps {
+			pm, _ := p.(map[string]any)
+			str := func(k string) string { s, _ := pm[k].(string); return s }
+			lj.job.Permissions = append(lj.job.Permissions, Permission{
+				UserName: str("user_name"), GroupName: str("group_name"),
+				ServicePrincipalName: str("service_principal_name"), PermissionLevel: str("permission_level"),
+			})
+		}
+	} else if _, declared := m["permissions"]; declared {
+		lj.job.Permissions = []Permission{}
+	}
+	if lc, ok := m["lifecycle"].(map[string]any); ok {
+		for _, e := range asSlice(lc["ignore_changes"]) {
+			if s, ok := e.(string); ok {
+				lj.job.Lifecycle.IgnoreChanges = append(lj.job.Lifecycle.IgnoreChanges, s)
+			}
+		}
+		lj.job.Lifecycle.PreventDestroy, _ = lc["prevent_destroy"].(bool)
+	}
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+// check runs the schema and semantic checks of every job, then those across
+// jobs.
+func (l *loader) check(v *validator) {
+	settingsFields := v.settingsFields()
+	for _, lj := range l.jobs {
+		fs := v.validate(lj.value, lj.floats)
+		fs = append(fs, checkJob(lj.job, lj.value, settingsFields)...)
+		l.report(lj, fs)
+	}
+	l.crossJob()
+}
+
+// report converts findings to diagnostics, leaving out those about values
+// the YAML layer already reported as unusable.
+func (l *loader) report(lj *loadedJob, fs []finding) {
+	prefix := jobPath(lj.job.Key)
+	seen := map[finding]bool{}
+	for _, f := range fs {
+		if seen[f] || under(f.ptr, lj.failed) {
+			continue
+		}
+		seen[f] = true
+		l.diags = append(l.diags, Diagnostic{
+			Pos:  lj.job.PosOf(f.ptr),
+			Path: joinPath(prefix, keyedPath(lj.value, f.ptr)),
+			Msg:  f.msg,
+		})
+	}
+}
+
+func under(ptr string, failed []string) bool {
+	for _, f := range failed {
+		if ptr == f || strings.HasPrefix(ptr, f+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// crossJob checks what involves several jobs: unique keys across files and
+// references between jobs.
+func (l *loader) crossJob() {
+	first := map[string]*loadedJob{}
+	var unique []*loadedJob
+	for _, lj := range l.jobs {
+		if f, dup := first[lj.job.Key]; dup {
+			if f.job.File == lj.job.File && f.section == lj.section {
+				continue // reported by jobMap as a duplicate mapping key
+			}
+			l.diags = append(l.diags, Diagnostic{Pos: lj.job.Pos, Path: jobPath(lj.job.Key),
+				Msg: fmt.Sprintf("job key %q is defined twice: here and at %s; a key names one job", lj.job.Key, f.job.Pos)})
+			continue
+		}
+		first[lj.job.Key] = lj
+		unique = append(unique, lj)
+	}
+	keys := make([]string, 0, len(first))
+	for k := range first {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	edges := map[string][]string{}
+	for _, lj := range unique {
+		var fs []finding
+		key := lj.job.Key
+		walkStrings(lj.value, "", func(ptr, s string) {
+			m := refRE.FindStringSubmatch(s)
+			if m == nil {
+				return
+			}
+			switch _, known := first[m[1]]; {
+			case m[1] == key:
+				fs = append(fs, finding{ptr, fmt.Sprintf("job %q refers to its own id; a job cannot trigger itself through a reference", key)})
+			case !known:
+				fs = append(fs, finding{ptr, fmt.Sprintf("reference to unknown job %q%s", m[1], didYouMean(m[1], keys))})
+			default:
+				if !contains(edges[key], m[1]) {
+					edges[key] = append(edges[key], m[1])
+				}
+			}
+		})
+		l.report(lj, fs)
+	}
+	for k := range edges {
+		sort.Strings(edges[k])
+	}
+	for _, cyc := range findCycles(keys, edges) {
+		lj := first[cyc[0]]
+		l.diags = append(l.diags, Diagnostic{Pos: lj.job.Pos, Path: jobPath(cyc[0]),
+			Msg: fmt.Sprintf("jobs refer to each other's ids in a cycle, so none can be created first: %s", strings.Join(append(cyc, cyc[0]), " -> "))})
+	}
+}

@@ -1,0 +1,431 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// taskTypes are the Task fields that say what a task runs; a task has
+// exactly one.
+var taskTypes = []string{
+	"notebook_task", "spark_python_task", "python_wheel_task", "spark_jar_task", "spark_submit_task",
+	"pipeline_task", "sql_task", "dbt_task", "run_job_task", "condition_task", "for_each_task",
+	"clean_rooms_notebook_task", "dashboard_task", "power_bi_task", "alert_task", "ai_runtime_task",
+	"dbt_platform_task", "dbt_cloud_task", "gen_ai_compute_task", "python_operator_task",
+}
+
+// computeFields are the ways a task chooses where it runs; at most one.
+var computeFields = []string{"existing_cluster_id", "new_cluster", "job_cluster_key", "environment_key"}
+
+// maxNameBytes is the Jobs API's limit on a job name, in UTF-8 bytes.
+const maxNameBytes = 4096
+
+// checker runs the semantic checks of one job: the rules that JSON Schema
+// cannot express (uniqueness, references between parts of the job, the
+// task graph, cron syntax). It tolerates values of the wrong type, which
+// the schema pass reports.
+type checker struct {
+	job      *Job
+	v        map[string]any
+	settings []string // allowed top-level fields, for lifecycle paths
+	out      []finding
+}
+
+func (c *checker) add(ptr, format string, args ...any) {
+	c.out = append(c.out, finding{ptr, fmt.Sprintf(format, args...)})
+}
+
+// line is the line a pointer's value is written on, for messages that name
+// a second place in the same file.
+func (c *checker) line(ptr string) int { return c.job.PosOf(ptr).Line }
+
+func checkJob(j *Job, value any, settingsFields []string) []finding {
+	v, ok := value.(map[string]any)
+	if !ok {
+		return nil
+	}
+	c := &checker{job: j, v: v, settings: settingsFields}
+	if name, ok := v["name"].(string); ok && len(name) > maxNameBytes {
+		c.add("/name", "is %d bytes long; the Jobs API allows at most %d bytes", len(name), maxNameBytes)
+	}
+	clusters := c.keys("/job_clusters", "job_cluster_key")
+	envs := c.keys("/environments", "environment_key")
+	c.keys("/parameters", "name")
+	c.tasks(clusters, envs)
+	c.triggers()
+	c.gitSource()
+	c.permissions()
+	c.lifecycle()
+	return c.out
+}
+
+// keys returns the keys of a keyed array, reporting duplicates.
+func (c *checker) keys(ptr, field string) map[string]bool {
+	arr, _ := c.v[ptr[1:]].([]any)
+	seen := map[string]int{}
+	out := map[string]bool{}
+	for i, e := range arr {
+		m, _ := e.(map[string]any)
+		k, ok := m[field].(string)
+		if !ok {
+			continue
+		}
+		p := fmt.Sprintf("%s/%d/%s", ptr, i, field)
+		if first, dup := seen[k]; dup {
+			c.add(p, "duplicate %s %q (first at line %d)", field, k, c.line(fmt.Sprintf("%s/%d/%s", ptr, first, field)))
+			continue
+		}
+		seen[k] = i
+		out[k] = true
+	}
+	return out
+}
+
+func (c *checker) tasks(clusters, envs map[string]bool) {
+	tasks, _ := c.v["tasks"].([]any)
+	byKey := map[string]int{}
+	for i, t := range tasks {
+		m, _ := t.(map[string]any)
+		k, ok := m["task_key"].(string)
+		if !ok {
+			continue
+		}
+		if first, dup := byKey[k]; dup {
+			c.add(fmt.Sprintf("/tasks/%d/task_key", i), "duplicate task_key %q (first at line %d)", k, c.line(fmt.Sprintf("/tasks/%d/task_key", first)))
+			continue
+		}
+		byKey[k] = i
+	}
+	hasGit := c.v["git_source"] != nil
+	for i, t := range tasks {
+		m, ok := t.(map[string]any)
+		if !ok {
+			continue
+		}
+		ptr := "/tasks/" + strconv.Itoa(i)
+		c.task(ptr, m, clusters, envs, hasGit)
+		if fe, ok := m["for_each_task"].(map[string]any); ok {
+			if inner, ok := fe["task"].(map[string]any); ok {
+				c.task(ptr+"/for_each_task/task", inner, clusters, envs, hasGit)
+				if _, nested := inner["for_each_task"]; nested {
+					c.add(ptr+"/for_each_task/task/for_each_task", "a for_each_task cannot run another for_each_task")
+				}
+			}
+		}
+		c.dependsOn(ptr, m, tasks, byKey)
+	}
+	c.cycles(tasks, byKey)
+}
+
+// task checks one task (or the task inside a for_each_task).
+func (c *checker) task(ptr string, m map[string]any, clusters, envs map[string]bool, hasGit bool) {
+	var types []string
+	for _, t := range taskTypes {
+		if _, ok := m[t]; ok {
+			types = append(types, t)
+		}
+	}
+	switch {
+	case len(types) == 0:
+		c.add(ptr, "no task type: set one of %s", strings.Join(taskTypes, ", "))
+	case len(types) > 1:
+		c.add(ptr+"/"+types[1], "a task runs exactly one thing, but this one sets %s", joinAnd(types))
+	}
+	var compute []string
+	for _, f := range computeFields {
+		if _, ok := m[f]; ok {
+			compute = append(compute, f)
+		}
+	}
+	if len(compute) > 1 {
+		c.add(ptr+"/"+compute[1], "%s cannot be set together: a task runs on one kind of compute", joinAnd(compute))
+	}
+	if k, ok := m["job_cluster_key"].(string); ok && !clusters[k] {
+		c.add(ptr+"/job_cluster_key", "job_cluster_key %q is not defined in job_clusters%s", k, didYouMean(k, keysOf(clusters)))
+	}
+	if k, ok := m["environment_key"].(string); ok && !envs[k] {
+		c.add(ptr+"/environment_key", "environment_key %q is not defined in environments%s", k, didYouMean(k, keysOf(envs)))
+	}
+	if !hasGit {
+		for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
+			if lookup(m, "/"+p) == "GIT" {
+				c.add(ptr+"/"+p, "source is GIT but the job has no git_source")
+			}
+		}
+	}
+}
+
+func (c *checker) dependsOn(ptr string, m map[string]any, tasks []any, byKey map[string]int) {
+	deps, _ := m["depends_on"].([]any)
+	self, _ := m["task_key"].(string)
+	seen := map[string]bool{}
+	for i, d := range deps {
+		dm, _ := d.(map[string]any)
+		k, ok := dm["task_key"].(string)
+		if !ok {
+			continue
+		}
+		p := fmt.Sprintf("%s/depends_on/%d", ptr, i)
+		switch idx, exists := byKey[k]; {
+		case k == self:
+			c.add(p+"/task_key", "task %q depends on itself", k)
+		case !exists:
+			c.add(p+"/task_key", "depends on task %q, which does not exist%s", k, didYouMean(k, keysOfInt(byKey)))
+		case seen[k]:
+			c.add(p+"/task_key", "depends on %q twice", k)
+		default:
+			if _, ok := dm["outcome"]; ok {
+				target, _ := tasks[idx].(map[string]any)
+				if _, cond := target["condition_task"]; !cond {
+					c.add(p+"/outcome", "outcome applies only to a dependency on a condition_task, and %q is not one", k)
+				}
+			}
+		}
+		seen[k] = true
+	}
+}
+
+// cycles reports each cycle of the depends_on graph once, naming it.
+func (c *checker) cycles(tasks []any, byKey map[string]int) {
+	keys := keysOfInt(byKey)
+	edges := map[string][]string{}
+	for _, k := range keys {
+		m, _ := tasks[byKey[k]].(map[string]any)
+		deps, _ := m["depends_on"].([]any)
+		for _, d := range deps {
+			dm, _ := d.(map[string]any)
+			if t, ok := dm["task_key"].(string); ok && t != k {
+				if _, exists := byKey[t]; exists {
+					edges[k] = append(edges[k], t)
+				}
+			}
+		}
+		sort.Strings(edges[k])
+	}
+	for _, cyc := range findCycles(keys, edges) {
+		c.add(fmt.Sprintf("/tasks/%d/depends_on", byKey[cyc[0]]), "dependency cycle: %s", strings.Join(append(cyc, cyc[0]), " -> "))
+	}
+}
+
+// findCycles returns one cycle for each strongly connected component of
+// the graph that has more than one node (self-loops are reported
+// elsewhere), each starting at its smallest node. Tarjan's algorithm, with
+// an explicit stack so that a 1000-task chain cannot overflow anything.
+func findCycles(nodes []string, edges map[string][]string) [][]string {
+	index := map[string]int{}
+	low := map[string]int{}
+	onStack := map[string]bool{}
+	var stack []string
+	var sccs [][]string
+	next := 0
+	type frame struct {
+		n string
+		i int
+	}
+	for _, root := range nodes {
+		if _, seen := index[root]; seen {
+			continue
+		}
+		call := []frame{{root, 0}}
+		index[root], low[root] = next, next
+		next++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			if f.i < len(edges[f.n]) {
+				w := edges[f.n][f.i]
+				f.i++
+				if _, seen := index[w]; !seen {
+					index[w], low[w] = next, next
+					next++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{w, 0})
+				} else if onStack[w] {
+					low[f.n] = min(low[f.n], index[w])
+				}
+				continue
+			}
+			n := f.n
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				p := call[len(call)-1].n
+				low[p] = min(low[p], low[n])
+			}
+			if low[n] == index[n] {
+				var scc []string
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					scc = append(scc, w)
+					if w == n {
+						break
+					}
+				}
+				if len(scc) > 1 {
+					sccs = append(sccs, scc)
+				}
+			}
+		}
+	}
+	var out [][]string
+	for _, scc := range sccs {
+		in := map[string]bool{}
+		for _, n := range scc {
+			in[n] = true
+		}
+		sort.Strings(scc)
+		out = append(out, cycleFrom(scc[0], in, edges))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// cycleFrom finds a shortest cycle through start inside one component
+// (breadth-first, so the named cycle is as short as possible).
+func cycleFrom(start string, in map[string]bool, edges map[string][]string) []string {
+	prev := map[string]string{}
+	queue := []string{start}
+	visited := map[string]bool{start: true}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, w := range edges[n] {
+			if !in[w] {
+				continue
+			}
+			if w == start {
+				path := []string{n}
+				for path[0] != start {
+					path = append([]string{prev[path[0]]}, path...)
+				}
+				return path
+			}
+			if !visited[w] {
+				visited[w] = true
+				prev[w] = n
+				queue = append(queue, w)
+			}
+		}
+	}
+	return []string{start}
+}
+
+func (c *checker) triggers() {
+	var set []string
+	for _, f := range []string{"schedule", "continuous", "trigger"} {
+		if _, ok := c.v[f]; ok {
+			set = append(set, f)
+		}
+	}
+	if len(set) > 1 {
+		c.add("/"+set[1], "%s cannot be set together: a job is started by one of schedule, continuous or trigger", joinAnd(set))
+	}
+	if _, ok := c.v["triggers"]; ok && len(set) > 0 {
+		c.add("/triggers", "triggers cannot be combined with %s; move it into triggers", joinAnd(set))
+	}
+	c.cron("/schedule/quartz_cron_expression")
+	trs, _ := c.v["triggers"].([]any)
+	for i := range trs {
+		c.cron(fmt.Sprintf("/triggers/%d/schedule/quartz_cron_expression", i))
+	}
+}
+
+func (c *checker) cron(ptr string) {
+	if s, ok := lookup(c.v, ptr).(string); ok && s != "" {
+		if err := checkQuartz(s); err != nil {
+			c.add(ptr, "invalid Quartz cron expression %q: %v", s, err)
+		}
+	}
+}
+
+func (c *checker) gitSource() {
+	g, _ := c.v["git_source"].(map[string]any)
+	var refs []string
+	for _, f := range []string{"git_branch", "git_tag", "git_commit"} {
+		if _, ok := g[f]; ok {
+			refs = append(refs, f)
+		}
+	}
+	if len(refs) > 1 {
+		c.add("/git_source/"+refs[1], "%s cannot be set together; set one", joinAnd(refs))
+	}
+}
+
+func (c *checker) permissions() {
+	perms, _ := c.v["permissions"].([]any)
+	seen := map[string]int{}
+	owners := 0
+	for i, p := range perms {
+		m, _ := p.(map[string]any)
+		ptr := "/permissions/" + strconv.Itoa(i)
+		var who string
+		for _, f := range []string{"user_name", "group_name", "service_principal_name"} {
+			if s, ok := m[f].(string); ok {
+				who = f + " " + strconv.Quote(s)
+				break
+			}
+		}
+		if who != "" {
+			if first, dup := seen[who]; dup {
+				c.add(ptr, "%s is granted twice (first at line %d); give each principal one permission_level", who, c.line(fmt.Sprintf("/permissions/%d", first)))
+			}
+			seen[who] = i
+		}
+		if m["permission_level"] == "IS_OWNER" {
+			owners++
+			if owners > 1 {
+				c.add(ptr+"/permission_level", "a job has exactly one owner; IS_OWNER is granted more than once")
+			}
+			if _, ok := m["group_name"]; ok {
+				c.add(ptr+"/permission_level", "a group cannot own a job; give IS_OWNER to a user or service principal")
+			}
+		}
+	}
+}
+
+func (c *checker) lifecycle() {
+	ic, _ := lookup(c.v, "/lifecycle/ignore_changes").([]any)
+	for i, e := range ic {
+		s, ok := e.(string)
+		if !ok || s == "" {
+			continue
+		}
+		head := s
+		if i := strings.IndexAny(s, ".["); i >= 0 {
+			head = s[:i]
+		}
+		if !contains(c.settings, head) {
+			c.add(fmt.Sprintf("/lifecycle/ignore_changes/%d", i), "%q does not start with a job settings field%s", s, didYouMean(head, c.settings))
+		}
+	}
+}
+
+func didYouMean(s string, candidates []string) string {
+	if sug := suggest(s, candidates); sug != "" {
+		return fmt.Sprintf(" (did you mean %q?)", sug)
+	}
+	return ""
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func keysOfInt(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,340 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxAliasValues bounds how many values alias expansion may produce in one
+// file, so that a "billion laughs" document (aliases of aliases of lists)
+// is refused instead of exhausting memory. Real job files use aliases for a
+// shared cluster or a notification list: a few hundred values.
+const maxAliasValues = 1_000_000
+
+// problem is a diagnostic found while building a value, before the keyed
+// path (which needs the finished value) is known.
+type problem struct {
+	ptr string // JSON pointer relative to the value being built
+	pos Pos
+	msg string
+}
+
+// builder turns a yaml.Node tree into a JSON value (map[string]any, []any,
+// string, bool, json.Number, nil), recording where every value is written.
+// It is used once per job and once for each file's top level.
+type builder struct {
+	file      string
+	positions map[string]Pos
+	// floats are pointers of numbers written as YAML floats (1.0, 1e3):
+	// JSON Schema counts an integral float as an integer, the Jobs API does
+	// not, so they are checked again against the schema.
+	floats   []string
+	problems []problem
+	failed   []string
+	// expanding holds anchors being expanded, to refuse an alias that
+	// refers to a node containing itself.
+	expanding map[*yaml.Node]bool
+	// aliasValues counts values produced through aliases in this file; it
+	// is shared by every builder of one file.
+	aliasValues *int
+	inAlias     int
+}
+
+func (b *builder) pos(n *yaml.Node) Pos {
+	return Pos{File: b.file, Line: n.Line, Col: n.Column}
+}
+
+// problem records a problem at ptr. The value at ptr is then unusable, and
+// schema or semantic complaints about it would only repeat the problem, so
+// ptr is also marked failed.
+func (b *builder) problem(ptr string, n *yaml.Node, format string, args ...any) {
+	b.problems = append(b.problems, problem{ptr: ptr, pos: b.pos(n), msg: fmt.Sprintf(format, args...)})
+	b.failed = append(b.failed, ptr)
+}
+
+// value converts n, recording at ptr the position at (the key's position for
+// a mapping entry, the node's own otherwise). It returns ok=false when the
+// value could not be built at all; a problem has then been recorded.
+func (b *builder) value(n *yaml.Node, ptr string, at Pos) (any, bool) {
+	b.positions[ptr] = at
+	if b.inAlias > 0 {
+		*b.aliasValues++
+		if *b.aliasValues > maxAliasValues {
+			if *b.aliasValues == maxAliasValues+1 {
+				b.problem(ptr, n, "aliases expand to more than %d values; refusing to expand further (nested aliases?)", maxAliasValues)
+			}
+			return nil, false
+		}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, true
+		}
+		return b.value(n.Content[0], ptr, at)
+	case yaml.AliasNode:
+		return b.alias(n, ptr, at)
+	case yaml.ScalarNode:
+		return b.scalar(n, ptr)
+	case yaml.SequenceNode:
+		if err := b.checkTag(n, "!!seq"); err != "" {
+			b.problem(ptr, n, "%s", err)
+			return nil, false
+		}
+		out := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, _ := b.value(c, ptr+"/"+strconv.Itoa(i), b.pos(c))
+			out = append(out, v)
+		}
+		return out, true
+	case yaml.MappingNode:
+		if err := b.checkTag(n, "!!map"); err != "" {
+			b.problem(ptr, n, "%s", err)
+			return nil, false
+		}
+		return b.mapping(n, ptr)
+	}
+	b.problem(ptr, n, "unsupported YAML node")
+	return nil, false
+}
+
+func (b *builder) checkTag(n *yaml.Node, want string) string {
+	if t := n.ShortTag(); t != want {
+		return fmt.Sprintf("unsupported YAML tag %s", n.Tag)
+	}
+	return ""
+}
+
+func (b *builder) alias(n *yaml.Node, ptr string, at Pos) (any, bool) {
+	target := n.Alias
+	if target == nil {
+		b.problem(ptr, n, "unknown alias *%s", n.Value)
+		return nil, false
+	}
+	if b.expanding[target] {
+		b.problem(ptr, n, "alias *%s refers to a value that contains it", n.Value)
+		return nil, false
+	}
+	b.expanding[target] = true
+	b.inAlias++
+	v, ok := b.value(target, ptr, at)
+	b.inAlias--
+	delete(b.expanding, target)
+	// The alias's own use site is the better place to point at for the
+	// value as a whole; its children keep the anchor's positions.
+	b.positions[ptr] = at
+	return v, ok
+}
+
+// keyName returns the JSON object key for a mapping key node.
+func (b *builder) keyName(k *yaml.Node, ptr string) (string, bool) {
+	for k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	if k.Kind != yaml.ScalarNode {
+		b.problem(ptr, k, "mapping keys must be plain strings, not a %s", kindName(k))
+		return "", false
+	}
+	switch k.ShortTag() {
+	case "!!null":
+		b.problem(ptr, k, "mapping key is null")
+		return "", false
+	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
+		// JSON keys are strings; a key written 2024 or true is its text.
+		return k.Value, true
+	}
+	b.problem(ptr, k, "unsupported YAML tag %s on a mapping key", k.Tag)
+	return "", false
+}
+
+type entry struct {
+	name string
+	key  *yaml.Node
+	val  *yaml.Node
+}
+
+func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
+	out := make(map[string]any, len(n.Content)/2)
+	explicit := map[string]*yaml.Node{}
+	var entries []entry
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		name, ok := b.keyName(k, ptr)
+		if !ok {
+			continue
+		}
+		if first, dup := explicit[name]; dup {
+			b.problem(ptr+"/"+escapePtr(name), k, "duplicate key %q (first written at line %d)", name, first.Line)
+			continue
+		}
+		explicit[name] = k
+		entries = append(entries, entry{name, k, v})
+	}
+	for _, e := range entries {
+		out[e.name], _ = b.value(e.val, ptr+"/"+escapePtr(e.name), b.pos(e.key))
+	}
+	// YAML merge keys (<<: *base or <<: [*a, *b]): keys written in the
+	// mapping itself win, then earlier merged mappings over later ones.
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, s := range srcs {
+			b.merge(out, s, ptr)
+		}
+	}
+	return out, true
+}
+
+func (b *builder) merge(out map[string]any, s *yaml.Node, ptr string) {
+	if s.Kind == yaml.AliasNode {
+		if s.Alias == nil || b.expanding[s.Alias] {
+			b.problem(ptr, s, "merge of alias *%s that refers to a value containing it", s.Value)
+			return
+		}
+		b.expanding[s.Alias] = true
+		defer delete(b.expanding, s.Alias)
+		s = s.Alias
+	}
+	if s.Kind != yaml.MappingNode {
+		b.problem(ptr, s, "a merge key (<<) takes a mapping or a list of mappings, not a %s", kindName(s))
+		return
+	}
+	b.inAlias++
+	defer func() { b.inAlias-- }()
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(s.Content); i += 2 {
+		k, v := s.Content[i], s.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			// Nested merge: fold the inner mapping's merges in first.
+			inner := map[string]any{}
+			b.merge(inner, v, ptr)
+			for name, iv := range inner {
+				if _, ok := out[name]; !ok {
+					out[name] = iv
+				}
+			}
+			continue
+		}
+		name, ok := b.keyName(k, ptr)
+		if !ok || seen[name] {
+			continue
+		}
+		seen[name] = true
+		if _, ok := out[name]; ok {
+			continue
+		}
+		child := ptr + "/" + escapePtr(name)
+		out[name], _ = b.value(v, child, b.pos(k))
+	}
+}
+
+var (
+	intLiteralRE  = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+	leadingZeroRE = regexp.MustCompile(`^[-+]?0[0-9]+$`)
+	jsonNumberRE  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+	specialFloats = map[string]bool{".inf": true, "-.inf": true, "+.inf": true, ".nan": true}
+)
+
+func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
+	switch tag := n.ShortTag(); tag {
+	case "!!str", "!!timestamp", "!!binary":
+		// Dates stay the text they were written as: no timestamp parsing.
+		return n.Value, true
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		return strings.EqualFold(n.Value, "true"), true
+	case "!!int":
+		return b.integer(n, ptr)
+	case "!!float":
+		plain := strings.ReplaceAll(n.Value, "_", "")
+		if intLiteralRE.MatchString(plain) {
+			// Too big for int64/uint64: YAML calls it a float, but it was
+			// written as an integer; keep it exact and let the schema's
+			// range check speak.
+			return b.integer(n, ptr)
+		}
+		if specialFloats[strings.ToLower(plain)] {
+			b.problem(ptr, n, "%s is not a number JSON can carry", n.Value)
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(plain, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			b.problem(ptr, n, "invalid number %s", n.Value)
+			return nil, false
+		}
+		b.floats = append(b.floats, ptr)
+		if jsonNumberRE.MatchString(plain) {
+			return json.Number(plain), true
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), true
+	case "!!merge":
+		b.problem(ptr, n, "<< (merge key) used as a value; quote it to mean the text \"<<\"")
+		return nil, false
+	default:
+		b.problem(ptr, n, "unsupported YAML tag %s (quote the value to make it a string)", n.Tag)
+		return nil, false
+	}
+}
+
+func (b *builder) integer(n *yaml.Node, ptr string) (any, bool) {
+	plain := strings.ReplaceAll(n.Value, "_", "")
+	if leadingZeroRE.MatchString(plain) {
+		// YAML 1.1 reads 012 as octal 10, YAML 1.2 as decimal 12; refuse
+		// to guess.
+		b.problem(ptr, n, "ambiguous integer %s: write it without the leading zero (or 0o%s for octal)", n.Value, strings.TrimLeft(strings.TrimLeft(plain, "+-"), "0"))
+		return nil, false
+	}
+	var z big.Int
+	// Base 0 reads the forms YAML resolves as integers: 0x.., 0o.., 0b..
+	// and decimal, with a sign.
+	if _, ok := z.SetString(plain, 0); !ok {
+		b.problem(ptr, n, "invalid integer %s", n.Value)
+		return nil, false
+	}
+	return json.Number(z.String()), true
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+// escapePtr escapes one JSON pointer reference token (RFC 6901).
+func escapePtr(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// unescapePtr reverses escapePtr.
+func unescapePtr(s string) string {
+	if !strings.Contains(s, "~") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
