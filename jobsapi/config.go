@@ -321,9 +321,13 @@ func parseINI(data []byte) (map[string]map[string]string, error) {
 			return nil, fmt.Errorf("line %d: expected key = value", n)
 		}
 		key := strings.ToLower(strings.TrimSpace(line[:eq]))
-		val := stripInlineComment(strings.TrimSpace(line[eq+1:]))
-		if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
-			val = val[1 : len(val)-1]
+		raw := strings.TrimSpace(line[eq+1:])
+		val := stripInlineComment(raw)
+		if len(raw) >= 2 && (raw[0] == '"' || raw[0] == '\'') {
+			// A quoted value may contain # and ; and ends at its quote.
+			if end := strings.IndexByte(raw[1:], raw[0]); end >= 0 {
+				val = raw[1 : 1+end]
+			}
 		}
 		if out[cur] == nil {
 			out[cur] = map[string]string{}
