@@ -31,6 +31,9 @@ const (
 	defaultMinBackoff     = 500 * time.Millisecond
 	defaultMaxBackoff     = 10 * time.Second
 	defaultAPIVersion     = "2.2"
+	// maxResponseBytes bounds one answer. A 2.2 page holds at most 100
+	// jobs of at most 100 tasks each; even large ones stay far below.
+	maxResponseBytes = 256 << 20
 )
 
 // Options tune the client. The zero value is ready to use.
@@ -570,8 +573,16 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) attemptResult {
 			permanent: isPermanentTransport(err),
 		}
 	}
-	data, rerr := io.ReadAll(resp.Body)
+	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	resp.Body.Close()
+	if rerr == nil && len(data) > maxResponseBytes {
+		c.logf("%s %s %d %s attempt=%d (answer larger than %d bytes)", cl.method, logPath, resp.StatusCode, c.now().Sub(t0).Round(time.Microsecond), n, maxResponseBytes)
+		return attemptResult{
+			err:       &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an answer larger than %d bytes; refusing to read it", resp.StatusCode, maxResponseBytes)},
+			sent:      true,
+			permanent: true,
+		}
+	}
 	c.logf("%s %s %d %s attempt=%d", cl.method, logPath, resp.StatusCode, c.now().Sub(t0).Round(time.Microsecond), n)
 	if rerr != nil && resp.StatusCode/100 == 2 {
 		if ctx.Err() != nil {

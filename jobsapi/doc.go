@@ -5,4 +5,25 @@
 // Settings travel as generic JSON trees so that fields this package does not
 // know survive a round trip. It must not import any other jobsync package, and
 // it must never print: it returns typed errors and lets the caller decide.
+//
+// Configuration (ResolveConfig) follows the Databricks SDKs: flags, then
+// DATABRICKS_* variables, then a profile of ~/.databrickscfg; a personal
+// access token or an OAuth M2M service principal. Credentials never appear in
+// an error, a String or the debug log.
+//
+// Every call is bounded by Options.Parallelism and a per-endpoint token bucket
+// that halves on HTTP 429 and recovers slowly. Failed attempts are retried
+// with jittered exponential backoff, honouring an integer Retry-After, within
+// Options.RetryTimeout:
+//
+//   - 429 and 503 for every request (the workspace did not take it);
+//   - transport errors, 502 and 504 only for requests that are safe to repeat
+//     (reads, reset, update, delete, permissions, cancels, run-now and
+//     runs/submit with an idempotency_token);
+//   - 500 only for GETs.
+//
+// A request that is not safe to repeat (jobs/create, runs/repair, run-now
+// and runs/submit without a token) and may have reached the workspace is
+// never repeated: its error matches ErrMaybeCommitted, and the caller must
+// look at the workspace before trying again.
 package jobsapi
