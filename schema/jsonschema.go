@@ -61,6 +61,10 @@ func newValidator() (*validator, error) {
 type finding struct {
 	ptr string
 	msg string
+	// For schema findings: the required field a "missing" finding is
+	// about, or the field an "unknown field" finding suggests, so that a
+	// misspelt required field is reported once, as the typo.
+	missing, suggested string
 }
 
 // validate returns the schema problems of one job value (its settings plus
@@ -71,18 +75,38 @@ func (v *validator) validate(value any, floats []string) []finding {
 	if err := v.job.Validate(value); err != nil {
 		ve, ok := err.(*jsonschema.ValidationError)
 		if !ok {
-			return []finding{{"", "cannot validate: " + err.Error()}}
+			return []finding{{ptr: "", msg: "cannot validate: " + err.Error()}}
 		}
 		v.collect(ve, value, &out)
+		out = dropMisspeltRequired(out)
 	}
 	// JSON Schema calls 1.0 an integer; the Jobs API's integer fields do
 	// not take it.
 	for _, ptr := range floats {
 		if s := v.schemaFor(ptr); s != nil && hasType(s, "integer") && !hasType(s, "number") {
 			if n, ok := lookup(value, ptr).(json.Number); ok && isIntegral(n) {
-				out = append(out, finding{ptr, fmt.Sprintf("expected integer, got number %s; write it without a fraction or exponent", n)})
+				out = append(out, finding{ptr: ptr, msg: fmt.Sprintf("expected integer, got number %s; write it without a fraction or exponent", n)})
 			}
 		}
+	}
+	return out
+}
+
+// dropMisspeltRequired leaves out "missing required field X" when the same
+// object has an unknown field that suggests X: the typo says it all.
+func dropMisspeltRequired(fs []finding) []finding {
+	suggested := map[string]bool{}
+	for _, f := range fs {
+		if f.suggested != "" {
+			suggested[parentLoc(f.ptr)+"\x00"+f.suggested] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.missing != "" && suggested[f.ptr+"\x00"+f.missing] {
+			continue
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -112,7 +136,7 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 	ptr := e.InstanceLocation
 	val := lookup(root, ptr)
 	owner := v.schemaAt(parentLoc(e.AbsoluteKeywordLocation))
-	one := func(msg string) ([]finding, bool) { return []finding{{ptr, msg}}, true }
+	one := func(msg string) ([]finding, bool) { return []finding{{ptr: ptr, msg: msg}}, true }
 
 	if group := stringList(owner["x-exactly-one"]); group != nil && (kw == "oneOf" || kw == "minProperties" || kw == "maxProperties") {
 		return one(exactlyOneMessage(group, val))
@@ -160,7 +184,7 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 		var fs []finding
 		for _, r := range stringList(owner["required"]) {
 			if _, ok := obj[r]; !ok {
-				fs = append(fs, finding{ptr, fmt.Sprintf("missing required field %q", r)})
+				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("missing required field %q", r), missing: r})
 			}
 		}
 		return fs, len(fs) > 0
@@ -180,7 +204,8 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 			if pp, ok := owner["patternProperties"].(map[string]any); ok && matchesAny(pp, name) {
 				continue
 			}
-			fs = append(fs, finding{ptr + "/" + escapePtr(name), unknownFieldMessage(name, allowed, ptr)})
+			msg, sug := unknownFieldMessage(name, allowed, ptr)
+			fs = append(fs, finding{ptr: ptr + "/" + escapePtr(name), msg: msg, suggested: sug})
 		}
 		return fs, len(fs) > 0
 	case "enum":
@@ -261,19 +286,22 @@ var fieldHints = map[string]string{
 	"level":               `did you mean "permission_level"?`,
 }
 
-func unknownFieldMessage(name string, allowed []string, parentPtr string) string {
+// unknownFieldMessage words an unknown field, and returns the allowed field
+// it suggests instead, if any.
+func unknownFieldMessage(name string, allowed []string, parentPtr string) (string, string) {
 	msg := fmt.Sprintf("unknown field %q", name)
-	if hint, ok := fieldHints[name]; ok && !contains(allowed, name) {
+	if hint, ok := fieldHints[name]; ok {
 		switch {
-		case name == "level" && contains(allowed, "permission_level"),
-			name != "level" && parentPtr == "":
-			return msg + " (" + hint + ")"
+		case name == "level" && contains(allowed, "permission_level"):
+			return msg + " (" + hint + ")", "permission_level"
+		case name != "level" && parentPtr == "":
+			return msg + " (" + hint + ")", ""
 		}
 	}
 	if s := suggest(name, allowed); s != "" {
-		return msg + fmt.Sprintf(" (did you mean %q?)", s)
+		return msg + fmt.Sprintf(" (did you mean %q?)", s), s
 	}
-	return msg
+	return msg, ""
 }
 
 // suggest returns the candidate closest to s, or "" when none is close

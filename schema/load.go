@@ -155,7 +155,6 @@ func unwrapPathError(err error) error {
 
 // parseFile reads the documents of one file and the jobs in them.
 func (l *loader) parseFile(name string, data []byte) {
-	aliasValues := 0
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
@@ -167,7 +166,7 @@ func (l *loader) parseFile(name string, data []byte) {
 			l.diags = append(l.diags, yamlErrorDiag(name, data, err))
 			return
 		}
-		l.document(name, &doc, &aliasValues)
+		l.document(name, &doc)
 	}
 }
 
@@ -212,12 +211,13 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 	return Diagnostic{Pos: Pos{File: name, Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
 }
 
-func (l *loader) document(name string, doc *yaml.Node, aliasValues *int) {
+func (l *loader) document(name string, doc *yaml.Node) {
 	if len(doc.Content) == 0 {
 		return // empty document
 	}
 	root := doc.Content[0]
-	top := &builder{file: name, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: aliasValues}
+	budget := &aliasBudget{limit: aliasAllowance(doc)}
+	top := budget.builder(name)
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
 	}
@@ -242,9 +242,9 @@ func (l *loader) document(name string, doc *yaml.Node, aliasValues *int) {
 		seen[kname] = k
 		switch {
 		case kname == "jobs":
-			l.jobMap(name, v, "jobs", aliasValues)
+			l.jobMap(name, v, "jobs", budget)
 		case kname == "resources":
-			l.resources(name, v, aliasValues)
+			l.resources(name, v, budget)
 		case strings.HasPrefix(kname, "x-"):
 			// Extension key: holds anchors; not read.
 		default:
@@ -261,7 +261,7 @@ func (l *loader) fileDiag(file string, n *yaml.Node, path, format string, args .
 	l.diags = append(l.diags, Diagnostic{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *loader) resources(name string, n *yaml.Node, aliasValues *int) {
+func (l *loader) resources(name string, n *yaml.Node, budget *aliasBudget) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -288,12 +288,22 @@ func (l *loader) resources(name string, n *yaml.Node, aliasValues *int) {
 			l.fileDiag(name, k, "resources."+k.Value, "jobsync reads only resources.jobs; %q is not supported here%s", k.Value, didYouMean(k.Value, []string{"jobs"}))
 			continue
 		}
-		l.jobMap(name, v, "resources.jobs", aliasValues)
+		l.jobMap(name, v, "resources.jobs", budget)
 	}
 }
 
+// aliasBudget is the alias expansion allowance of one document, shared by
+// the builders of its jobs.
+type aliasBudget struct {
+	used, limit int
+}
+
+func (a *aliasBudget) builder(file string) *builder {
+	return &builder{file: file, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: &a.used, aliasLimit: a.limit}
+}
+
 // jobMap reads a map of job key to job.
-func (l *loader) jobMap(file string, n *yaml.Node, section string, aliasValues *int) {
+func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *aliasBudget) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -322,7 +332,7 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, aliasValues *
 			l.diags = append(l.diags, Diagnostic{Pos: kpos, Path: jobPath(key),
 				Msg: fmt.Sprintf("invalid job key %q: use lower-case letters, digits, \"_\" and \"-\"", key)})
 		}
-		b := &builder{file: file, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: aliasValues}
+		b := budget.builder(file)
 		val, _ := b.value(v, "", kpos)
 		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
 		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section}
@@ -445,9 +455,9 @@ func (l *loader) crossJob() {
 			}
 			switch _, known := first[m[1]]; {
 			case m[1] == key:
-				fs = append(fs, finding{ptr, fmt.Sprintf("job %q refers to its own id; a job cannot trigger itself through a reference", key)})
+				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("job %q refers to its own id; a job cannot trigger itself through a reference", key)})
 			case !known:
-				fs = append(fs, finding{ptr, fmt.Sprintf("reference to unknown job %q%s", m[1], didYouMean(m[1], keys))})
+				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("reference to unknown job %q%s", m[1], didYouMean(m[1], keys))})
 			default:
 				if !contains(edges[key], m[1]) {
 					edges[key] = append(edges[key], m[1])

@@ -34,7 +34,7 @@ type checker struct {
 }
 
 func (c *checker) add(ptr, format string, args ...any) {
-	c.out = append(c.out, finding{ptr, fmt.Sprintf(format, args...)})
+	c.out = append(c.out, finding{ptr: ptr, msg: fmt.Sprintf(format, args...)})
 }
 
 // line is the line a pointer's value is written on, for messages that name

@@ -12,11 +12,22 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxAliasValues bounds how many values alias expansion may produce in one
-// file, so that a "billion laughs" document (aliases of aliases of lists)
-// is refused instead of exhausting memory. Real job files use aliases for a
-// shared cluster or a notification list: a few hundred values.
-const maxAliasValues = 1_000_000
+// aliasAllowance bounds how many values alias expansion may produce in one
+// document, so that a "billion laughs" document (aliases of lists of
+// aliases) is refused instead of exhausting memory. Real job files use
+// aliases for a shared cluster or a notification list, a few values per use,
+// so the allowance grows with the size of the document as written.
+func aliasAllowance(doc *yaml.Node) int {
+	return 10_000 + 20*countNodes(doc)
+}
+
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
+}
 
 // problem is a diagnostic found while building a value, before the keyed
 // path (which needs the finished value) is known.
@@ -41,9 +52,11 @@ type builder struct {
 	// expanding holds anchors being expanded, to refuse an alias that
 	// refers to a node containing itself.
 	expanding map[*yaml.Node]bool
-	// aliasValues counts values produced through aliases in this file; it
-	// is shared by every builder of one file.
+	// aliasValues counts values produced through aliases in this
+	// document; it is shared by every builder of one document, and may not
+	// exceed aliasLimit.
 	aliasValues *int
+	aliasLimit  int
 	inAlias     int
 }
 
@@ -66,12 +79,22 @@ func (b *builder) value(n *yaml.Node, ptr string, at Pos) (any, bool) {
 	b.positions[ptr] = at
 	if b.inAlias > 0 {
 		*b.aliasValues++
-		if *b.aliasValues > maxAliasValues {
-			if *b.aliasValues == maxAliasValues+1 {
-				b.problem(ptr, n, "aliases expand to more than %d values; refusing to expand further (nested aliases?)", maxAliasValues)
+		if *b.aliasValues > b.aliasLimit {
+			if *b.aliasValues == b.aliasLimit+1 {
+				b.problem(ptr, n, "aliases expand to more than %d values; refusing to expand further (aliases nested in aliases?)", b.aliasLimit)
 			}
 			return nil, false
 		}
+	}
+	if n.Anchor != "" && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
+		// An anchored container may be the target of an alias inside
+		// itself; mark it while it is being built.
+		if b.expanding[n] {
+			b.problem(ptr, n, "alias *%s refers to a value that contains it", n.Anchor)
+			return nil, false
+		}
+		b.expanding[n] = true
+		defer delete(b.expanding, n)
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -122,11 +145,9 @@ func (b *builder) alias(n *yaml.Node, ptr string, at Pos) (any, bool) {
 		b.problem(ptr, n, "alias *%s refers to a value that contains it", n.Value)
 		return nil, false
 	}
-	b.expanding[target] = true
 	b.inAlias++
 	v, ok := b.value(target, ptr, at)
 	b.inAlias--
-	delete(b.expanding, target)
 	// The alias's own use site is the better place to point at for the
 	// value as a whole; its children keep the anchor's positions.
 	b.positions[ptr] = at
