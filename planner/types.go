@@ -47,9 +47,12 @@ type Input struct {
 	// Lock is the lockfile, nil when there is none.
 	Lock *state.File
 	// Project is the ownership scope written into each job's tag.
-	Project     string
-	Workspace   string
-	Prune       bool
+	Project   string
+	Workspace string
+	Prune     bool
+	// Destroy plans the deletion of every managed job, configured or not
+	// (jobsync destroy); lifecycle.prevent_destroy makes Build fail.
+	Destroy     bool
 	Only        []string
 	Now         time.Time
 	ToolVersion string
@@ -73,6 +76,11 @@ type Plan struct {
 	Actions []Action `json:"actions"`
 	// Skipped are deletes that were not enabled (no --prune).
 	Skipped []Action `json:"skipped,omitempty"`
+	// Records are lockfile-only changes that need no API call: a job adopted
+	// by its ownership tag that already matches the configuration, or a key
+	// whose job is gone and that is no longer configured. Apply writes them;
+	// they do not make a plan non-empty.
+	Records []Record `json:"records,omitempty"`
 	// Refresh says how the workspace was read; filled in by the caller.
 	Refresh *RefreshReport `json:"refresh,omitempty"`
 }
@@ -111,6 +119,18 @@ type Action struct {
 	LiveDigest string `json:"live_digest,omitempty"`
 	// Needs are the keys whose job ids this action's request refers to.
 	Needs []string `json:"needs,omitempty"`
+}
+
+// Record is one lockfile-only change (see Plan.Records).
+type Record struct {
+	Key   string `json:"key"`
+	JobID int64  `json:"job_id,omitempty"`
+	// Forget removes Key from the lockfile; otherwise Key is recorded with
+	// JobID, Applied and AppliedPermissions.
+	Forget             bool           `json:"forget,omitempty"`
+	Reason             string         `json:"reason"`
+	Applied            map[string]any `json:"applied,omitempty"`
+	AppliedPermissions []any          `json:"applied_permissions,omitempty"`
 }
 
 // Change is one changed keyed path.

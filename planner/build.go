@@ -1,0 +1,809 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jobsync/jobsync/schema"
+	"github.com/jobsync/jobsync/state"
+)
+
+// Build computes the plan that converges the workspace to the desired jobs.
+// It is pure and deterministic: the same Input gives the same Plan.
+//
+// Identity. A key's job is the one the lockfile names, confirmed by its
+// ownership tag (OwnerTagKey), or — when the lockfile does not name one, or
+// names one that is gone — the single live job carrying the key's tag
+// (adopted, never duplicated). Two live jobs with the same key's tag, or a
+// lockfile id whose job carries another key's or project's tag, are errors
+// naming the ids: guessing would mean writing to the wrong job. Jobs without
+// our project's tag that the lockfile does not name are never touched.
+//
+// Op choice, per job:
+//
+//	no job                          create (full desired settings, + access_control_list)
+//	no managed difference           no-op (left out of Actions)
+//	differences jobs/update can say update: changed top-level fields and whole changed
+//	                                tasks/job_clusters in new_settings, removed ones in
+//	                                fields_to_remove ("x", "tasks/<k>", "job_clusters/<k>")
+//	otherwise                       reset (full settings): parameters or environments change
+//	                                (their update merge is undocumented, jobs-api.md §4.1),
+//	                                git_source appears or disappears (every task source
+//	                                follows it), or the update body would be the larger one
+//	only permissions differ         permissions (a PUT keeping exactly one IS_OWNER)
+//	key gone from the configuration delete, when Prune (or Destroy); else listed in Skipped
+//
+// Order: creates in reference order (a job whose settings refer to
+// ${jobs.k.id} comes after k's create), then updates, resets and
+// permissions, then deletes; ties by key.
+func Build(in Input) (*Plan, error) {
+	if in.Project == "" {
+		return nil, fmt.Errorf("planner: no project: the ownership tag %q needs a project name", OwnerTagKey)
+	}
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		ToolVersion:   in.ToolVersion,
+		CreatedAt:     in.Now.UTC(),
+		Workspace:     in.Workspace,
+		Project:       in.Project,
+		Actions:       []Action{},
+	}
+	if in.Lock != nil {
+		p.State = StateRef{Lineage: in.Lock.Lineage, Serial: in.Lock.Serial}
+	}
+
+	desired := make(map[string]*schema.Job, len(in.Desired))
+	for _, j := range in.Desired {
+		if j == nil {
+			continue
+		}
+		if prev, dup := desired[j.Key]; dup {
+			return nil, fmt.Errorf("job key %q is defined twice (%s and %s); keys must be unique", j.Key, prev.Pos, j.Pos)
+		}
+		desired[j.Key] = j
+	}
+	var only map[string]bool
+	if len(in.Only) > 0 {
+		only = make(map[string]bool, len(in.Only))
+		for _, k := range in.Only {
+			only[k] = true
+		}
+	}
+
+	id, err := identify(in, desired)
+	if err != nil {
+		return nil, err
+	}
+
+	// Ids known before apply: every key matched to a live job.
+	ids := make(map[string]int64, len(id.match))
+	for k, l := range id.match {
+		ids[k] = l.JobID
+	}
+	creating := map[string]bool{}
+	if !in.Destroy {
+		for k := range desired {
+			if id.match[k] == nil && (only == nil || only[k]) {
+				creating[k] = true
+			}
+		}
+	}
+
+	var lockJobs map[string]state.Job
+	if in.Lock != nil {
+		lockJobs = in.Lock.Jobs
+	}
+	for _, key := range id.keys {
+		if only != nil && !only[key] {
+			continue
+		}
+		live := id.match[key]
+		var lockEntry *state.Job
+		if e, ok := lockJobs[key]; ok {
+			lockEntry = &e
+		}
+		job := desired[key]
+		if job == nil || in.Destroy {
+			if job != nil && job.Lifecycle.PreventDestroy {
+				return nil, fmt.Errorf("job %q (%s) has lifecycle.prevent_destroy set and this plan would delete it; remove prevent_destroy first if you really mean to delete it", key, job.Pos)
+			}
+			if live == nil {
+				if lockEntry != nil {
+					p.Records = append(p.Records, Record{Key: key, JobID: lockEntry.JobID, Forget: true,
+						Reason: fmt.Sprintf("job %d is gone from the workspace and %q from the configuration", lockEntry.JobID, key)})
+				}
+				continue
+			}
+			a := deleteAction(key, live, lockEntry, in.Project, in.Destroy)
+			if in.Prune || in.Destroy {
+				p.Actions = append(p.Actions, a)
+			} else {
+				p.Skipped = append(p.Skipped, a)
+			}
+			continue
+		}
+		jp := jobPlanner{in: &in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: id.adopted[key]}
+		a, rec, err := jp.plan()
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			p.Actions = append(p.Actions, *a)
+		}
+		if rec != nil {
+			p.Records = append(p.Records, *rec)
+		}
+	}
+	if err := order(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// identity is the outcome of matching keys to live jobs.
+type identity struct {
+	keys    []string         // every key to consider: desired ∪ lockfile ∪ tagged live jobs, sorted
+	match   map[string]*Live // key -> its live job
+	adopted map[string]string
+}
+
+func identify(in Input, desired map[string]*schema.Job) (*identity, error) {
+	byID := make(map[int64]*Live, len(in.Live))
+	tagged := map[string][]*Live{}
+	for i := range in.Live {
+		l := &in.Live[i]
+		byID[l.JobID] = l
+		if k, ok := OwnedKey(in.Project, l.Settings); ok {
+			tagged[k] = append(tagged[k], l)
+		}
+	}
+	keySet := make(map[string]bool, len(desired))
+	for k := range desired {
+		keySet[k] = true
+	}
+	var lockJobs map[string]state.Job
+	if in.Lock != nil {
+		lockJobs = in.Lock.Jobs
+		for k := range lockJobs {
+			keySet[k] = true
+		}
+	}
+	for k := range tagged {
+		keySet[k] = true
+	}
+	id := &identity{match: map[string]*Live{}, adopted: map[string]string{}}
+	for k := range keySet {
+		id.keys = append(id.keys, k)
+	}
+	sort.Strings(id.keys)
+
+	tag := func(k string) string { return OwnerTagKey + "=" + OwnerTagValue(in.Project, k) }
+	for _, k := range id.keys {
+		ts := tagged[k]
+		if len(ts) > 1 {
+			ids := make([]string, len(ts))
+			for i, l := range ts {
+				ids[i] = fmt.Sprint(l.JobID)
+			}
+			sort.Strings(ids)
+			return nil, fmt.Errorf("jobs %s all carry the tag %s: only one job may own key %q; delete the duplicate in the workspace (or remove its tag) and plan again", strings.Join(ids, " and "), tag(k), k)
+		}
+		e, inLock := lockJobs[k]
+		var l *Live
+		switch {
+		case inLock && byID[e.JobID] != nil:
+			l = byID[e.JobID]
+			if other := ownerTag(l.Settings); other != "" && other != OwnerTagValue(in.Project, k) {
+				return nil, fmt.Errorf("the lockfile maps %q to job %d, but that job carries the tag %s=%s: the lockfile is out of date or belongs to another project; remove the entry (jobsync state rm %s) and plan again", k, e.JobID, OwnerTagKey, other, k)
+			}
+			if len(ts) == 1 && ts[0].JobID != e.JobID {
+				return nil, fmt.Errorf("key %q has two jobs: %d (recorded in the lockfile) and %d (tagged %s); delete the duplicate in the workspace and plan again", k, e.JobID, ts[0].JobID, tag(k))
+			}
+		case len(ts) == 1:
+			l = ts[0]
+			if inLock {
+				id.adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (job %d recorded in the lockfile no longer exists)", l.JobID, tag(k), e.JobID)
+			} else {
+				id.adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (not in the lockfile)", l.JobID, tag(k))
+			}
+		}
+		if l == nil {
+			continue
+		}
+		if l.Partial {
+			return nil, fmt.Errorf("job %d (%s) was read from a jobs/list page that cut its arrays at 100 entries; it must be read in full with jobs/get before it is planned", l.JobID, k)
+		}
+		id.match[k] = l
+	}
+	return id, nil
+}
+
+func deleteAction(key string, live *Live, lockEntry *state.Job, project string, destroy bool) Action {
+	reason := "removed from the configuration"
+	switch {
+	case destroy:
+		reason = "destroy"
+	case lockEntry == nil:
+		reason = fmt.Sprintf("tagged %s=%s but not in the configuration", OwnerTagKey, OwnerTagValue(project, key))
+	}
+	body, _ := marshal(map[string]any{"job_id": live.JobID})
+	return Action{
+		Op:         OpDelete,
+		Key:        key,
+		JobID:      live.JobID,
+		Reason:     reason,
+		Request:    body,
+		LiveDigest: Digest(live.Settings),
+	}
+}
+
+// jobPlanner plans one configured key.
+type jobPlanner struct {
+	in       *Input
+	key      string
+	job      *schema.Job
+	live     *Live
+	lock     *state.Job
+	ids      map[string]int64
+	creating map[string]bool
+	adopted  string
+
+	ignore      [][]seg
+	runAsFilled bool
+	notes       []string
+}
+
+func (jp *jobPlanner) plan() (*Action, *Record, error) {
+	for _, s := range jp.job.Lifecycle.IgnoreChanges {
+		p, err := parsePath(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("job %q (%s): lifecycle.ignore_changes: %v", jp.key, jp.job.Pos, err)
+		}
+		jp.ignore = append(jp.ignore, p)
+	}
+	send, needs, err := jp.sendForm()
+	if err != nil {
+		return nil, nil, err
+	}
+	want := Normalize(send)
+	perm, err := jp.permissions()
+	if err != nil {
+		return nil, nil, err
+	}
+
+	if jp.live == nil {
+		return jp.create(send, want, needs, perm)
+	}
+
+	live := Normalize(jp.live.Settings)
+	noLock := jp.lock == nil || jp.lock.JobID != jp.live.JobID
+	var applied map[string]any
+	if !noLock {
+		applied = jp.lock.Applied
+		if jp.runAsFilled && applied != nil && applied["run_as"] == nil {
+			// The lockfile never records a run_as jobsync did not set; for
+			// labelling, the last apply meant "the owner" too.
+			applied = shallowWith(applied, "run_as", want["run_as"])
+		}
+	}
+	d := differ{ignore: jp.ignore, noLock: noLock}
+	d.object(nil, rules.job, live, want, applied, false)
+	changes := d.out
+
+	if len(changes) == 0 && len(perm.changes) == 0 {
+		if noLock || !deepEqual(applied, want) || !equalPerms(jp.lock.Permissions, perm.applied) {
+			reason := jp.adopted
+			if reason == "" {
+				reason = "the workspace already matches; the lockfile record is refreshed"
+			}
+			return nil, &Record{Key: jp.key, JobID: jp.live.JobID, Reason: reason, Applied: want, AppliedPermissions: perm.applied}, nil
+		}
+		return nil, nil, nil
+	}
+
+	a := &Action{
+		Key:                jp.key,
+		JobID:              jp.live.JobID,
+		Source:             posString(jp.job.Pos),
+		Applied:            want,
+		AppliedPermissions: perm.applied,
+		LiveDigest:         digestNormalized(live),
+		Needs:              jp.needsCreating(needs),
+	}
+	a.Changes = jp.present(changes)
+	a.Changes = append(a.Changes, perm.present(jp.job)...)
+	if len(perm.changes) > 0 {
+		a.Permissions = perm.body
+	}
+	reasons := []string{}
+	if jp.adopted != "" {
+		reasons = append(reasons, jp.adopted)
+	}
+	if len(changes) == 0 {
+		a.Op = OpPermissions
+		reasons = append(reasons, originReason(perm.changes))
+		a.Reason = strings.Join(reasons, "; ")
+		return a, nil, nil
+	}
+	reasons = append(reasons, originReason(append(changes, perm.changes...)))
+	reasons = append(reasons, jp.notes...)
+	op, body, why, err := jp.chooseWrite(send, changes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if why != "" {
+		reasons = append(reasons, why)
+	}
+	a.Op, a.Request, a.Reason = op, body, strings.Join(reasons, "; ")
+	return a, nil, nil
+}
+
+func (jp *jobPlanner) create(send, want map[string]any, needs []string, perm *permPlan) (*Action, *Record, error) {
+	body := send
+	if perm.create != nil {
+		body = shallowWith(send, "access_control_list", perm.create)
+	}
+	req, err := marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job %q: encoding the create request: %v", jp.key, err)
+	}
+	reason := "new job"
+	if jp.lock != nil {
+		reason = fmt.Sprintf("deleted outside jobsync (job %d recorded in the lockfile no longer exists)", jp.lock.JobID)
+	}
+	// A new job's changes are what its request sends, field by field.
+	d := differ{noLock: true, create: true}
+	d.object(nil, rules.job, nil, send, nil, false)
+	a := &Action{
+		Op:                 OpCreate,
+		Key:                jp.key,
+		Reason:             reason,
+		Source:             posString(jp.job.Pos),
+		Changes:            jp.present(d.out),
+		Request:            req,
+		Applied:            want,
+		AppliedPermissions: perm.applied,
+		Needs:              jp.needsCreating(needs),
+	}
+	a.Changes = append(a.Changes, perm.present(jp.job)...)
+	return a, nil, nil
+}
+
+func (jp *jobPlanner) needsCreating(needs []string) []string {
+	var out []string
+	for _, k := range needs {
+		if jp.creating[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sendForm is the settings jobsync sends for this job: the YAML, plus the
+// ownership tag, the queue default, references resolved where the id is
+// known, and — for an existing job — the live values at ignore_changes
+// paths and an explicit run_as where the workspace has one. It shares
+// unchanged subtrees with the YAML and never modifies it.
+func (jp *jobPlanner) sendForm() (map[string]any, []string, error) {
+	src := jp.job.Settings
+	send := make(map[string]any, len(src)+2)
+	for k, v := range src {
+		send[k] = v
+	}
+
+	// queue: always sent. When the YAML leaves it out, jobsync sends
+	// {"enabled": true}: that is what API 2.2 itself does with a job whose
+	// request omits queue (jobs-api.md §4.2 quirk 2, §7.1, §12.4), and what
+	// Asset Bundles default to (peers.md §3 F, cli PR #1385). So an omitted
+	// queue means the same in jobsync as in the API and the UI, a job created
+	// by hand from the same settings plans as no change, and no request ever
+	// depends on the server's version-specific default. queue.enabled false
+	// is sent as written (a meaningful zero, §12.5).
+	if !hasValue(send["queue"]) {
+		send["queue"] = map[string]any{"enabled": true}
+	}
+
+	// References.
+	var unknown []string
+	needSet := map[string]bool{}
+	r, _ := substitute(send, "", jp.ids, func(k string) {
+		if !needSet[k] {
+			needSet[k] = true
+		}
+	})
+	send = r.(map[string]any)
+	needs := make([]string, 0, len(needSet))
+	for k := range needSet {
+		needs = append(needs, k)
+		if !jp.creating[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(needs)
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, nil, fmt.Errorf("job %q (%s) refers to ${jobs.%s.id}, but %q has no job and none is created by this plan (is it missing from the configuration or excluded by --only?)", jp.key, jp.job.Pos, unknown[0], unknown[0])
+	}
+
+	if jp.live != nil {
+		for _, p := range jp.ignore {
+			send = overlay(send, jp.live.Settings, p, rules.job)
+		}
+		if !jp.ignoredTop("run_as") {
+			jp.runAs(send)
+		}
+	}
+
+	// The ownership tag goes on last so that an ignored `tags` keeps it.
+	tags := map[string]any{}
+	if t, ok := send["tags"].(map[string]any); ok {
+		for k, v := range t {
+			tags[k] = v
+		}
+	}
+	tags[OwnerTagKey] = OwnerTagValue(jp.in.Project, jp.key)
+	send["tags"] = tags
+	return send, needs, nil
+}
+
+func (jp *jobPlanner) ignoredTop(name string) bool {
+	for _, p := range jp.ignore {
+		if len(p) == 1 && p[0].name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// runAs handles run_as stickiness (jobs-api.md §4.2 quirk 1, §12.3): a job
+// whose YAML sets no run_as runs as its owner, but neither jobs/reset nor
+// jobs/update can clear a run_as by leaving it out. So where the workspace
+// has one, jobsync sends one: unchanged when it already names the owner
+// (which is what "no run_as" means), else the owner's identity, which shows
+// as a change. When the owner is unknown (no permissions read, no creator)
+// the live run_as is kept as it is.
+func (jp *jobPlanner) runAs(send map[string]any) {
+	if hasValue(send["run_as"]) {
+		return
+	}
+	cur, ok := jp.live.Settings["run_as"].(map[string]any)
+	if !ok || len(cur) == 0 {
+		return
+	}
+	kind, name := ownerOf(jp.live)
+	jp.runAsFilled = true
+	if kind == "" || cur[kind] == name && len(cur) == 1 {
+		send["run_as"] = cur
+		return
+	}
+	send["run_as"] = map[string]any{kind: name}
+	jp.notes = append(jp.notes, fmt.Sprintf("run_as goes back to the job owner %s (the configuration sets none, and the API keeps a run_as that is left out)", name))
+}
+
+// ownerOf is the job's owner: its IS_OWNER grant when permissions were read,
+// else its creator (a service principal's creator name is its application
+// id, which has no '@').
+func ownerOf(l *Live) (kind, name string) {
+	for _, p := range l.Permissions {
+		if p.PermissionLevel == "IS_OWNER" {
+			switch {
+			case p.UserName != "":
+				return "user_name", p.UserName
+			case p.ServicePrincipalName != "":
+				return "service_principal_name", p.ServicePrincipalName
+			}
+		}
+	}
+	switch c := l.CreatorUserName; {
+	case c == "":
+		return "", ""
+	case strings.Contains(c, "@"):
+		return "user_name", c
+	default:
+		return "service_principal_name", c
+	}
+}
+
+// chooseWrite builds the request of an existing job: a jobs/update when it
+// can express the changes and is the smaller body, else a jobs/reset.
+func (jp *jobPlanner) chooseWrite(send map[string]any, changes []change) (Op, json.RawMessage, string, error) {
+	jobID := jp.live.JobID
+	resetBody, err := marshal(map[string]any{"job_id": jobID, "new_settings": send})
+	if err != nil {
+		return "", nil, "", fmt.Errorf("job %q: encoding the reset request: %v", jp.key, err)
+	}
+
+	top := map[string]bool{}
+	elems := map[string]map[string]bool{"tasks": {}, "job_clusters": {}}
+	why := ""
+	for _, c := range changes {
+		f := c.segs[0].name
+		top[f] = true
+		switch f {
+		case "tasks", "job_clusters":
+			if len(c.segs) < 2 || c.segs[1].key == "" {
+				why = f + " is not a list of keyed objects in the workspace: a full reset rewrites it"
+				continue
+			}
+			elems[f][c.segs[1].val] = true
+		case "parameters", "environments":
+			why = f + " change: jobs/update has no documented way to change them, so the whole job is reset (jobs-api.md §4.1)"
+		case "git_source":
+			if hasValue(send["git_source"]) != hasValue(jp.live.Settings["git_source"]) {
+				why = "git_source is added or removed and every task's source follows it, so the whole job is reset"
+			}
+		}
+	}
+	if why != "" {
+		return OpReset, resetBody, why, nil
+	}
+
+	newSettings := map[string]any{}
+	var remove []string
+	for f := range top {
+		if f == "tasks" || f == "job_clusters" {
+			continue
+		}
+		if v, ok := send[f]; ok {
+			newSettings[f] = v
+		} else {
+			remove = append(remove, f)
+		}
+	}
+	for _, f := range []string{"job_clusters", "tasks"} {
+		if len(elems[f]) == 0 {
+			continue
+		}
+		keyField := rules.job.child(f).key
+		var list []any
+		arr, _ := send[f].([]any)
+		sent := map[string]bool{}
+		for _, e := range arr {
+			k := keyOf(e, keyField)
+			if elems[f][k] && !sent[k] {
+				list = append(list, e)
+				sent[k] = true
+			}
+		}
+		for k := range elems[f] {
+			if !sent[k] {
+				remove = append(remove, f+"/"+k)
+			}
+		}
+		if len(list) > 0 {
+			newSettings[f] = list
+		}
+	}
+	sort.Strings(remove)
+	ub := map[string]any{"job_id": jobID}
+	if len(newSettings) > 0 {
+		ub["new_settings"] = newSettings
+	}
+	if len(remove) > 0 {
+		ub["fields_to_remove"] = remove
+	}
+	updateBody, err := marshal(ub)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("job %q: encoding the update request: %v", jp.key, err)
+	}
+	if len(updateBody) > len(resetBody) {
+		return OpReset, resetBody, "a full reset is a smaller request than the partial update", nil
+	}
+	return OpUpdate, updateBody, "", nil
+}
+
+func originReason(cs []change) string {
+	var config, drift bool
+	for _, c := range cs {
+		if c.origin == OriginDrift {
+			drift = true
+		} else {
+			config = true
+		}
+	}
+	switch {
+	case config && drift:
+		return "configuration changed, and the job was changed outside jobsync"
+	case drift:
+		return "changed outside jobsync"
+	}
+	return "configuration changed"
+}
+
+// present makes changes presentable: keyed path text, YAML position,
+// redacted values.
+func (jp *jobPlanner) present(cs []change) []Change {
+	out := make([]Change, len(cs))
+	for i, c := range cs {
+		// The YAML position of the value, or of its nearest ancestor below
+		// the job (a task, for a field removed from it); none for what is
+		// not in the YAML at all (the ownership tag, the queue default, a
+		// field added in the UI).
+		src := ""
+		if jp.job != nil {
+			if ptr := jsonPointer(jp.job.Settings, c.segs); ptr != "" {
+				src = posString(jp.job.PosOf(ptr))
+			}
+		}
+		out[i] = c.present(src)
+	}
+	return out
+}
+
+func posString(p schema.Pos) string {
+	if p.File == "" {
+		return ""
+	}
+	return p.String()
+}
+
+func shallowWith(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k2, e := range m {
+		out[k2] = e
+	}
+	out[k] = v
+	return out
+}
+
+// overlay returns dst with the value at path p replaced by src's value
+// there (or removed when src has none), copying only along the path. It is
+// how lifecycle.ignore_changes keeps the workspace's value in requests.
+func overlay(dst, src map[string]any, p []seg, n *node) map[string]any {
+	s := p[0]
+	if s.key != "" {
+		return dst // a path cannot start with an array element
+	}
+	c := n.child(s.name)
+	sv, sok := src[s.name]
+	if len(p) == 1 {
+		if sok {
+			return shallowWith(dst, s.name, sv)
+		}
+		if _, ok := dst[s.name]; !ok {
+			return dst
+		}
+		out := shallowWith(dst, s.name, nil)
+		delete(out, s.name)
+		return out
+	}
+	dv, dok := dst[s.name]
+	if !dok {
+		return dst
+	}
+	switch x := dv.(type) {
+	case map[string]any:
+		sm, _ := sv.(map[string]any)
+		return shallowWith(dst, s.name, overlay(x, sm, p[1:], c.elem()))
+	case []any:
+		next := p[1]
+		if next.key == "" || c == nil || c.key == "" {
+			return dst
+		}
+		sa, _ := sv.([]any)
+		return shallowWith(dst, s.name, overlayElems(x, sa, next, p[2:], c))
+	}
+	return dst
+}
+
+func overlayElems(dst, src []any, s seg, rest []seg, n *node) []any {
+	key := n.key
+	match := func(e any) bool { return s.key == "*" || keyOf(e, key) == s.val }
+	srcBy := map[string]any{}
+	for _, e := range src {
+		if match(e) {
+			srcBy[keyOf(e, key)] = e
+		}
+	}
+	out := make([]any, 0, len(dst))
+	seen := map[string]bool{}
+	for _, e := range dst {
+		if !match(e) {
+			out = append(out, e)
+			continue
+		}
+		k := keyOf(e, key)
+		seen[k] = true
+		se, sok := srcBy[k]
+		if len(rest) == 0 {
+			if sok {
+				out = append(out, se)
+			}
+			continue
+		}
+		dm, _ := e.(map[string]any)
+		sm, _ := se.(map[string]any)
+		if dm == nil {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, overlay(dm, sm, rest, n.elem()))
+	}
+	if len(rest) == 0 {
+		// An ignored element that only the workspace has stays.
+		for _, e := range src {
+			if k := keyOf(e, key); match(e) && !seen[k] {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// order sorts the actions into apply order and checks that every reference
+// to a job being created can be satisfied.
+func order(p *Plan) error {
+	rank := map[Op]int{OpCreate: 0, OpUpdate: 1, OpReset: 1, OpPermissions: 1, OpDelete: 2}
+	var creates, rest []Action
+	for _, a := range p.Actions {
+		if a.Op == OpCreate {
+			creates = append(creates, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	sort.SliceStable(rest, func(i, j int) bool {
+		if rank[rest[i].Op] != rank[rest[j].Op] {
+			return rank[rest[i].Op] < rank[rest[j].Op]
+		}
+		return rest[i].Key < rest[j].Key
+	})
+	sorted, err := topoCreates(creates)
+	if err != nil {
+		return err
+	}
+	p.Actions = append(sorted, rest...)
+	sort.Slice(p.Skipped, func(i, j int) bool { return p.Skipped[i].Key < p.Skipped[j].Key })
+	sort.Slice(p.Records, func(i, j int) bool { return p.Records[i].Key < p.Records[j].Key })
+	return nil
+}
+
+// topoCreates orders creates so that each comes after the creates it needs,
+// picking the smallest ready key first (Kahn's algorithm).
+func topoCreates(cs []Action) ([]Action, error) {
+	byKey := make(map[string]int, len(cs))
+	for i, a := range cs {
+		byKey[a.Key] = i
+	}
+	indeg := make([]int, len(cs))
+	users := make([][]int, len(cs))
+	for i, a := range cs {
+		for _, n := range a.Needs {
+			if j, ok := byKey[n]; ok {
+				indeg[i]++
+				users[j] = append(users[j], i)
+			}
+		}
+	}
+	var ready []int
+	for i := range cs {
+		if indeg[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	out := make([]Action, 0, len(cs))
+	for len(ready) > 0 {
+		sort.Slice(ready, func(a, b int) bool { return cs[ready[a]].Key < cs[ready[b]].Key })
+		i := ready[0]
+		ready = ready[1:]
+		out = append(out, cs[i])
+		for _, u := range users[i] {
+			if indeg[u]--; indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(out) < len(cs) {
+		var cyc []string
+		for i := range cs {
+			if indeg[i] > 0 {
+				cyc = append(cyc, cs[i].Key)
+			}
+		}
+		sort.Strings(cyc)
+		return nil, fmt.Errorf("jobs %s are all new and refer to each other's ids (${jobs.<key>.id}), so none can be created first; create one without the reference, apply, then add it back", strings.Join(cyc, ", "))
+	}
+	return out, nil
+}

@@ -1,0 +1,230 @@
+package planner
+
+import "sort"
+
+// Change kinds.
+const (
+	KindAdd    = "add"
+	KindRemove = "remove"
+	KindModify = "modify"
+)
+
+// Change origins.
+const (
+	OriginConfig = "config"
+	OriginDrift  = "drift"
+)
+
+// change is a Change before it is made presentable: it keeps the path as
+// segments (for YAML positions, redaction and request building).
+type change struct {
+	segs          []seg
+	kind          string
+	before, after any
+	origin        string
+}
+
+// differ walks two normalised settings trees side by side with the
+// compiled table, so that it knows at every field whether it is keyed,
+// server-filled or defaulted.
+//
+// In a plan, live is the workspace, want the desired settings and applied
+// what the lockfile recorded at the last apply (nil without one). The
+// rule for server-filled (computed) fields is asymmetric: a value only
+// the workspace has is left alone unless the configuration sets it now or
+// did at the last apply. With symmetric set (the exported Diff), a
+// server-filled field present on one side only is never a difference.
+type differ struct {
+	ignore    [][]seg
+	symmetric bool
+	noLock    bool // no lockfile entry: every change is a config change
+	// create lists a new job's settings as additions of what is sent
+	// (live is empty; no defaults to compare with).
+	create bool
+	out       []change
+}
+
+type side struct {
+	v  any
+	ok bool
+}
+
+func (d *differ) ignored(p []seg) bool {
+	for _, pat := range d.ignore {
+		if hasPrefix(p, pat) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *differ) emit(p []seg, kind string, before, after any, want, applied side) {
+	origin := OriginDrift
+	if d.noLock || want.ok != applied.ok || (want.ok && !deepEqual(want.v, applied.v)) {
+		origin = OriginConfig
+	}
+	d.out = append(d.out, change{
+		segs:   append([]seg(nil), p...),
+		kind:   kind,
+		before: before,
+		after:  after,
+		origin: origin,
+	})
+}
+
+func asMap(s side) map[string]any {
+	m, _ := s.v.(map[string]any)
+	return m
+}
+
+func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, comp bool) {
+	keys := make([]string, 0, len(live)+len(want))
+	for k := range live {
+		keys = append(keys, k)
+	}
+	for k := range want {
+		if _, ok := live[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c := n.child(k)
+		q := append(p, seg{name: k})
+		if len(d.ignore) > 0 && d.ignored(q) {
+			continue
+		}
+		lv, lok := live[k]
+		wv, wok := want[k]
+		av, aok := applied[k]
+		d.value(q, c, side{lv, lok}, side{wv, wok}, side{av, aok}, comp || (c != nil && c.computed))
+	}
+}
+
+func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
+	switch {
+	case !live.ok && !want.ok:
+		return
+	case live.ok && !want.ok:
+		if comp && (d.symmetric || !applied.ok) {
+			return
+		}
+		switch {
+		case n != nil && n.hasDefault:
+			d.emit(p, KindModify, live.v, n.dflt, want, applied)
+		case n != nil && n.key != "":
+			d.keyed(p, n, live.v, nil, applied.v, comp)
+		default:
+			d.emit(p, KindRemove, live.v, nil, want, applied)
+		}
+	case !live.ok && want.ok:
+		if comp && d.symmetric {
+			return
+		}
+		switch {
+		case n != nil && n.hasDefault && !d.create:
+			d.emit(p, KindModify, n.dflt, want.v, want, applied)
+		case n != nil && n.key != "":
+			d.keyed(p, n, nil, want.v, applied.v, comp)
+		default:
+			d.emit(p, KindAdd, nil, want.v, want, applied)
+		}
+	default:
+		lm, lIsMap := live.v.(map[string]any)
+		wm, wIsMap := want.v.(map[string]any)
+		switch {
+		case lIsMap && wIsMap:
+			d.object(p, n.elem(), lm, wm, asMap(applied), comp)
+		case n != nil && n.key != "":
+			if _, ok := live.v.([]any); ok {
+				if _, ok := want.v.([]any); ok {
+					d.keyed(p, n, live.v, want.v, applied.v, comp)
+					return
+				}
+			}
+			fallthrough
+		default:
+			if !deepEqual(live.v, want.v) {
+				d.emit(p, KindModify, live.v, want.v, want, applied)
+			}
+		}
+	}
+}
+
+// keyed compares two arrays of objects element by element, by key.
+func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
+	lx, wx, ax := index(live, n.key), index(want, n.key), index(applied, n.key)
+	keys := make([]string, 0, len(lx)+len(wx))
+	for k := range lx {
+		keys = append(keys, k)
+	}
+	for k := range wx {
+		if _, ok := lx[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	en := n.elem()
+	for _, k := range keys {
+		q := append(p, seg{key: n.key, val: k})
+		if len(d.ignore) > 0 && d.ignored(q) {
+			continue
+		}
+		le, lok := lx[k]
+		we, wok := wx[k]
+		ae, aok := ax[k]
+		w, a := side{we, wok}, side{ae, aok}
+		switch {
+		case lok && !wok:
+			d.emit(q, KindRemove, le, nil, w, a)
+		case !lok && wok:
+			d.emit(q, KindAdd, nil, we, w, a)
+		default:
+			lm, _ := le.(map[string]any)
+			wm, _ := we.(map[string]any)
+			am, _ := ae.(map[string]any)
+			d.object(q, en, lm, wm, am, comp)
+		}
+	}
+}
+
+func index(v any, key string) map[string]any {
+	a, _ := v.([]any)
+	if len(a) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(a))
+	for _, e := range a {
+		m[keyOf(e, key)] = e
+	}
+	return m
+}
+
+// Diff is the keyed difference between two normalised settings trees
+// (Normalize both first): one Change per changed keyed path, in path order,
+// with Origin left empty and secret-looking values redacted. A field the
+// server fills in (table kindComputed) that is present on one side only is
+// not a difference, so Diff(lastApplied, Normalize(live)) reports what was
+// changed in the workspace without server noise; drift uses it that way.
+func Diff(before, after map[string]any) []Change {
+	d := differ{symmetric: true, noLock: true}
+	d.object(nil, rules.job, before, after, nil, false)
+	out := make([]Change, len(d.out))
+	for i, c := range d.out {
+		out[i] = c.present("")
+		out[i].Origin = ""
+	}
+	return out
+}
+
+// present turns an internal change into a redacted Change.
+func (c change) present(source string) Change {
+	return Change{
+		Path:   formatPath(c.segs),
+		Kind:   c.kind,
+		Before: redact(c.segs, c.before),
+		After:  redact(c.segs, c.after),
+		Origin: c.origin,
+		Source: source,
+	}
+}

@@ -1,0 +1,193 @@
+package planner_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/planner/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/*.txtar")
+
+// goldenInput is one test case: the archive's comment holds options as
+// "name: value" lines (project, prune, destroy, only).
+func goldenInput(t *testing.T, ar *txtar.Archive) planner.Input {
+	in := planner.Input{
+		Project:     "acme",
+		Workspace:   "https://example.cloud.databricks.com",
+		Now:         time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		ToolVersion: "test",
+	}
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "project":
+			in.Project = v
+		case "prune":
+			in.Prune = v == "true"
+		case "destroy":
+			in.Destroy = v == "true"
+		case "only":
+			in.Only = strings.Split(v, ",")
+		}
+	}
+	for _, f := range ar.Files {
+		switch f.Name {
+		case "desired.yaml":
+			in.Desired = loadYAML(t, "desired.yaml", f.Data)
+		case "live.json":
+			in.Live = decodeLive(t, f.Data)
+		case "lock.json":
+			in.Lock = decodeLock(t, f.Data)
+		}
+	}
+	return in
+}
+
+// TestGolden runs every testdata/*.txtar case: desired.yaml + live.json
+// (+ lock.json) must plan to plan.txt, plan.md and plan.json (or fail
+// with error.txt); text and markdown must be the same when rendered from
+// the decoded JSON; and applying the plan to a simulated workspace, then
+// planning again, must give an empty plan (the convergence invariant).
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+		t.Run(name, func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := goldenInput(t, ar)
+			got := map[string][]byte{}
+			p, err := planner.Build(in)
+			if err != nil {
+				got["error.txt"] = []byte(err.Error() + "\n")
+			} else {
+				var txt, md, js bytes.Buffer
+				if err := render.Text(&txt, p, render.Options{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := render.Markdown(&md, p); err != nil {
+					t.Fatal(err)
+				}
+				if err := render.JSON(&js, p); err != nil {
+					t.Fatal(err)
+				}
+				got["plan.txt"], got["plan.md"], got["plan.json"] = txt.Bytes(), md.Bytes(), js.Bytes()
+				checkRoundTrip(t, p, txt.String(), md.String())
+				checkConverges(t, in, p)
+			}
+			compareGolden(t, file, ar, got)
+		})
+	}
+}
+
+func checkRoundTrip(t *testing.T, p *planner.Plan, txt, md string) {
+	t.Helper()
+	var js bytes.Buffer
+	if err := planner.WritePlan(&js, p); err != nil {
+		t.Fatal(err)
+	}
+	q, err := planner.ReadPlan(&js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txt2, md2, js2 bytes.Buffer
+	render.Text(&txt2, q, render.Options{})
+	render.Markdown(&md2, q)
+	planner.WritePlan(&js2, q)
+	if txt2.String() != txt || md2.String() != md {
+		t.Errorf("rendering the decoded plan differs from rendering the built plan")
+	}
+	var js1 bytes.Buffer
+	planner.WritePlan(&js1, p)
+	if js1.String() != js2.String() {
+		t.Errorf("the plan JSON does not survive a round trip")
+	}
+}
+
+func checkConverges(t *testing.T, in planner.Input, p *planner.Plan) {
+	t.Helper()
+	s := newSim(t, in.Live)
+	lock := s.apply(p, in.Lock)
+	in.Live, in.Lock = s.live(), lock
+	again, err := planner.Build(in)
+	if err != nil {
+		t.Fatalf("planning after apply: %v", err)
+	}
+	if !again.Empty() || len(again.Records) > 0 {
+		t.Errorf("the plan does not converge: after apply, planning again gives\n%s", fmtActions(again))
+	}
+	// Applying the second plan is a no-op, and so is a third plan.
+	lock = s.apply(again, lock)
+	in.Live, in.Lock = s.live(), lock
+	if third, err := planner.Build(in); err != nil || !third.Empty() {
+		t.Errorf("third plan not empty: %v\n%s", err, fmtActions(third))
+	}
+}
+
+func compareGolden(t *testing.T, file string, ar *txtar.Archive, got map[string][]byte) {
+	t.Helper()
+	outputs := []string{"plan.txt", "plan.md", "plan.json", "error.txt"}
+	if *update {
+		var files []txtar.File
+		for _, f := range ar.Files {
+			if !contains(outputs, f.Name) {
+				files = append(files, f)
+			}
+		}
+		for _, name := range outputs {
+			if b, ok := got[name]; ok {
+				files = append(files, txtar.File{Name: name, Data: b})
+			}
+		}
+		ar.Files = files
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want := map[string][]byte{}
+	for _, f := range ar.Files {
+		if contains(outputs, f.Name) {
+			want[f.Name] = f.Data
+		}
+	}
+	for _, name := range outputs {
+		g, gok := got[name]
+		w, wok := want[name]
+		switch {
+		case gok && !wok:
+			t.Errorf("%s: unexpected %s (run go test -update):\n%s", file, name, g)
+		case !gok && wok:
+			t.Errorf("%s: expected %s, got none", file, name)
+		case gok && !bytes.Equal(g, w):
+			t.Errorf("%s: %s differs (run go test ./planner -update to accept):\n--- got\n%s\n--- want\n%s", file, name, g, w)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,317 @@
+// Package render turns a planner.Plan into what people read: the text
+// plan for terminals and CI logs, markdown for pull-request comments, and
+// the JSON saved-plan document.
+//
+// Text and markdown are always rendered from the plan as it decodes from
+// its JSON document, never from Build's in-memory values, so `jobsync show
+// plan.json` prints exactly what `jobsync plan` printed. Renderers print
+// only what the plan's changes hold — already redacted — and redact again
+// on the way out, so no rendering ever shows a secret-looking value. They
+// do no I/O besides writing to w and never decide about colour themselves:
+// the caller says (TTY and NO_COLOR are the CLI's business).
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/jobsync/jobsync/planner"
+)
+
+// Options tune the text rendering.
+type Options struct {
+	// Color adds ANSI colours. The CLI sets it only on a terminal and never
+	// under NO_COLOR.
+	Color bool
+}
+
+// JSON writes the saved-plan document (planner.WritePlan).
+func JSON(w io.Writer, p *planner.Plan) error { return planner.WritePlan(w, p) }
+
+// decoded is p as a reader of its JSON document sees it.
+func decoded(p *planner.Plan) (*planner.Plan, error) {
+	var buf bytes.Buffer
+	if err := planner.WritePlan(&buf, p); err != nil {
+		return nil, err
+	}
+	return planner.ReadPlan(&buf)
+}
+
+var glyphs = map[planner.Op]string{
+	planner.OpCreate:      "+",
+	planner.OpUpdate:      "~",
+	planner.OpReset:       "±",
+	planner.OpDelete:      "-",
+	planner.OpPermissions: "!",
+}
+
+var signs = map[string]string{planner.KindAdd: "+", planner.KindRemove: "-", planner.KindModify: "~"}
+
+// summary is the one-line count of a plan.
+func summary(p *planner.Plan) string {
+	if p.Empty() {
+		return "No changes. The workspace matches the configuration."
+	}
+	c := p.Counts()
+	s := fmt.Sprintf("Plan: %d to create, %d to update, %d to reset, %d to delete", c[planner.OpCreate], c[planner.OpUpdate], c[planner.OpReset], c[planner.OpDelete])
+	if n := c[planner.OpPermissions]; n > 0 {
+		s += fmt.Sprintf(", %d permissions to set", n)
+	}
+	return s + "."
+}
+
+func jobLabel(key string, id int64) string {
+	if id == 0 {
+		return key
+	}
+	return fmt.Sprintf("%s [job %d]", key, id)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// split separates an action's changes by origin.
+func split(a planner.Action) (config, drift []planner.Change) {
+	for _, c := range a.Changes {
+		c = planner.Redacted(c)
+		if c.Origin == planner.OriginDrift {
+			drift = append(drift, c)
+		} else {
+			config = append(config, c)
+		}
+	}
+	return config, drift
+}
+
+var wholeRef = regexp.MustCompile(`^\$\{jobs\.[A-Za-z0-9_-]+\.id\}$`)
+
+// inline renders a value on one line, or returns ok=false when it needs
+// several (multi-line strings, large objects).
+func inline(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "null", true
+	case string:
+		switch {
+		case x == planner.Sensitive:
+			return planner.Sensitive, true
+		case wholeRef.MatchString(x):
+			return "(known after apply: " + x + ")", true
+		case strings.Contains(x, "\n"):
+			return "", false
+		}
+		return quote(x), true
+	case map[string]any, []any:
+		s := compactJSON(v)
+		if len(s) > inlineWidth {
+			return "", false
+		}
+		return s, true
+	}
+	return fmt.Sprint(v), true
+}
+
+// block renders a value over several lines, in the YAML-like shape people
+// write jobs in: one "key: value" per line, nested objects indented, short
+// values inline as JSON, multi-line strings as their lines.
+func block(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	var b strings.Builder
+	writeBlock(&b, v, "")
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+const inlineWidth = 60
+
+// short renders v inline when it is short and has no line breaks.
+func short(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, "\n") {
+			return "", false
+		}
+	case map[string]any, []any:
+		s := compactJSON(v)
+		return s, len(s) <= inlineWidth
+	}
+	s, ok := inline(v)
+	return s, ok
+}
+
+func writeBlock(b *strings.Builder, v any, indent string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			e := x[k]
+			if s, ok := short(e); ok {
+				fmt.Fprintf(b, "%s%s: %s\n", indent, k, s)
+				continue
+			}
+			if str, ok := e.(string); ok {
+				fmt.Fprintf(b, "%s%s: |\n", indent, k)
+				for _, l := range strings.Split(str, "\n") {
+					fmt.Fprintf(b, "%s  %s\n", indent, l)
+				}
+				continue
+			}
+			fmt.Fprintf(b, "%s%s:\n", indent, k)
+			writeBlock(b, e, indent+"  ")
+		}
+	case []any:
+		for _, e := range x {
+			if s, ok := short(e); ok {
+				fmt.Fprintf(b, "%s- %s\n", indent, s)
+				continue
+			}
+			var sub strings.Builder
+			writeBlock(&sub, e, indent+"  ")
+			text := sub.String()
+			// The first line goes after the dash.
+			fmt.Fprintf(b, "%s- %s", indent, strings.TrimPrefix(text, indent+"  "))
+		}
+	default:
+		s, _ := inline(v)
+		fmt.Fprintf(b, "%s%s\n", indent, s)
+	}
+}
+
+func quote(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Sprintf("%q", s)
+	}
+	// json.Marshal escapes <, > and &; plans are read by people.
+	r := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
+	return r.Replace(string(b))
+}
+
+func compactJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// diffLine is one line of a line diff: op is '+', '-' or ' ', or '…' for an
+// elided run of unchanged lines (text then says how many).
+type diffLine struct {
+	op   rune
+	text string
+}
+
+// lineDiff diffs two texts line by line with go-diff's line mode
+// (DiffLinesToRunes → DiffMainRunes → DiffCharsToLines; v1.4.0 or later,
+// earlier line modes are wrong) and keeps two lines of context around each
+// change.
+func lineDiff(before, after string) []diffLine {
+	if !strings.HasSuffix(before, "\n") {
+		before += "\n"
+	}
+	if !strings.HasSuffix(after, "\n") {
+		after += "\n"
+	}
+	dmp := diffmatchpatch.New()
+	a, b, lines := dmp.DiffLinesToRunes(before, after)
+	diffs := dmp.DiffCharsToLines(dmp.DiffMainRunes(a, b, false), lines)
+	var all []diffLine
+	for _, d := range diffs {
+		op := rune(' ')
+		switch d.Type {
+		case diffmatchpatch.DiffInsert:
+			op = '+'
+		case diffmatchpatch.DiffDelete:
+			op = '-'
+		}
+		for _, l := range strings.SplitAfter(d.Text, "\n") {
+			if l == "" {
+				continue
+			}
+			all = append(all, diffLine{op, strings.TrimSuffix(l, "\n")})
+		}
+	}
+	const context = 2
+	keep := make([]bool, len(all))
+	for i, l := range all {
+		if l.op == ' ' {
+			continue
+		}
+		for j := max(0, i-context); j <= min(len(all)-1, i+context); j++ {
+			keep[j] = true
+		}
+	}
+	var out []diffLine
+	for i := 0; i < len(all); {
+		if keep[i] {
+			out = append(out, all[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(all) && !keep[j] {
+			j++
+		}
+		if j-i == 1 {
+			out = append(out, all[i])
+		} else {
+			out = append(out, diffLine{'…', fmt.Sprintf("%d unchanged lines", j-i)})
+		}
+		i = j
+	}
+	return out
+}
+
+// changeLines renders one change as a head line (without sign and source)
+// plus, for values that need several lines, a body of diff lines.
+func changeLines(c planner.Change) (head string, body []diffLine) {
+	b, bok := inline(c.Before)
+	a, aok := inline(c.After)
+	switch c.Kind {
+	case planner.KindAdd:
+		if aok {
+			return c.Path + ": " + a, nil
+		}
+		return c.Path + ":", prefixed('+', block(c.After))
+	case planner.KindRemove:
+		if bok {
+			return c.Path + ": " + b, nil
+		}
+		return c.Path + ":", prefixed('-', block(c.Before))
+	}
+	if aok && bok {
+		return c.Path + ": " + b + " → " + a, nil
+	}
+	return c.Path + ":", lineDiff(block(c.Before), block(c.After))
+}
+
+func prefixed(op rune, s string) []diffLine {
+	var out []diffLine
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, diffLine{op, l})
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
