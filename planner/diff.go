@@ -41,7 +41,7 @@ type differ struct {
 	// create lists a new job's settings as additions of what is sent
 	// (live is empty; no defaults to compare with).
 	create bool
-	out       []change
+	out    []change
 }
 
 type side struct {
