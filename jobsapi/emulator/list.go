@@ -1,0 +1,90 @@
+package emulator
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// listJobs: GET jobs/list (§3.2.3, §5.2). Jobs come newest first ("offset ...
+// relative to the most recently created job", [SDK] ListJobsRequest), paged
+// with opaque tokens.
+func (s *Server) listJobs(rq *request) (any, *apiError) {
+	// limit: 2.2 "greater than 0 and less or equal to 100. The default value
+	// is 20" ([SDK] ListJobsRequest.limit); 2.1 at most 25 ([OAS21]). 0 is
+	// the unset value of the service's request type, hence the default.
+	// Out of range is undocumented; 400 assumed.
+	maxLimit := 100
+	if rq.v21() {
+		maxLimit = 25
+	}
+	limit := int(getInt(rq.params, "limit"))
+	if limit == 0 {
+		limit = 20
+	}
+	if limit < 0 || limit > maxLimit {
+		return nil, invalidParam("Invalid limit %d: must be greater than 0 and less than or equal to %d.", limit, maxLimit)
+	}
+	offset := int(getInt(rq.params, "offset"))
+	if offset < 0 {
+		return nil, invalidParam("Invalid offset %d: must not be negative.", offset)
+	}
+	name := getString(rq.params, "name")
+	expand := getBool(rq.params, "expand_tasks")
+	reorder := s.reorder.Load()
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	// Newest first; name is an exact, case-insensitive filter ([SDK]).
+	var ids []int64
+	if name == "" {
+		ids = make([]int64, len(s.st.order))
+		for i, id := range s.st.order {
+			ids[len(ids)-1-i] = id
+		}
+	} else {
+		for i := len(s.st.order) - 1; i >= 0; i-- {
+			id := s.st.order[i]
+			if strings.EqualFold(jobName(s.st.jobs[id]), name) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	lo, hi, next, prev, err := pageOf(len(ids), func(i int) cursor { return cursor{K1: ids[i]} }, tokJobList, getString(rq.params, "page_token"), offset, limit)
+	if err != nil {
+		return nil, err
+	}
+	// The body is assembled from cached items, keys in encoding/json order.
+	var b bytes.Buffer
+	b.WriteString(`{"has_more":`)
+	b.WriteString(strconv.FormatBool(next != ""))
+	if hi > lo {
+		// "jobs" is omitted when there are none ([SDK] ListJobsResponse.jobs).
+		b.WriteString(`,"jobs":[`)
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				b.WriteByte(',')
+			}
+			b.Write(listView(s.st.jobs[ids[i]], expand, rq.v21(), reorder))
+		}
+		b.WriteByte(']')
+	}
+	if next != "" {
+		b.WriteString(`,"next_page_token":`)
+		b.WriteString(strconv.Quote(next))
+	}
+	if prev != "" {
+		b.WriteString(`,"prev_page_token":`)
+		b.WriteString(strconv.Quote(prev))
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// jobName is the name a job shows on read ("Untitled" when unset, §7.1).
+func jobName(j *job) string {
+	if n := getString(j.settings, "name"); n != "" {
+		return n
+	}
+	return "Untitled"
+}

@@ -1,0 +1,268 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Persistence. With Options.DataFile the whole state (jobs, permissions, runs,
+// id counters, idempotency tokens) is one JSON file, written atomically
+// (temporary file, fsync, rename, fsync of the directory).
+//
+// Cost: writes do not save synchronously. A write schedules a save
+// Options.SaveDelay later (one pending save at a time), so a burst of 10,000
+// creates costs a handful of saves, not 10,000; Save (and Close) flush at
+// once. Each job's settings are encoded once per version and cached, so a
+// save of 10,000 unchanged jobs is mostly a copy. A process killed between a
+// write and its save loses at most that window of writes.
+
+const stateVersion = 1
+
+type stateFile struct {
+	Version   int               `json:"version"`
+	NextJobID int64             `json:"next_job_id"`
+	NextRunID int64             `json:"next_run_id"`
+	Jobs      []json.RawMessage `json:"jobs"`
+	Runs      []*run            `json:"runs"`
+	Tokens    map[string]int64  `json:"idempotency_tokens,omitempty"`
+	Creates   []int64           `json:"recent_creates,omitempty"`
+}
+
+type persistedJob struct {
+	JobID    int64           `json:"job_id"`
+	Created  int64           `json:"created_time"`
+	Creator  string          `json:"creator_user_name"`
+	Settings json.RawMessage `json:"settings"`
+	ACL      []ace           `json:"acl"`
+}
+
+type persister struct {
+	path string
+
+	saveMu sync.Mutex // serialises saves
+	saved  int64      // generation last written (under saveMu)
+
+	gen atomic.Int64 // bumped by every write
+
+	timerMu sync.Mutex
+	timer   *time.Timer
+	closed  bool
+	lastErr error // of the last background save (under timerMu)
+}
+
+// changed notes a committed write and schedules a background save.
+func (p *persister) changed(s *Server) {
+	if p.path == "" {
+		return
+	}
+	p.gen.Add(1)
+	p.timerMu.Lock()
+	defer p.timerMu.Unlock()
+	if p.timer != nil || p.closed {
+		return
+	}
+	p.timer = time.AfterFunc(s.opts.SaveDelay, func() {
+		p.timerMu.Lock()
+		p.timer = nil
+		p.timerMu.Unlock()
+		err := s.save()
+		p.timerMu.Lock()
+		p.lastErr = err
+		p.timerMu.Unlock()
+	})
+}
+
+// Save writes the state to Options.DataFile now (atomically). It reports the
+// error of an earlier background save too. Without DataFile it does nothing.
+func (s *Server) Save() error {
+	p := &s.persist
+	if p.path == "" {
+		return nil
+	}
+	p.timerMu.Lock()
+	if p.timer != nil && p.timer.Stop() {
+		p.timer = nil
+	}
+	bgErr := p.lastErr
+	p.lastErr = nil
+	p.timerMu.Unlock()
+	return errors.Join(s.save(), bgErr)
+}
+
+// Close saves the state and stops background saves. The Server still serves
+// requests afterwards, without saving them.
+func (s *Server) Close() error {
+	err := s.Save()
+	s.persist.timerMu.Lock()
+	s.persist.closed = true
+	s.persist.timerMu.Unlock()
+	return err
+}
+
+func (s *Server) save() error {
+	p := &s.persist
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	gen := p.gen.Load()
+	if gen == p.saved && gen > 0 {
+		return nil
+	}
+	data, err := s.snapshot()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(p.path, data); err != nil {
+		return fmt.Errorf("emulator: saving state to %s: %w", p.path, err)
+	}
+	p.saved = gen
+	return nil
+}
+
+func (s *Server) snapshot() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.st
+	f := stateFile{Version: stateVersion, NextJobID: st.nextJobID, NextRunID: st.nextRunID,
+		Jobs: make([]json.RawMessage, 0, len(st.jobs)), Tokens: st.tokens, Creates: st.creates}
+	for _, id := range st.order {
+		j := st.jobs[id]
+		b, err := json.Marshal(persistedJob{JobID: j.id, Created: j.created, Creator: j.creator, Settings: j.settingsJSON(), ACL: st.perms[id]})
+		if err != nil {
+			return nil, err
+		}
+		f.Jobs = append(f.Jobs, b)
+	}
+	for _, r := range st.runs {
+		f.Runs = append(f.Runs, r)
+	}
+	sortDesc(f.Runs, func(r *run) cursor { return cursor{K1: -r.ID} })
+	return json.Marshal(f)
+}
+
+// settingsJSON is the cached encoding of the stored settings.
+func (j *job) settingsJSON() []byte {
+	if b := j.raw.Load(); b != nil {
+		return *b
+	}
+	b, err := json.Marshal(j.settings)
+	if err != nil {
+		b = []byte("{}")
+	}
+	j.raw.Store(&b)
+	return b
+}
+
+// loadState reads a state file; a missing file is a nil state.
+func loadState(path string) (*store, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("emulator: reading state: %w", err)
+	}
+	bad := func(err error) error {
+		return fmt.Errorf("emulator: state file %s is not valid (%v); move it away to start with an empty workspace", path, err)
+	}
+	var f stateFile
+	if err := decodeNumbers(data, &f); err != nil {
+		return nil, bad(err)
+	}
+	if f.Version != stateVersion {
+		return nil, bad(fmt.Errorf("version %d, this jobsync reads version %d", f.Version, stateVersion))
+	}
+	if f.NextJobID <= 0 || f.NextRunID <= 0 {
+		return nil, bad(errors.New("missing id counters"))
+	}
+	st := newStore(f.NextJobID, f.NextRunID)
+	for _, raw := range f.Jobs {
+		var pj struct {
+			JobID    int64          `json:"job_id"`
+			Created  int64          `json:"created_time"`
+			Creator  string         `json:"creator_user_name"`
+			Settings map[string]any `json:"settings"`
+			ACL      []ace          `json:"acl"`
+		}
+		if err := decodeNumbers(raw, &pj); err != nil {
+			return nil, bad(err)
+		}
+		if pj.Settings == nil || pj.JobID <= 0 {
+			return nil, bad(fmt.Errorf("job %d has no settings", pj.JobID))
+		}
+		st.putJob(newJob(pj.JobID, pj.Created, pj.Creator, pj.Settings))
+		st.perms[pj.JobID] = pj.ACL
+	}
+	for _, r := range f.Runs {
+		if r == nil || len(r.Epochs) == 0 || len(r.Tasks) == 0 ||
+			slices.ContainsFunc(r.Tasks, func(t *taskRun) bool { return t == nil || len(t.Attempts) == 0 }) {
+			return nil, bad(errors.New("a run without tasks"))
+		}
+		for _, t := range r.Tasks {
+			for _, a := range t.Attempts {
+				if a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
+					return nil, bad(fmt.Errorf("run %d: task %s refers to execution %d", r.ID, t.Key, a.Epoch))
+				}
+			}
+		}
+		st.runs[r.ID] = r
+		for _, t := range r.Tasks {
+			for _, a := range t.Attempts {
+				st.taskRuns[a.RunID] = r.ID
+			}
+		}
+	}
+	if f.Tokens != nil {
+		st.tokens = f.Tokens
+	}
+	st.creates = f.Creates
+	return st, nil
+}
+
+func decodeNumbers(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves either the
+// old or the new file: temporary file in the same directory, fsync, rename,
+// fsync of the directory.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: not every filesystem supports it
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,448 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Server. The zero value is a usable emulator.
+type Options struct {
+	// Now is the emulated clock: created_time, run start/end times and run
+	// progress follow it. Default time.Now. Rate limits and latency always
+	// use the real clock.
+	Now func() time.Time
+	// FirstJobID is the first job id handed out; later ids follow with a
+	// fixed step, so that goldens are stable. Default 9_081_234_567_890_123:
+	// 16 digits, odd and above 2^53, so that a client decoding ids through
+	// float64 loses precision and fails loudly (§2, §12.15).
+	FirstJobID int64
+	// User is the authenticated principal: creator, default owner and
+	// run_as_user_name of new jobs. Default "user@example.com".
+	User string
+	// Latency is added to every request (see SetLatency).
+	Latency time.Duration
+	// DataFile, when set, is loaded by New if it exists and written
+	// atomically by Save, and in the background shortly after writes.
+	DataFile string
+	// ReorderReads starts the server with SetReorder(true).
+	ReorderReads bool
+	// Seed seeds the random failures of SetFailRate.
+	Seed int64
+
+	// FirstRunID is the first run id (runs, task runs and repairs share one
+	// sequence). Default 9_341_592_653_589_793.
+	FirstRunID int64
+	// RunPending and RunRunning are how long a run stays PENDING and then
+	// RUNNING on the emulated clock (defaults 1 s and 3 s). Tasks run level
+	// by level of their dependency graph within RunRunning.
+	RunPending, RunRunning time.Duration
+	// JobQuota is the number of saved jobs allowed (default 10,000, §6.4
+	// QUOTA_EXCEEDED); negative means unlimited.
+	JobQuota int
+	// CreatesPerHour limits jobs/create per hour of the emulated clock
+	// (default 10,000, §6.4); negative means unlimited.
+	CreatesPerHour int
+	// AllowAnonymous accepts requests without an Authorization header (the
+	// real service answers 401).
+	AllowAnonymous bool
+	// SaveDelay is how long after a write the state is saved in the
+	// background when DataFile is set (default 500 ms).
+	SaveDelay time.Duration
+	// RequestLogLimit is how many of the latest requests Requests keeps
+	// (default 100,000; RequestCount counts them all).
+	RequestLogLimit int
+}
+
+// Default ids and their step. Steps are even so that ids keep the parity of
+// the first one (odd ids above 2^53 cannot be represented in float64).
+const (
+	defaultFirstJobID = 9_081_234_567_890_123
+	defaultFirstRunID = 9_341_592_653_589_793
+	jobIDStep         = 1_000_002
+	runIDStep         = 2_002
+	defaultUser       = "user@example.com"
+	maxBodyBytes      = 10 << 20 // §6.4: max request size 10 MB
+)
+
+// Fault is a one-off (or Count-times) misbehaviour injected with InjectFault.
+type Fault struct {
+	// Method and Endpoint select the requests it applies to; empty matches
+	// any. Endpoint is the path after the version prefix, e.g. "jobs/create"
+	// or "permissions/jobs".
+	Method, Endpoint string
+	// Status, ErrorCode, Message build a JSON error answer; Body, when set,
+	// is sent verbatim instead (text/html when it starts with '<').
+	Status             int
+	ErrorCode, Message string
+	Body               string
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int
+	// Count is how many matching requests the fault applies to (default 1).
+	Count int
+	// DropBeforeCommit closes the connection without answering and without
+	// performing the request. DropAfterCommit performs it (the write is
+	// committed) and then closes the connection without answering.
+	DropBeforeCommit, DropAfterCommit bool
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Method, Path, Query string
+	Body                []byte
+	// Status is the HTTP status answered, 0 when the connection was dropped.
+	Status int
+}
+
+// Server is the emulated workspace. It is an http.Handler and safe for
+// concurrent use.
+type Server struct {
+	opts Options
+
+	mu sync.RWMutex // guards st
+	st *store
+
+	latency  atomic.Int64 // time.Duration
+	reorder  atomic.Bool
+	failRate atomic.Uint64 // math.Float64bits
+
+	knobMu   sync.Mutex
+	limiters map[string]*bucket
+	faults   []*Fault
+	rng      *rand.Rand
+
+	logMu    sync.Mutex
+	log      []Request
+	logCount atomic.Int64
+
+	persist persister
+}
+
+// New returns a Server. With o.DataFile set and present, its state is loaded.
+func New(o Options) (*Server, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FirstJobID <= 0 {
+		o.FirstJobID = defaultFirstJobID
+	}
+	if o.FirstRunID <= 0 {
+		o.FirstRunID = defaultFirstRunID
+	}
+	if o.User == "" {
+		o.User = defaultUser
+	}
+	if o.RunPending <= 0 {
+		o.RunPending = time.Second
+	}
+	if o.RunRunning <= 0 {
+		o.RunRunning = 3 * time.Second
+	}
+	if o.JobQuota == 0 {
+		o.JobQuota = 10_000
+	}
+	if o.CreatesPerHour == 0 {
+		o.CreatesPerHour = 10_000
+	}
+	if o.SaveDelay <= 0 {
+		o.SaveDelay = 500 * time.Millisecond
+	}
+	if o.RequestLogLimit <= 0 {
+		o.RequestLogLimit = 100_000
+	}
+	s := &Server{
+		opts:     o,
+		st:       newStore(o.FirstJobID, o.FirstRunID),
+		limiters: map[string]*bucket{},
+		rng:      rand.New(rand.NewPCG(uint64(o.Seed), 0x6a6f6273796e63)), // "jobsync"
+	}
+	s.latency.Store(int64(o.Latency))
+	s.reorder.Store(o.ReorderReads)
+	s.persist.path = o.DataFile
+	if o.DataFile != "" {
+		st, err := loadState(o.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			s.st = st
+		}
+	}
+	return s, nil
+}
+
+// SetLatency sets the delay added to every request.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// SetReorder turns on the deterministic reordering of tasks, depends_on and
+// webhook lists on read, as the real service may reorder them (§7.2, §12.8).
+func (s *Server) SetReorder(on bool) { s.reorder.Store(on) }
+
+// now is the emulated time in epoch milliseconds.
+func (s *Server) now() int64 { return s.opts.Now().UnixMilli() }
+
+// Requests returns a copy of the request log (the latest RequestLogLimit).
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := make([]Request, len(s.log))
+	copy(out, s.log)
+	return out
+}
+
+// RequestCount is the number of requests served since the last ResetRequests.
+func (s *Server) RequestCount() int64 { return s.logCount.Load() }
+
+// ResetRequests empties the request log and its count.
+func (s *Server) ResetRequests() {
+	s.logMu.Lock()
+	s.log = nil
+	s.logCount.Store(0)
+	s.logMu.Unlock()
+}
+
+func (s *Server) record(rq Request) {
+	s.logCount.Add(1)
+	s.logMu.Lock()
+	if len(s.log) >= s.opts.RequestLogLimit {
+		n := copy(s.log, s.log[len(s.log)-s.opts.RequestLogLimit+1:])
+		s.log = s.log[:n]
+	}
+	s.log = append(s.log, rq)
+	s.logMu.Unlock()
+}
+
+// JobIDs returns the ids of all jobs, ascending.
+func (s *Server) JobIDs() []int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]int64, len(s.st.order))
+	copy(out, s.st.order)
+	return out
+}
+
+// request is one API call being served.
+type request struct {
+	r        *http.Request
+	version  string // "2.1", "2.2" or "2.0"
+	endpoint string // e.g. "jobs/create"
+	pathID   string // job id of the permissions paths
+	body     []byte
+	params   map[string]any // conformed body, or typed query parameters
+	now      int64          // emulated time, epoch ms
+}
+
+// ServeHTTP serves the Jobs API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body}
+	if err != nil {
+		// The client went away mid-body; nobody reads an answer.
+		rec.Status = 0
+		s.record(rec)
+		return
+	}
+	rec.Status = s.serve(w, r, body)
+	s.record(rec)
+	if rec.Status == 0 {
+		dropConnection(w)
+	}
+}
+
+// serve answers one request and returns the status written, or 0 when the
+// connection must be dropped without an answer.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int {
+	if d := time.Duration(s.latency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return 0
+		}
+	}
+	if strings.HasPrefix(r.URL.Path, "/oidc/") {
+		return s.serveOIDC(w, r, body)
+	}
+	if !s.opts.AllowAnonymous && r.Header.Get("Authorization") == "" {
+		// [OAS21] 401 Unauthorized; the message is the one workspaces send
+		// for a request without credentials.
+		return respondError(w, &apiError{status: http.StatusUnauthorized, code: codeUnauthenticated,
+			msg: "Credential was not sent or was of an unsupported type for this API."})
+	}
+	rt, rq, aerr := s.route(r)
+	if aerr != nil {
+		return respondError(w, aerr)
+	}
+	rq.body = body
+	if len(body) > maxBodyBytes {
+		// §6.4: 10 MB per request (status and code assumed).
+		return respondError(w, invalidParam("The request body exceeds the maximum size of %d bytes.", maxBodyBytes))
+	}
+	if f := s.takeFault(r.Method, rq.endpoint); f != nil {
+		switch {
+		case f.DropBeforeCommit:
+			return 0
+		case f.DropAfterCommit:
+			s.call(rt, rq)
+			return 0
+		}
+		return respondFault(w, f)
+	}
+	if aerr := s.checkRateLimit(rq.endpoint); aerr != nil {
+		return respondError(w, aerr)
+	}
+	if aerr := s.randomFailure(); aerr != nil {
+		return respondError(w, aerr)
+	}
+	out, aerr := s.call(rt, rq)
+	if aerr != nil {
+		return respondError(w, aerr)
+	}
+	writeBody(w, http.StatusOK, out)
+	return http.StatusOK
+}
+
+// call decodes the request, runs the handler and encodes its answer.
+func (s *Server) call(rt route, rq *request) ([]byte, *apiError) {
+	var aerr *apiError
+	if rt.method == http.MethodGet {
+		rq.params, aerr = queryParams(rq.r.URL.Query(), rq.body, rt.reqType)
+	} else if rq.params, aerr = parseJSON(rq.body); aerr == nil && rt.reqType != "" {
+		rq.params, aerr = conform(rq.params, rt.reqType)
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	rq.now = s.now()
+	out, aerr := rt.handler(s, rq)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if rt.write {
+		s.persist.changed(s)
+	}
+	switch v := out.(type) {
+	case []byte:
+		return v, nil
+	case nil:
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: "emulator: " + err.Error()}
+	}
+	return b, nil
+}
+
+func respondError(w http.ResponseWriter, e *apiError) int {
+	writeError(w, e)
+	return e.status
+}
+
+func respondFault(w http.ResponseWriter, f *Fault) int {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	if f.Body != "" {
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
+		}
+		ct := "application/json"
+		if strings.HasPrefix(strings.TrimSpace(f.Body), "<") {
+			ct = "text/html; charset=utf-8"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, f.Body)
+		return status
+	}
+	code, msg := f.ErrorCode, f.Message
+	if code == "" {
+		code = defaultCode(status)
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return respondError(w, &apiError{status: status, code: code, msg: msg, retryAfter: f.RetryAfter})
+}
+
+// defaultCode maps a status to the error_code the service uses for it (§6.1).
+func defaultCode(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return codeRequestLimit
+	case http.StatusServiceUnavailable:
+		return codeUnavailable
+	case http.StatusBadRequest:
+		return codeInvalidParameter
+	case http.StatusNotFound:
+		return codeNotFound
+	case http.StatusUnauthorized:
+		return codeUnauthenticated
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
+	case http.StatusGatewayTimeout:
+		return "DEADLINE_EXCEEDED"
+	}
+	return codeInternal
+}
+
+// dropConnection closes the client connection without an answer: the client
+// sees EOF / connection reset, as when a gateway or the network fails.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// HTTP/2 or a recorder: net/http's documented way to abort a response.
+	panic(http.ErrAbortHandler)
+}
+
+// serveOIDC emulates the workspace OAuth endpoints used by machine-to-machine
+// auth (§10.2): discovery and a client-credentials token endpoint that
+// accepts any client id and secret sent with HTTP Basic auth.
+func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request, body []byte) int {
+	base := "http://" + r.Host
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/oidc/.well-known/oauth-authorization-server":
+		b, _ := json.Marshal(map[string]string{
+			"authorization_endpoint": base + "/oidc/v1/authorize",
+			"token_endpoint":         base + "/oidc/v1/token",
+		})
+		writeBody(w, http.StatusOK, b)
+		return http.StatusOK
+	case r.Method == http.MethodPost && r.URL.Path == "/oidc/v1/token":
+		id, secret, ok := r.BasicAuth()
+		form, _ := url.ParseQuery(string(body))
+		if !ok || id == "" || secret == "" || form.Get("grant_type") != "client_credentials" {
+			b := []byte(`{"error":"invalid_client","error_description":"Client authentication failed"}`)
+			writeBody(w, http.StatusUnauthorized, b)
+			return http.StatusUnauthorized
+		}
+		scope := form.Get("scope")
+		if scope == "" {
+			scope = "all-apis"
+		}
+		n := s.logCount.Load()
+		b, _ := json.Marshal(map[string]any{
+			"access_token": fmt.Sprintf("emulator-token-%d", n),
+			"token_type":   "Bearer",
+			"expires_in":   3600,
+			"scope":        scope,
+		})
+		writeBody(w, http.StatusOK, b)
+		return http.StatusOK
+	}
+	return respondError(w, endpointNotFound(r.Method, r.URL.Path))
+}
