@@ -28,9 +28,9 @@ func TestUpdateMerge(t *testing.T) {
 	st := e.settings(id)
 	checks := map[string]string{
 		"name":            `"n2"`,
-		"tags":            `{"c":"3"}`,                                                 // replaced wholesale
+		"tags":            `{"c":"3"}`,                                                    // replaced wholesale
 		"schedule":        `{"quartz_cron_expression":"0 0 2 * * ?","timezone_id":"UTC"}`, // no deep merge
-		"timeout_seconds": `0`,                                                         // removed, back to the default
+		"timeout_seconds": `0`,                                                            // removed, back to the default
 		"parameters":      `[{"default":"x","name":"p1"},{"default":"z","name":"p2"},{"default":"","name":"p3"}]`,
 	}
 	for k, want := range checks {
