@@ -188,7 +188,7 @@ func identify(in Input, desired map[string]*schema.Job) (*identity, error) {
 				ids[i] = fmt.Sprint(l.JobID)
 			}
 			sort.Strings(ids)
-			return nil, fmt.Errorf("jobs %s all carry the tag %s: only one job may own key %q; delete the duplicate in the workspace (or remove its tag) and plan again", strings.Join(ids, " and "), tag(k), k)
+			return nil, fmt.Errorf("jobs %s carry the same tag %s: only one job may own key %q; delete the duplicate in the workspace (or remove its tag) and plan again", strings.Join(ids, " and "), tag(k), k)
 		}
 		e, inLock := lockJobs[k]
 		var l *Live
@@ -479,7 +479,7 @@ func (jp *jobPlanner) runAs(send map[string]any) {
 		return
 	}
 	send["run_as"] = map[string]any{kind: name}
-	jp.notes = append(jp.notes, fmt.Sprintf("run_as goes back to the job owner %s (the configuration sets none, and the API keeps a run_as that is left out)", name))
+	jp.notes = append(jp.notes, fmt.Sprintf("run_as goes back to the owner %s (the YAML sets none; the API keeps a run_as left out)", name))
 }
 
 // ownerOf is the job's owner: its IS_OWNER grant when permissions were read,
@@ -605,7 +605,7 @@ func originReason(cs []change) string {
 	}
 	switch {
 	case config && drift:
-		return "configuration changed, and the job was changed outside jobsync"
+		return "configuration changed and changed outside jobsync"
 	case drift:
 		return "changed outside jobsync"
 	}

@@ -133,7 +133,7 @@ func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
 		lm, lIsMap := live.v.(map[string]any)
 		wm, wIsMap := want.v.(map[string]any)
 		switch {
-		case lIsMap && wIsMap:
+		case lIsMap && wIsMap && (n == nil || !n.atomic):
 			d.object(p, n.elem(), lm, wm, asMap(applied), comp)
 		case n != nil && n.key != "":
 			if _, ok := live.v.([]any); ok {

@@ -45,6 +45,9 @@ const (
 	// kindKeepEmpty: an object whose mere presence means something (it selects
 	// a task's type), kept even when empty.
 	kindKeepEmpty
+	// kindAtomic: an object compared as one value, never field by field (it
+	// names exactly one of several alternatives).
+	kindAtomic
 )
 
 // rule is one row of the normalisation table. Path is dotted and relative to
@@ -84,6 +87,7 @@ var table = []rule{
 	{"job", "max_concurrent_runs", kindDefault, 1, "jobs-api.md §7.1: max_concurrent_runs defaults to 1 (0 is meaningful and kept)"},
 	{"job", "queue", kindDefault, map[string]any{"enabled": false}, "jobs-api.md §7.1, §8.2: no queue settings means queueing off (2.0/2.1 jobs read back without queue); what jobsync sends when the YAML omits queue is decided in Build"},
 	{"job", "run_as", kindComputed, nil, "jobs-api.md §7.1, §7.4, §12.3: returned only when set, sticky across reset; Build handles it against the job owner"},
+	{"job", "run_as", kindAtomic, nil, "jobs-api.md §8.2: run_as is exactly one of user_name, service_principal_name, group_name"},
 	{"job", "performance_target", kindComputed, nil, "jobs-api.md §7.1: PERFORMANCE_OPTIMIZED filled for serverless jobs ([CLI] configsync)"},
 	{"job", "effective_budget_policy_id|effective_usage_policy_id", kindReadOnly, nil, "jobs-api.md §7.1: output fields of Job, filled from an inferred policy"},
 	{"job", "email_notifications.no_alert_for_skipped_runs", kindDefault, false, "jobs-api.md §7.1: seen as {\"no_alert_for_skipped_runs\": false} on GET"},
@@ -143,6 +147,7 @@ type node struct {
 	fold       map[string]string // lower-case -> canonical spelling
 	source     bool
 	keepEmpty  bool
+	atomic     bool
 	scope      *node // the value's scope root (task or cluster), if any
 	scopeName  string
 }
@@ -202,6 +207,8 @@ func compile(t []rule) compiled {
 				leaf.scopeName = r.value.(string)
 			case kindKeepEmpty:
 				leaf.keepEmpty = true
+			case kindAtomic:
+				leaf.atomic = true
 			}
 		}
 	}

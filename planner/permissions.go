@@ -175,6 +175,11 @@ func (jp *jobPlanner) permissions() (*permPlan, error) {
 		recorded = without(recorded, owner)
 	}
 
+	// An IS_OWNER the configuration names anew takes ownership from the
+	// current owner: that is a configuration change, not drift.
+	recOwner, _ := recorded.owner()
+	transfer := named && recOwner != wantOwner
+
 	union := acl{}
 	for p := range have {
 		union[p] = ""
@@ -190,7 +195,7 @@ func (jp *jobPlanner) permissions() (*permPlan, error) {
 		}
 		rec, rok := recorded[pr]
 		c := change{segs: []seg{{name: "permissions"}, {key: pr.kind, val: pr.name}}, origin: OriginConfig}
-		if recorded != nil && wok == rok && after == rec {
+		if recorded != nil && wok == rok && after == rec && !(transfer && bok && before == "IS_OWNER") {
 			c.origin = OriginDrift
 		}
 		switch {

@@ -141,7 +141,7 @@ func diffBlock(cs []planner.Change) string {
 		}
 		head, body := changeLines(c)
 		switch {
-		case body == nil && c.Kind == planner.KindModify:
+		case body == nil && c.Kind == planner.KindModify && !strings.HasSuffix(head, " value changed"):
 			b, _ := inline(c.Before)
 			a, _ := inline(c.After)
 			lines = append(lines, "- "+c.Path+": "+b, "+ "+c.Path+": "+a+src)

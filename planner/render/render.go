@@ -279,6 +279,10 @@ func lineDiff(before, after string) []diffLine {
 // changeLines renders one change as a head line (without sign and source)
 // plus, for values that need several lines, a body of diff lines.
 func changeLines(c planner.Change) (head string, body []diffLine) {
+	if c.Kind == planner.KindModify && compactJSON(c.Before) == compactJSON(c.After) {
+		// Both sides redacted to the same text.
+		return c.Path + ": " + planner.Sensitive + " value changed", nil
+	}
 	b, bok := inline(c.Before)
 	a, aok := inline(c.After)
 	switch c.Kind {

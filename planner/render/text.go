@@ -92,7 +92,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 
 	if len(p.Skipped) > 0 {
 		t.line("")
-		t.line("Not deleted, because --prune was not given (%s):", plural(len(p.Skipped), "job is", "jobs are"))
+		t.line("%s no longer in the configuration and not deleted (pass --prune to delete):", plural(len(p.Skipped), "job is", "jobs are"))
 		for _, a := range p.Skipped {
 			t.line("  %s %s  %s", t.paint(ansiRed, "-"), jobLabel(a.Key, a.JobID), a.Reason)
 		}
