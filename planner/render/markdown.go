@@ -10,9 +10,13 @@ import (
 	"github.com/jobsync/jobsync/planner"
 )
 
-// commentBudget keeps a markdown plan under GitHub's 65,536-character
-// comment limit: past it, jobs are listed without their diffs.
-const commentBudget = 60000
+// commentLimit is GitHub's limit on a comment's length. Past
+// commentBudget, jobs are listed without their diffs, and the list itself
+// stops short of the limit.
+const (
+	commentLimit  = 65536
+	commentBudget = 50000
+)
 
 // Markdown writes the plan for a pull-request comment: the summary, a
 // warning banner when jobs are deleted or reset, the changes made outside
@@ -111,7 +115,11 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(&out, "\n_The plan is too long for a comment; %s shown without diffs (run `jobsync show` on the saved plan for everything):_\n\n", plural(len(rest), "job is", "jobs are"))
-		for _, s := range rest {
+		for i, s := range rest {
+			if out.Len() > commentLimit-2000 {
+				fmt.Fprintf(&out, "- … and %d more\n", len(rest)-i)
+				break
+			}
 			fmt.Fprintf(&out, "- %s\n", s)
 		}
 	}

@@ -1,0 +1,374 @@
+package planner_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/state"
+)
+
+// liveOf writes a one-job workspace: the job's settings as the server
+// returns them, tagged as key's.
+func liveOf(t *testing.T, id int64, key, settings string) planner.Live {
+	t.Helper()
+	s := mustJSON(t, settings)
+	tags, _ := s["tags"].(map[string]any)
+	if tags == nil {
+		tags = map[string]any{}
+		s["tags"] = tags
+	}
+	if _, ok := tags["jobsync"]; !ok {
+		tags["jobsync"] = "acme/" + key
+	}
+	if _, ok := s["queue"]; !ok {
+		s["queue"] = map[string]any{"enabled": true}
+	}
+	return planner.Live{JobID: id, CreatorUserName: "alice@acme.com", Settings: s}
+}
+
+func build(t *testing.T, yaml string, live []planner.Live, lock *state.File) (*planner.Plan, error) {
+	t.Helper()
+	return planner.Build(planner.Input{
+		Desired: loadYAML(t, "jobs.yaml", []byte(yaml)), Live: live, Lock: lock,
+		Project: "acme", Now: time.Unix(0, 0),
+	})
+}
+
+func one(t *testing.T, p *planner.Plan) planner.Action {
+	t.Helper()
+	if len(p.Actions) != 1 {
+		t.Fatalf("want one action, got %d:\n%s", len(p.Actions), fmtActions(p))
+	}
+	return p.Actions[0]
+}
+
+func compact(t *testing.T, b []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatalf("bad JSON %s: %v", b, err)
+	}
+	return buf.String()
+}
+
+// TestOpChoice: which op, and exactly which request, for each kind of
+// difference (DESIGN.md §4; jobs-api.md §4).
+func TestOpChoice(t *testing.T) {
+	const task = `{"task_key":"a","notebook_task":{"notebook_path":"/a"}}`
+	cases := []struct {
+		name, yaml, live string
+		op               planner.Op
+		request          string // compact JSON; "" to skip
+		reason           string // substring; "" to skip
+	}{
+		{"one top-level field: update with only that field",
+			"jobs:\n  j:\n    name: j2\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","tasks":[` + task + `]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"name":"j2"}}`, "configuration changed"},
+		{"one task field: update with that task, whole",
+			"jobs:\n  j:\n    name: j\n    tasks:\n      - {task_key: a, notebook_task: {notebook_path: /a}, timeout_seconds: 60}\n      - {task_key: b, notebook_task: {notebook_path: /b}}\n",
+			`{"name":"j","tasks":[{"task_key":"b","notebook_task":{"notebook_path":"/b"}},{"task_key":"a","notebook_task":{"notebook_path":"/a"}}]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"tasks":[{"notebook_task":{"notebook_path":"/a"},"task_key":"a","timeout_seconds":60}]}}`, ""},
+		{"removed top-level field and task: fields_to_remove",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","description":"added in the UI","health":{"rules":[{"metric":"RUN_DURATION_SECONDS","op":"GREATER_THAN","value":60}]},"tasks":[` + task + `,{"task_key":"z","notebook_task":{"notebook_path":"/z"}}],"job_clusters":[{"job_cluster_key":"c","new_cluster":{"num_workers":1}}]}`,
+			planner.OpUpdate, `{"fields_to_remove":["description","health","job_clusters/c","tasks/z"],"job_id":1}`, "adopted job 1"},
+		{"parameter removed: reset",
+			"jobs:\n  j:\n    name: j\n    parameters: [{name: a, default: '1'}]\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","parameters":[{"name":"a","default":"1"},{"name":"b","default":"2"}],"tasks":[` + task + `]}`,
+			planner.OpReset, "", "parameters change"},
+		{"environment changed: reset",
+			"jobs:\n  j:\n    name: j\n    environments: [{environment_key: e, spec: {environment_version: '3'}}]\n    tasks: [{task_key: a, environment_key: e, spark_python_task: {python_file: f}}]\n",
+			`{"name":"j","environments":[{"environment_key":"e","spec":{"environment_version":"2"}}],"tasks":[{"task_key":"a","environment_key":"e","spark_python_task":{"python_file":"f"}}]}`,
+			planner.OpReset, "", "environments change"},
+		{"update body larger than reset: reset",
+			"jobs:\n  j:\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"description":"d","edit_mode":"UI_LOCKED","health":{"rules":[{"metric":"RUN_DURATION_SECONDS","op":"GREATER_THAN","value":1}]},"notification_settings":{"no_alert_for_canceled_runs":true},"budget_policy_id":"b","timeout_seconds":5,"max_concurrent_runs":3,"tasks":[` + task + `]}`,
+			planner.OpReset, `{"job_id":1,"new_settings":{"queue":{"enabled":true},"tags":{"jobsync":"acme/j"},"tasks":[{"notebook_task":{"notebook_path":"/a"},"task_key":"a"}]}}`, "smaller request"},
+		{"queue off in YAML: the false is sent",
+			"jobs:\n  j:\n    name: j\n    queue: {enabled: false}\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","tasks":[` + task + `]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"queue":{"enabled":false}}}`, ""},
+		{"num_workers 0 in YAML against 2 live: the zero is sent",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}, new_cluster: {spark_version: v, num_workers: 0}}]\n",
+			`{"name":"j","tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"},"new_cluster":{"spark_version":"v","num_workers":2,"aws_attributes":{"zone_id":"z"}}}]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"tasks":[{"new_cluster":{"num_workers":0,"spark_version":"v"},"notebook_task":{"notebook_path":"/a"},"task_key":"a"}]}}`, ""},
+		{"max_concurrent_runs 0 is a value",
+			"jobs:\n  j:\n    name: j\n    max_concurrent_runs: 0\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","max_concurrent_runs":1,"tasks":[` + task + `]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"max_concurrent_runs":0}}`, ""},
+		{"run_as the owner, not in YAML: no change",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","run_as":{"user_name":"alice@acme.com"},"tasks":[` + task + `]}`,
+			planner.OpNoop, "", ""},
+		{"run_as someone else, not in YAML: back to the owner, explicitly",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","run_as":{"service_principal_name":"sp-1"},"tasks":[` + task + `]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"run_as":{"user_name":"alice@acme.com"}}}`, "run_as goes back to the owner"},
+		{"run_as in YAML is compared",
+			"jobs:\n  j:\n    name: j\n    run_as: {service_principal_name: sp-2}\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
+			`{"name":"j","run_as":{"service_principal_name":"sp-1"},"tasks":[` + task + `]}`,
+			planner.OpUpdate, `{"job_id":1,"new_settings":{"run_as":{"service_principal_name":"sp-2"}}}`, ""},
+		{"server-filled cluster fields not in YAML: no change",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}, new_cluster: {spark_version: v, num_workers: 1, aws_attributes: {first_on_demand: 1}}}]\n",
+			`{"name":"j","tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a","source":"WORKSPACE"},"new_cluster":{"spark_version":"v","num_workers":1,"aws_attributes":{"first_on_demand":1,"zone_id":"us-east-1c","availability":"SPOT_WITH_FALLBACK"},"data_security_mode":"SINGLE_USER","enable_elastic_disk":true,"node_type_id":"i3.xlarge"},"run_if":"ALL_SUCCESS"}]}`,
+			planner.OpNoop, "", ""},
+		{"server-filled field the YAML sets is compared",
+			"jobs:\n  j:\n    name: j\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}, new_cluster: {spark_version: v, num_workers: 1, data_security_mode: USER_ISOLATION}}]\n",
+			`{"name":"j","tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"},"new_cluster":{"spark_version":"v","num_workers":1,"data_security_mode":"SINGLE_USER"}}]}`,
+			planner.OpUpdate, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := build(t, c.yaml, []planner.Live{liveOf(t, 1, "j", c.live)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.op == planner.OpNoop {
+				if !p.Empty() {
+					t.Fatalf("want no action, got:\n%s", fmtActions(p))
+				}
+				return
+			}
+			a := one(t, p)
+			if a.Op != c.op {
+				t.Errorf("op %s, want %s\n%s", a.Op, c.op, fmtActions(p))
+			}
+			if c.request != "" {
+				if got := compact(t, a.Request); got != c.request {
+					t.Errorf("request\n got %s\nwant %s", got, c.request)
+				}
+			}
+			if !strings.Contains(a.Reason, c.reason) {
+				t.Errorf("reason %q does not say %q", a.Reason, c.reason)
+			}
+			if a.LiveDigest == "" || a.JobID != 1 {
+				t.Errorf("action lacks its job id or live digest: %+v", a)
+			}
+		})
+	}
+}
+
+func TestCreateBody(t *testing.T) {
+	p, err := build(t, `jobs:
+  j:
+    name: j
+    tasks: [{task_key: a, notebook_task: {notebook_path: /a}, new_cluster: {spark_version: v, num_workers: 0}}]
+    permissions:
+      - {group_name: g, permission_level: CAN_VIEW}
+`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := one(t, p)
+	want := `{"access_control_list":[{"group_name":"g","permission_level":"CAN_VIEW"}],"name":"j","queue":{"enabled":true},"tags":{"jobsync":"acme/j"},"tasks":[{"new_cluster":{"num_workers":0,"spark_version":"v"},"notebook_task":{"notebook_path":"/a"},"task_key":"a"}]}`
+	if a.Op != planner.OpCreate || compact(t, a.Request) != want {
+		t.Errorf("create:\n got %s %s\nwant create %s", a.Op, a.Request, want)
+	}
+	if a.LiveDigest != "" || a.JobID != 0 || a.Applied["tags"] == nil || len(a.AppliedPermissions) != 1 {
+		t.Errorf("create action fields: %+v", a)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	yaml := "jobs:\n  j:\n    name: new name\n    max_concurrent_runs: 2\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n"
+	live := []planner.Live{liveOf(t, 1, "j", `{"name":"old name","max_concurrent_runs":3,"tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"}}]}`)}
+	lock := &state.File{Lineage: "l", Serial: 1, Jobs: map[string]state.Job{"j": {JobID: 1, Applied: mustJSON(t,
+		`{"name":"old name","max_concurrent_runs":2,"queue":{"enabled":true},"tags":{"jobsync":"acme/j"},"tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"}}]}`)}}}
+	origins := func(p *planner.Plan) map[string]string {
+		m := map[string]string{}
+		for _, c := range one(t, p).Changes {
+			m[c.Path] = c.Origin
+		}
+		return m
+	}
+	p, err := build(t, yaml, live, lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := origins(p); got["name"] != "config" || got["max_concurrent_runs"] != "drift" || len(got) != 2 {
+		t.Errorf("with a lockfile: %v, want name config, max_concurrent_runs drift", got)
+	}
+	p, err = build(t, yaml, live, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := origins(p); got["name"] != "config" || got["max_concurrent_runs"] != "config" {
+		t.Errorf("without a lockfile every change is config: %v", got)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	task := "tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]"
+	cases := []struct{ name, yaml, want string }{
+		{"bad ignore_changes path", "jobs:\n  j:\n    lifecycle: {ignore_changes: ['tasks[task_key=a]']}\n    " + task + "\n", "lifecycle.ignore_changes"},
+		{"unknown reference", "jobs:\n  j:\n    tasks: [{task_key: a, run_job_task: {job_id: '${jobs.nope.id}'}}]\n", `"nope" has no job`},
+		{"reference cycle between new jobs", "jobs:\n  a:\n    tasks: [{task_key: t, run_job_task: {job_id: '${jobs.b.id}'}}]\n  b:\n    tasks: [{task_key: t, run_job_task: {job_id: '${jobs.a.id}'}}]\n", "refer to each other"},
+		{"group owner", "jobs:\n  j:\n    " + task + "\n    permissions: [{group_name: g, permission_level: IS_OWNER}]\n", "cannot own a job"},
+		{"two owners", "jobs:\n  j:\n    " + task + "\n    permissions: [{user_name: a, permission_level: IS_OWNER}, {user_name: b, permission_level: IS_OWNER}]\n", "exactly one owner"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := build(t, c.yaml, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one saying %q", err, c.want)
+			}
+		})
+	}
+	if _, err := planner.Build(planner.Input{}); err == nil {
+		t.Errorf("Build without a project must fail")
+	}
+	// --only leaving out a job that another needs created.
+	_, err := planner.Build(planner.Input{Project: "acme", Only: []string{"a"},
+		Desired: loadYAML(t, "x.yaml", []byte("jobs:\n  a:\n    tasks: [{task_key: t, run_job_task: {job_id: '${jobs.b.id}'}}]\n  b:\n    "+task+"\n"))})
+	if err == nil || !strings.Contains(err.Error(), "--only") {
+		t.Errorf("--only without a needed create: %v", err)
+	}
+}
+
+// Build is deterministic: the same input gives byte-identical plans.
+func TestDeterministic(t *testing.T) {
+	yaml := "jobs:\n"
+	for _, k := range []string{"e", "d", "c", "b", "a"} {
+		yaml += "  " + k + ":\n    name: " + k + "\n    tags: {x: '1', y: '2'}\n    tasks: [{task_key: t1, notebook_task: {notebook_path: /a}}, {task_key: t0, depends_on: [{task_key: t1}], notebook_task: {notebook_path: /b}}]\n"
+	}
+	var first string
+	for i := 0; i < 5; i++ {
+		p, err := build(t, yaml, []planner.Live{liveOf(t, 3, "c", `{"name":"old"}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := planner.WritePlan(&b, p); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = b.String()
+		} else if b.String() != first {
+			t.Fatalf("plan %d differs from plan 0", i)
+		}
+	}
+}
+
+func TestPlanFile(t *testing.T) {
+	p, err := build(t, "jobs:\n  j:\n    tasks: [{task_key: a, run_job_task: {job_id: 9007199254740993}}]\n", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := planner.WritePlan(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	q, err := planner.ReadPlan(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(q.Actions[0].Request), "9007199254740993") {
+		t.Errorf("a job id above 2^53 did not survive: %s", q.Actions[0].Request)
+	}
+	for doc, want := range map[string]string{
+		`{"format_version": 2, "actions": []}`: "format_version 2",
+		`{"actions": []}`:                      "no format_version",
+		`not json`:                             "not a jobsync plan",
+		`{"format_version": 1, "actions": 3}`:  "damaged",
+	} {
+		if _, err := planner.ReadPlan(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadPlan(%s) = %v, want an error saying %q", doc, err, want)
+		}
+	}
+}
+
+func TestCheckFresh(t *testing.T) {
+	at := func(lineage string, serial uint64) *planner.Plan {
+		return &planner.Plan{State: planner.StateRef{Lineage: lineage, Serial: serial}}
+	}
+	lock := func(lineage string, serial uint64, jobs int) *state.File {
+		f := &state.File{Lineage: lineage, Serial: serial, Jobs: map[string]state.Job{}}
+		for i := 0; i < jobs; i++ {
+			f.Jobs[string(rune('a'+i))] = state.Job{JobID: int64(i)}
+		}
+		return f
+	}
+	cases := []struct {
+		name    string
+		p       *planner.Plan
+		lock    *state.File
+		stale   bool
+		lineage bool
+	}{
+		{"same", at("L", 3), lock("L", 3, 1), false, false},
+		{"serial moved", at("L", 3), lock("L", 4, 1), true, false},
+		{"other lineage", at("L", 3), lock("M", 3, 1), true, true},
+		{"lockfile removed", at("L", 3), nil, true, true},
+		{"no lockfile then or now", at("", 0), nil, false, false},
+		{"no lockfile then, a new empty one now", at("", 0), lock("N", 0, 0), false, false},
+		{"no lockfile then, a used one now", at("", 0), lock("N", 1, 1), true, true},
+	}
+	for _, c := range cases {
+		err := planner.CheckFresh(c.p, c.lock)
+		var se *planner.StaleError
+		switch {
+		case !c.stale && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.stale && !errors.As(err, &se):
+			t.Errorf("%s: want a *StaleError, got %v", c.name, err)
+		case c.stale && (se.Lineage != c.lineage || !strings.Contains(err.Error(), "run jobsync plan again")):
+			t.Errorf("%s: %v (lineage %v)", c.name, err, se.Lineage)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	ids := map[string]int64{"a": 9007199254740993, "b": 7}
+	cases := []struct{ in, want, err string }{
+		{`{"tasks":[{"run_job_task":{"job_id":"${jobs.a.id}","job_parameters":{"up":"${jobs.b.id}","s":"x-${jobs.b.id}-y"}}}]}`,
+			`{"tasks":[{"run_job_task":{"job_id":9007199254740993,"job_parameters":{"s":"x-7-y","up":"7"}}}]}`, ""},
+		{`{"job_id":1,"new_settings":{"name":"no refs <&>"}}`, `{"job_id":1,"new_settings":{"name":"no refs <&>"}}`, ""},
+		{`{"x":"${jobs.c.id}"}`, "", `"c"`},
+		{`{"x":"${jobs.a.id}"`, "", "not JSON"},
+	}
+	for _, c := range cases {
+		got, err := planner.Resolve(json.RawMessage(c.in), ids)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("Resolve(%s): %v, want error %q", c.in, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("Resolve(%s): %v", c.in, err)
+		case string(got) != c.want:
+			t.Errorf("Resolve(%s)\n got %s\nwant %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestOwnership(t *testing.T) {
+	s := func(tag string) map[string]any { return map[string]any{"tags": map[string]any{"jobsync": tag}} }
+	for _, c := range []struct {
+		project, tag, key string
+		ok                bool
+	}{
+		{"acme", "acme/etl", "etl", true},
+		{"acme/prod", "acme/prod/etl", "etl", true},
+		{"acme", "acme/prod/etl", "", false},
+		{"acme", "acme2/etl", "", false},
+		{"acme", "acme/", "", false},
+		{"", "/etl", "", false},
+	} {
+		k, ok := planner.OwnedKey(c.project, s(c.tag))
+		if k != c.key || ok != c.ok {
+			t.Errorf("OwnedKey(%q, %q) = %q %v", c.project, c.tag, k, ok)
+		}
+	}
+	if planner.OwnerTagValue("acme/prod", "etl") != "acme/prod/etl" {
+		t.Errorf("OwnerTagValue")
+	}
+	if _, ok := planner.OwnedKey("acme", map[string]any{"tags": "bad"}); ok {
+		t.Errorf("malformed tags owned")
+	}
+}
