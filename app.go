@@ -113,6 +113,15 @@ func checkArgs(c *cli.Context) error {
 func commands(e *env) []*cli.Command {
 	return []*cli.Command{
 		validateCommand(e),
+		planCommand(e),
+		applyCommand(e),
+		showCommand(e),
+		driftCommand(e),
+		importCommand(e),
+		exportCommand(e),
+		destroyCommand(e),
+		stateCommand(e),
+		runCommand(e),
 		schemaCommand(e),
 		emulatorCommand(e),
 	}

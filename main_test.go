@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"io/fs"
+	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/jobsync/jobsync/jobsapi/emulator"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the actual output")
@@ -19,17 +28,98 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestGolden runs the end-to-end CLI scenarios in testdata/golden. Run with
-// -update to rewrite their expected output, and read the diff before
-// committing it.
+// TestGolden runs the end-to-end CLI scenarios in testdata/golden against
+// the built-in emulator. Run with -update to rewrite their expected output,
+// and read the diff before committing it.
+//
+// Besides testscript's own commands, scenarios have:
+//
+//	exitcode N PROG ARGS...  run PROG and require exit code N
+//	api METHOD PATH [JSON]   send a raw request to the emulator state in .jobsync/
+//	                         (a change "outside jobsync"); prints the answer
 func TestGolden(t *testing.T) {
+	examples, err := filepath.Abs("examples/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/golden",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("HOME", env.WorkDir)
-			return nil
+			// The examples are copied in so that paths in output are
+			// relative and the same on every machine.
+			return copyDir(examples, filepath.Join(env.WorkDir, "examples", "jobs"))
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+			"api":      cmdAPI,
+		},
+	})
+}
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: api METHOD PATH [JSON]")
+	}
+	srv, err := emulator.New(emulator.Options{DataFile: ts.MkAbs(filepath.Join(emulatorDir, "emulator.json"))})
+	ts.Check(err)
+	defer func() { ts.Check(srv.Close()) }()
+	body := ""
+	if len(args) == 3 {
+		body = args[2]
+	}
+	req := httptest.NewRequest(args[0], args[1], strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer emulator")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	ts.Stdout().Write(rec.Body.Bytes())
+	failed := rec.Code >= 400
+	if failed != neg {
+		ts.Fatalf("api %s %s: HTTP %d: %s", args[0], args[1], rec.Code, rec.Body.String())
+	}
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
 	})
 }

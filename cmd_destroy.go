@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jobsync/jobsync/planner/render"
+	"github.com/jobsync/jobsync/state"
+)
+
+func destroyCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "destroy",
+		Usage:     "delete every job this project manages (never any other job)",
+		ArgsUsage: "[PATH...]",
+		Description: `Plans the deletion of every managed job, shows it, and asks for "yes".
+The YAML under PATH (default .), when there is any, is read only for lifecycle.prevent_destroy.`,
+		Flags: append(workspaceFlags(),
+			&cli.BoolFlag{Name: "auto-approve", Usage: "delete without asking for confirmation"},
+			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"},
+			&cli.BoolFlag{Name: "progress", Usage: "print progress on stderr even when it is not a terminal"},
+		),
+		Action: func(c *cli.Context) error {
+			if err := checkArgs(c); err != nil {
+				return err
+			}
+			var protected []string
+			if hasYAML(pathArgs(c)) {
+				cfg, err := loadConfig(c, e)
+				if err != nil {
+					return err
+				}
+				for _, j := range cfg.Jobs {
+					if j.Lifecycle.PreventDestroy {
+						protected = append(protected, j.Key)
+					}
+				}
+			}
+			w, err := openWorkspace(c.Context, c, e)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			unlock, err := state.Lock(c.Context, w.lockPath, c.Duration("lock-timeout"))
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			st, err := openState(c.Context, w)
+			if err != nil {
+				return err
+			}
+			for _, k := range protected {
+				if f := st.File(); f != nil {
+					if _, ok := f.Jobs[k]; ok {
+						return fmt.Errorf("%s has lifecycle.prevent_destroy: true; remove it from the YAML first if you really mean to delete it", k)
+					}
+				}
+			}
+			plan, err := planWith(c.Context, e, w, st.File(), nil, planOptions{prune: true}, c.Int("parallelism"))
+			if err != nil {
+				return err
+			}
+			if err := render.Text(e.out, plan, render.Options{Color: useColor(e)}); err != nil {
+				return err
+			}
+			if plan.Empty() {
+				return nil
+			}
+			if !c.Bool("auto-approve") {
+				ok, err := confirm(c.Context, e, "\nDelete these jobs? There is no undo. Only 'yes' will be accepted: ")
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errAborted
+				}
+			}
+			if st.File() == nil {
+				st.Init(w.name, w.project)
+			}
+			return runApply(c.Context, c, e, w, st, plan, false)
+		},
+	}
+}
+
+// hasYAML tells whether any of the paths exists, so that destroy works in a
+// directory that no longer holds the YAML.
+func hasYAML(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jobsync/jobsync/state"
+)
+
+// lockfileFlags locate a lockfile without connecting to a workspace.
+func lockfileFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
+		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in emulator's lockfile"},
+	}
+}
+
+func lockfilePath(c *cli.Context) string {
+	if p := c.String("lockfile"); p != "" {
+		return p
+	}
+	if c.Bool("emulator") {
+		return filepath.Join(emulatorDir, "jobsync.lock.json")
+	}
+	return "jobsync.lock.json"
+}
+
+func stateCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "state",
+		Usage: "inspect or edit the lockfile",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the managed job keys and their job ids",
+				Flags: lockfileFlags(),
+				Action: func(c *cli.Context) error {
+					if err := checkArgs(c); err != nil {
+						return err
+					}
+					f, err := readLockfile(c)
+					if err != nil {
+						return err
+					}
+					keys := sortedKeys(f.Jobs)
+					for _, k := range keys {
+						fmt.Fprintf(e.out, "%s\t%d\n", k, f.Jobs[k].JobID)
+					}
+					if len(keys) == 0 {
+						fmt.Fprintln(e.err, "The lockfile manages no jobs.")
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "print what the lockfile records for one key",
+				ArgsUsage: "KEY",
+				Flags:     lockfileFlags(),
+				Action: func(c *cli.Context) error {
+					if err := checkArgs(c); err != nil {
+						return err
+					}
+					if c.NArg() != 1 {
+						return usageError("state show takes one job key")
+					}
+					f, err := readLockfile(c)
+					if err != nil {
+						return err
+					}
+					key := c.Args().First()
+					j, ok := f.Jobs[key]
+					if !ok {
+						return fmt.Errorf("the lockfile has no job %q (jobsync state list shows the keys)", key)
+					}
+					enc := json.NewEncoder(e.out)
+					enc.SetIndent("", "  ")
+					return enc.Encode(map[string]any{"key": key, "job_id": j.JobID, "applied": j.Applied, "permissions": j.Permissions})
+				},
+			},
+			{
+				Name:      "rm",
+				Usage:     "forget keys: jobsync stops managing those jobs but leaves them in the workspace",
+				ArgsUsage: "KEY...",
+				Flags: append(lockfileFlags(),
+					&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
+				Action: func(c *cli.Context) error {
+					if err := checkArgs(c); err != nil {
+						return err
+					}
+					if c.NArg() == 0 {
+						return usageError("state rm takes one or more job keys")
+					}
+					path := lockfilePath(c)
+					unlock, err := state.Lock(c.Context, path, c.Duration("lock-timeout"))
+					if err != nil {
+						return err
+					}
+					defer unlock()
+					st, err := state.Open(c.Context, path)
+					if err != nil {
+						return err
+					}
+					if st.File() == nil {
+						return fmt.Errorf("no lockfile at %s", path)
+					}
+					for _, key := range c.Args().Slice() {
+						j, ok := st.File().Jobs[key]
+						if !ok {
+							return fmt.Errorf("the lockfile has no job %q: nothing was changed", key)
+						}
+						if err := st.Forget(c.Context, key); err != nil {
+							return err
+						}
+						fmt.Fprintf(e.out, "Forgot %s (job %d). The job is still in the workspace and still carries its jobsync tag: remove the tag, or it will be adopted again by the next apply of that key.\n", key, j.JobID)
+					}
+					return st.Commit(c.Context)
+				},
+			},
+			{
+				Name:  "unlock",
+				Usage: "break a stale lock left by an apply that died (make sure none is running)",
+				Flags: lockfileFlags(),
+				Action: func(c *cli.Context) error {
+					if err := checkArgs(c); err != nil {
+						return err
+					}
+					path := lockfilePath(c)
+					if err := state.BreakLock(path); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.out, "Removed the lock on %s.\n", path)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func readLockfile(c *cli.Context) (*state.File, error) {
+	path := lockfilePath(c)
+	st, err := state.Open(c.Context, path)
+	if err != nil {
+		return nil, err
+	}
+	if st.File() == nil {
+		return nil, fmt.Errorf("no lockfile at %s: run jobsync apply first, or pass --lockfile", path)
+	}
+	return st.File(), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

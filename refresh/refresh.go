@@ -1,0 +1,321 @@
+// Package refresh reads the live side of a plan from a workspace as cheaply
+// as it can: one paged jobs/list for the whole workspace, then jobs/get only
+// where the list view is not enough (truncated arrays, or a job whose action
+// is not a no-op, which is always planned from a complete read).
+//
+// It is the only place where planning meets the network. It must not write to
+// the workspace, and it must not print.
+package refresh
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/jobsync/jobsync/jobsapi"
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/schema"
+)
+
+// Strategy says how the workspace is read.
+type Strategy string
+
+const (
+	// Auto picks Get when the lockfile already names every job the plan
+	// needs and there are few of them, List otherwise.
+	Auto Strategy = "auto"
+	// List pages through jobs/list?expand_tasks=true (100 jobs a request).
+	List Strategy = "list"
+	// Get reads each job the lockfile names with jobs/get, in parallel. It
+	// cannot find jobs that carry our tag but are missing from the lockfile,
+	// so Auto only picks it when the lockfile is complete.
+	Get Strategy = "get"
+)
+
+// getThreshold is the number of managed jobs up to which Auto prefers
+// parallel gets: at 16-way parallelism, 48 gets cost three round trips, about
+// what listing a small workspace costs, and far less than listing a big one.
+const getThreshold = 48
+
+// Options tune a refresh.
+type Options struct {
+	Strategy    Strategy
+	Parallelism int
+	// Now is the clock used to time the refresh; the planner gets none.
+	Now func() time.Time
+}
+
+// Plan reads the workspace and builds the plan, confirming with jobs/get
+// every job that the list view says must change. in.Live is filled here; the
+// live jobs read are returned too (drift inventories the unmanaged ones).
+func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (*planner.Plan, []planner.Live, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	before := c.Stats().Requests
+	if o.Parallelism <= 0 {
+		o.Parallelism = 16
+	}
+
+	strategy := o.Strategy
+	if strategy == "" || strategy == Auto {
+		strategy = chooseStrategy(in)
+	}
+	var live []planner.Live
+	var err error
+	switch strategy {
+	case List:
+		live, err = readByList(ctx, c, in, o.Parallelism)
+	case Get:
+		live, err = readByGet(ctx, c, lockedIDs(in), o.Parallelism)
+	default:
+		return nil, nil, fmt.Errorf("unknown refresh strategy %q: want auto, list or get", strategy)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := readPermissions(ctx, c, in, live, o.Parallelism); err != nil {
+		return nil, nil, err
+	}
+	in.Live = live
+	plan, err := planner.Build(in)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// A list view can hide a difference (it is complete but it is still a
+	// different endpoint); everything that will be written is planned from
+	// a full jobs/get, as DESIGN.md §3 asks.
+	if strategy == List {
+		var confirm []int64
+		for _, a := range plan.Actions {
+			if a.JobID != 0 && a.Op != planner.OpCreate && a.Op != planner.OpDelete {
+				confirm = append(confirm, a.JobID)
+			}
+		}
+		if len(confirm) > 0 {
+			fresh, err := readByGet(ctx, c, confirm, o.Parallelism)
+			if err != nil {
+				return nil, nil, err
+			}
+			in.Live = replace(live, fresh)
+			if plan, err = planner.Build(in); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	plan.Refresh = &planner.RefreshReport{
+		Requests:   c.Stats().Requests - before,
+		JobsRead:   len(in.Live),
+		DurationMS: now().Sub(start).Milliseconds(),
+		Strategy:   string(strategy),
+	}
+	return plan, in.Live, nil
+}
+
+func chooseStrategy(in planner.Input) Strategy {
+	if in.Lock == nil {
+		return List
+	}
+	for _, j := range in.Desired {
+		if _, ok := in.Lock.Jobs[j.Key]; !ok {
+			return List
+		}
+	}
+	if len(in.Lock.Jobs) > getThreshold {
+		return List
+	}
+	return Get
+}
+
+func lockedIDs(in planner.Input) []int64 {
+	if in.Lock == nil {
+		return nil
+	}
+	ids := make([]int64, 0, len(in.Lock.Jobs))
+	for _, j := range in.Lock.Jobs {
+		ids = append(ids, j.JobID)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	return ids
+}
+
+// readByList lists the whole workspace and completes, with jobs/get, the
+// jobs we manage whose arrays the list cut at 100 entries.
+func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parallelism int) ([]planner.Live, error) {
+	jobs, err := c.ListJobs(ctx, jobsapi.ListJobsOptions{ExpandTasks: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading the workspace's jobs: %w", err)
+	}
+	managed := map[int64]bool{}
+	if in.Lock != nil {
+		for _, j := range in.Lock.Jobs {
+			managed[j.JobID] = true
+		}
+	}
+	live := make([]planner.Live, 0, len(jobs))
+	var incomplete []int64
+	for _, j := range jobs {
+		l := toLive(&j)
+		if j.HasMore {
+			if _, owned := planner.OwnedKey(in.Project, j.Settings); owned || managed[j.JobID] {
+				incomplete = append(incomplete, j.JobID)
+			}
+		}
+		live = append(live, l)
+	}
+	if len(incomplete) == 0 {
+		return live, nil
+	}
+	full, err := readByGet(ctx, c, incomplete, parallelism)
+	if err != nil {
+		return nil, err
+	}
+	return replace(live, full), nil
+}
+
+// readByGet reads the given jobs in parallel; a job that no longer exists is
+// left out, which the planner reads as "deleted outside jobsync".
+func readByGet(ctx context.Context, c *jobsapi.Client, ids []int64, parallelism int) ([]planner.Live, error) {
+	out := make([]*planner.Live, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
+	for i, id := range ids {
+		g.Go(func() error {
+			j, err := c.GetJob(gctx, id)
+			if jobsapi.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading job %d: %w", id, err)
+			}
+			l := toLive(j)
+			out[i] = &l
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	live := make([]planner.Live, 0, len(out))
+	for _, l := range out {
+		if l != nil {
+			live = append(live, *l)
+		}
+	}
+	return live, nil
+}
+
+func replace(live, fresh []planner.Live) []planner.Live {
+	byID := make(map[int64]planner.Live, len(fresh))
+	for _, f := range fresh {
+		byID[f.JobID] = f
+	}
+	out := make([]planner.Live, 0, len(live))
+	for _, l := range live {
+		if f, ok := byID[l.JobID]; ok {
+			if f.Permissions == nil {
+				f.Permissions = l.Permissions
+			}
+			out = append(out, f)
+			delete(byID, l.JobID)
+			continue
+		}
+		out = append(out, l)
+	}
+	// A confirmed read of a job the list did not show (listing raced a
+	// create) is still a fact worth planning with.
+	for _, f := range fresh {
+		if _, ok := byID[f.JobID]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func toLive(j *jobsapi.Job) planner.Live {
+	return planner.Live{
+		JobID:           j.JobID,
+		CreatorUserName: j.CreatorUserName,
+		RunAsUserName:   j.RunAsUserName,
+		Settings:        j.Settings,
+		Partial:         j.HasMore,
+	}
+}
+
+// readPermissions fills Live.Permissions for the jobs whose YAML declares
+// permissions. The permissions API has no bulk read, so this costs one
+// request per such job; jobs that declare none cost nothing.
+func readPermissions(ctx context.Context, c *jobsapi.Client, in planner.Input, live []planner.Live, parallelism int) error {
+	want := map[string]bool{}
+	for _, j := range in.Desired {
+		if j.Permissions != nil {
+			want[j.Key] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	idOf := map[string]int64{}
+	if in.Lock != nil {
+		for k, j := range in.Lock.Jobs {
+			idOf[k] = j.JobID
+		}
+	}
+	for _, l := range live {
+		if k, ok := planner.OwnedKey(in.Project, l.Settings); ok {
+			if _, known := idOf[k]; !known {
+				idOf[k] = l.JobID
+			}
+		}
+	}
+	index := make(map[int64]int, len(live))
+	for i, l := range live {
+		index[l.JobID] = i
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
+	for key := range want {
+		i, ok := index[idOf[key]]
+		if !ok {
+			continue
+		}
+		g.Go(func() error {
+			p, err := c.GetPermissions(gctx, live[i].JobID)
+			if jobsapi.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading permissions of job %d (%s): %w", live[i].JobID, key, err)
+			}
+			live[i].Permissions = directGrants(p)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// directGrants keeps the permissions set on the job itself; inherited ones
+// (workspace admins) are not the job's to change.
+func directGrants(p *jobsapi.JobPermissions) []schema.Permission {
+	out := []schema.Permission{}
+	for _, ace := range p.AccessControlList {
+		for _, perm := range ace.AllPermissions {
+			if perm.Inherited {
+				continue
+			}
+			out = append(out, schema.Permission{
+				UserName:             ace.UserName,
+				GroupName:            ace.GroupName,
+				ServicePrincipalName: ace.ServicePrincipalName,
+				PermissionLevel:      perm.PermissionLevel,
+			})
+		}
+	}
+	return out
+}
