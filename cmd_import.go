@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -181,7 +182,7 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 				}
 				jobs[key] = yamlValue(settings)
 			}
-			out, err := yaml.Marshal(map[string]any{"jobs": jobs})
+			out, err := marshalYAML(map[string]any{"jobs": jobs})
 			if err != nil {
 				return err
 			}
@@ -230,6 +231,58 @@ func yamlValue(v any) any {
 		return t.String()
 	}
 	return v
+}
+
+// marshalYAML writes YAML a person would write: two-space indent, and in
+// each mapping the identifying keys first (name, task_key, ...), then the
+// rest in alphabetical order, with tasks last.
+func marshalYAML(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(yamlNode(v)); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+var keyRank = map[string]int{
+	"name": -6, "task_key": -5, "job_cluster_key": -4, "environment_key": -3, "description": -2, "tasks": 1,
+}
+
+func yamlNode(v any) *yaml.Node {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if keyRank[keys[i]] != keyRank[keys[j]] {
+				return keyRank[keys[i]] < keyRank[keys[j]]
+			}
+			return keys[i] < keys[j]
+		})
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		for _, k := range keys {
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, yamlNode(t[k]))
+		}
+		return n
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, x := range t {
+			n.Content = append(n.Content, yamlNode(x))
+		}
+		return n
+	}
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(v)}
+	}
+	return &n
 }
 
 var nonKey = regexp.MustCompile(`[^a-z0-9_-]+`)

@@ -48,6 +48,7 @@ func TestGolden(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("JOBSYNC_EMULATOR_RUN_TIME", "400ms")
 			// The examples are copied in so that paths in output are
 			// relative and the same on every machine.
 			return copyDir(examples, filepath.Join(env.WorkDir, "examples", "jobs"))
