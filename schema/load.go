@@ -181,22 +181,52 @@ func decodeSafely(dec *yaml.Decoder, doc *yaml.Node) (err error) {
 	return dec.Decode(doc)
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRE      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+)
 
-// yamlErrorDiag turns a parse error into a diagnostic. The parser's line is
-// sometimes one off and it gives no column; a tab in indentation is the
-// most common cause, so it is looked for and pointed at exactly.
+// parserProblems are the messages of yaml.v3's parser, as opposed to its
+// scanner: for these it reports the line 0-based.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// yamlErrorDiag turns a parse error into a diagnostic. yaml.v3 gives no
+// column, and its line is that of the enclosing construct (a mapping that
+// starts 50 lines above a badly indented key), so the line is narrowed to
+// the first one that makes the parser fail this way. A tab in indentation
+// is the most common cause of all; it is looked for and pointed at exactly.
 func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
-	msg := err.Error()
+	raw := err.Error()
+	lines := splitLines(data)
+	msg := strings.TrimPrefix(raw, "yaml: ")
 	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE.FindStringSubmatch(raw); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		if parserProblems[msg] {
+			line++
+		}
 	}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines) && i <= line; i++ {
+	if m := unknownAnchorRE.FindStringSubmatch(raw); m != nil {
+		if l, c, ok := findAlias(lines, m[1]); ok {
+			return Diagnostic{Pos: Pos{File: name, Line: l, Col: c},
+				Msg: fmt.Sprintf("alias *%s refers to no anchor &%s written before it", m[1], m[1])}
+		}
+	}
+	line = firstFailingLine(data, lines, line, raw)
+	for i := 0; i < len(lines) && i < line; i++ {
 		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
 		if j := strings.IndexByte(indent, '\t'); j >= 0 {
 			return Diagnostic{
@@ -205,10 +235,87 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 			}
 		}
 	}
-	if line > len(lines) {
-		line = len(lines)
+	col := 1
+	if line >= 1 && line <= len(lines) {
+		text := strings.TrimRight(lines[line-1], "\r\n")
+		if rest := strings.TrimLeft(text, " "); rest != "" {
+			col = len(text) - len(rest) + 1
+		}
 	}
-	return Diagnostic{Pos: Pos{File: name, Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+	return Diagnostic{Pos: Pos{File: name, Line: line, Col: col}, Msg: "invalid YAML: " + msg}
+}
+
+// splitLines splits data after each newline; the last line may lack one.
+func splitLines(data []byte) []string {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// firstFailingLine returns the smallest n >= from such that the first n
+// lines of data fail to parse with exactly the error raw (same message,
+// same reported line). The parser stops at its first error, so once the
+// offending line is in, every longer prefix fails the same way; a binary
+// search finds it in a few parses. Shorter prefixes may fail too, but
+// differently (cut inside a quoted string), and do not count.
+func firstFailingLine(data []byte, lines []string, from int, raw string) int {
+	if from < 1 {
+		from = 1
+	}
+	if from >= len(lines) {
+		return max(1, min(from, len(lines)))
+	}
+	ends := make([]int, len(lines)+1) // ends[n] is the length of the first n lines
+	for i, l := range lines {
+		ends[i+1] = ends[i] + len(l)
+	}
+	lo, hi := from, len(lines) // the answer is in [lo, hi]; hi always fails as raw
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if err := parseAll(data[:ends[mid]]); err != nil && err.Error() == raw {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// parseAll parses every document of data, returning the first error.
+func parseAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if err := decodeSafely(dec, &doc); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// findAlias returns the 1-based line and column of the first use of alias
+// *name in lines.
+func findAlias(lines []string, name string) (int, int, bool) {
+	needle := "*" + name
+	for i, l := range lines {
+		for off := 0; ; {
+			j := strings.Index(l[off:], needle)
+			if j < 0 {
+				break
+			}
+			at := off + j
+			end := at + len(needle)
+			if end == len(l) || strings.ContainsRune(" \t\r\n,]}", rune(l[end])) {
+				return i + 1, at + 1, true
+			}
+			off = end
+		}
+	}
+	return 0, 0, false
 }
 
 func (l *loader) document(name string, doc *yaml.Node) {

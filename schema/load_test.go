@@ -111,8 +111,16 @@ func TestLoadYAMLProblems(t *testing.T) {
 	}{
 		{"tab in indentation", "jobs:\n  a:\n\tname: x\n", []string{"a.yml:3:1: tab character in indentation"}},
 		{"tab after spaces", "jobs:\n  a:\n    name: x\n  \ttags: {}\n", []string{"a.yml:4:3: tab character in indentation"}},
-		{"unclosed flow", "jobs:\n  a: [\n", []string{"a.yml:2:1: invalid YAML: did not find expected node content"}},
-		{"unterminated quote", "jobs:\n  a:\n    name: 'x\n", []string{"a.yml:3:1: invalid YAML: found unexpected end of stream"}},
+		{"unclosed flow", "jobs:\n  a: [\n", []string{"a.yml:2:3: invalid YAML: did not find expected node content"}},
+		{"unterminated quote", "jobs:\n  a:\n    name: 'x\n", []string{"a.yml:3:5: invalid YAML: found unexpected end of stream"}},
+		// The parser names the line of the enclosing mapping (2); the
+		// offending key is on line 6.
+		{"bad indentation far below", "jobs:\n  a:\n    name: x\n    tags: {}\n    max_retries: 1\n   timeout_seconds: 1\n",
+			[]string{"a.yml:6:4: invalid YAML: did not find expected key"}},
+		{"unclosed flow mapping", "jobs:\n  a:\n    tags: {a: b\n    name: x\n", []string{"a.yml:3:5: invalid YAML: did not find expected ',' or '}'"}},
+		{"sequence entry out of line", "jobs:\n  a:\n    tasks:\n      - task_key: a\n     - task_key: b\n",
+			[]string{"a.yml:5:6: invalid YAML: did not find expected key"}},
+		{"unknown alias", "jobs:\n  a:\n    tags: *common\n", []string{"a.yml:3:11: alias *common refers to no anchor &common written before it"}},
 		{"mapping in line 1", "jobs: a: b\n", []string{"a.yml:1:1: invalid YAML: mapping values are not allowed in this context"}},
 		{"root is a list", "- a\n- b\n", []string{"a.yml:1:1: expected a mapping with a top-level jobs: key, found a list"}},
 		{"unknown top-level key", "job:\n  a: {}\n", []string{`a.yml:1:1: job: unknown top-level key "job": a job file has jobs: (or resources: jobs:) (did you mean "jobs"?)`}},
