@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -357,6 +358,21 @@ type attemptResult struct {
 	// permanent marks errors no retry can fix (bad certificate, refused
 	// credentials at the token endpoint).
 	permanent bool
+	// decodeErr is set when a 2xx body could not be decoded (cut off,
+	// malformed or empty).
+	decodeErr error
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // do runs c with retries and decodes a 2xx answer into out (unless nil).
@@ -366,7 +382,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 	refreshedAuth := false
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		res := c.attempt(ctx, cl, attempt)
+		res := c.attempt(ctx, cl, attempt, out)
 		if ctx.Err() != nil {
 			return oc, fmt.Errorf("%s %s: %w", cl.method, cl.path, ctx.Err())
 		}
@@ -386,14 +402,11 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 			}
 		case res.status/100 == 2:
 			lim.succeeded(c.now())
-			if out == nil {
+			if res.decodeErr == nil {
 				return oc, nil
 			}
-			derr := decodeJSON(res.body, out)
-			if derr == nil {
-				return oc, nil
-			}
-			err = &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an unreadable body: %v", res.status, derr), err: derr}
+			derr := res.decodeErr
+			err = &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an unreadable body: %s", res.status, c.redact(derr.Error())), err: derr}
 			if !cl.idempotent {
 				// The write was done; only its answer is lost.
 				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: err}
@@ -440,12 +453,14 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 				}
 			}
 		}
-		if res.sent {
-			oc.maybeSentBefore = true
-		}
 		lastErr = err
 		if !retry {
 			return oc, err
+		}
+		// 429, 503 and 401 say the request was not taken; anything else may
+		// have been applied before the answer was lost.
+		if res.sent && res.status != http.StatusTooManyRequests && res.status != http.StatusServiceUnavailable && res.status != http.StatusUnauthorized {
+			oc.maybeSentBefore = true
 		}
 		delay := retryAfter
 		if delay <= 0 {
@@ -466,15 +481,21 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 	}
 }
 
-func decodeJSON(body []byte, out any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errors.New("empty body")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+// decodeInto decodes one JSON value from r into out (a non-nil pointer),
+// numbers as json.Number. It decodes into a fresh value and stores it only
+// on success, so that a body cut off half-way leaves nothing of itself
+// behind for the retry to merge with.
+func decodeInto(r io.Reader, out any) error {
+	fresh := reflect.New(reflect.TypeOf(out).Elem())
+	dec := json.NewDecoder(r)
 	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
+	if err := dec.Decode(fresh.Interface()); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body")
+		}
 		return err
 	}
+	reflect.ValueOf(out).Elem().Set(fresh.Elem())
 	return nil
 }
 
@@ -508,7 +529,10 @@ func parseRetryAfter(h http.Header) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-func (c *Client) attempt(ctx context.Context, cl *call, n int) attemptResult {
+// attempt sends cl once. A 2xx answer is decoded into out straight from the
+// connection (large list pages are never held twice in memory); other
+// answers are read whole for parseError.
+func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptResult {
 	lim := c.limiterFor(cl.endpoint)
 	if d := lim.reserve(c.now()); d > 0 {
 		if err := c.sleep(ctx, d); err != nil {
@@ -572,6 +596,25 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) attemptResult {
 			sent:      !neverSent(err),
 			permanent: isPermanentTransport(err),
 		}
+	}
+	if resp.StatusCode/100 == 2 && out != nil {
+		body := &countingReader{r: io.LimitReader(resp.Body, maxResponseBytes+1)}
+		derr := decodeInto(body, out)
+		// Drain a little trailing data so that the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		c.logf("%s %s %d %s attempt=%d", cl.method, logPath, resp.StatusCode, c.now().Sub(t0).Round(time.Microsecond), n)
+		if derr != nil && body.n > maxResponseBytes {
+			return attemptResult{
+				err:       &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an answer larger than %d bytes; refusing to read it", resp.StatusCode, maxResponseBytes)},
+				sent:      true,
+				permanent: true,
+			}
+		}
+		if derr != nil && ctx.Err() != nil {
+			return attemptResult{err: ctx.Err()}
+		}
+		return attemptResult{status: resp.StatusCode, header: resp.Header, sent: true, decodeErr: derr}
 	}
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	resp.Body.Close()
