@@ -170,15 +170,7 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 			}
 		}
 		msg := fmt.Sprintf("expected %s, got %s", strings.Join(want, " or "), typeName(val))
-		if len(want) == 1 && want[0] == "string" {
-			switch x := val.(type) {
-			case json.Number:
-				msg += fmt.Sprintf("; quote it: \"%s\"", x)
-			case bool:
-				msg += fmt.Sprintf("; quote it: \"%t\"", x)
-			}
-		}
-		return one(msg)
+		return one(msg + typeHint(want, val))
 	case "required":
 		obj, _ := val.(map[string]any)
 		var fs []finding
@@ -242,6 +234,38 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 	}
 	return one(strings.TrimPrefix(e.Message, "jsonschema: "))
 }
+
+// typeHint says how to fix a value of the wrong type when the fix is
+// obvious from what was written: quotes to add or remove, or YAML 1.1
+// booleans, which YAML 1.2 (and so jobsync) reads as text.
+func typeHint(want []string, val any) string {
+	if len(want) != 1 {
+		return ""
+	}
+	switch x := val.(type) {
+	case json.Number:
+		if want[0] == "string" {
+			return fmt.Sprintf("; quote it: \"%s\"", x)
+		}
+	case bool:
+		if want[0] == "string" {
+			return fmt.Sprintf("; quote it: \"%t\"", x)
+		}
+	case string:
+		switch {
+		case (want[0] == "integer" || want[0] == "number") && jsonNumberRE.MatchString(x):
+			return "; remove the quotes"
+		case want[0] == "boolean" && (x == "true" || x == "false"):
+			return "; remove the quotes"
+		case want[0] == "boolean" && yaml11Bools[strings.ToLower(x)] != "":
+			return fmt.Sprintf("; %s is text in YAML 1.2: write %s", x, yaml11Bools[strings.ToLower(x)])
+		}
+	}
+	return ""
+}
+
+// yaml11Bools are YAML 1.1's other spellings of true and false.
+var yaml11Bools = map[string]string{"yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"}
 
 // bundleRefRE is the Asset Bundles way of writing a job id reference.
 var bundleRefRE = regexp.MustCompile(`^\$\{resources\.jobs\.([a-z0-9_-]+)\.id\}$`)
@@ -325,7 +349,9 @@ func suggest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if bestD <= limit {
+	// A candidate that shares nothing with s ("d" for "a", at distance 1)
+	// is not a typo of it, however short both are.
+	if bestD <= limit && bestD < max(len([]rune(ns)), len([]rune(norm(best)))) {
 		return best
 	}
 	return ""

@@ -72,9 +72,11 @@ tasks:
 tasks:
   - {task_key: none}
   - {task_key: two, notebook_task: {notebook_path: /n}, spark_python_task: {python_file: f.py}}
+  - {task_key: typo, notebok_task: {notebook_path: /n}}
 `), []string{
-			`jobs.a.tasks[task_key="none"]: no task type: set one of notebook_task, spark_python_task, python_wheel_task`,
+			`jobs.a.tasks[task_key="none"]: no task type: set one of notebook_task, spark_python_task, python_wheel_task, sql_task, dbt_task, run_job_task, ... (20 task types; jobsync schema lists them all)`,
 			`jobs.a.tasks[task_key="two"].spark_python_task: a task runs exactly one thing, but this one sets notebook_task and spark_python_task`,
+			`jobs.a.tasks[task_key="typo"].notebok_task: unknown field "notebok_task" (did you mean "notebook_task"?)`,
 		}},
 		{"for_each inner task", one(`
 tasks:

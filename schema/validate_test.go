@@ -31,6 +31,9 @@ func TestSchemaErrors(t *testing.T) {
 		{"wrong type integer", "timeout_seconds: soon\n", []string{`a.yml:3:5: jobs.a.timeout_seconds: expected integer, got string`}},
 		{"wrong type string with quote hint", "tags: {cost_center: 4711}\n", []string{`a.yml:3:12: jobs.a.tags.cost_center: expected string, got integer; quote it: "4711"`}},
 		{"wrong type bool quote hint", "parameters: [{name: p, default: true}]\n", []string{`jobs.a.parameters[name="p"].default: expected string, got boolean; quote it: "true"`}},
+		{"quoted number", "max_concurrent_runs: \"3\"\n", []string{`jobs.a.max_concurrent_runs: expected integer, got string; remove the quotes`}},
+		{"quoted boolean", "queue: {enabled: \"true\"}\n", []string{`jobs.a.queue.enabled: expected boolean, got string; remove the quotes`}},
+		{"YAML 1.1 boolean", "queue: {enabled: yes}\n", []string{`jobs.a.queue.enabled: expected boolean, got string; yes is text in YAML 1.2: write true`}},
 		{"wrong container", "tasks: {task_key: t}\n", []string{`jobs.a.tasks: expected list, got mapping`}},
 		{"null", "tasks:\n", []string{`jobs.a.tasks: expected list, got null`}},
 		{"enum with suggestion", "edit_mode: editable\n", []string{`jobs.a.edit_mode: must be one of EDITABLE, UI_LOCKED, got "editable" (did you mean "EDITABLE"?)`}},
@@ -132,6 +135,12 @@ func TestSuggest(t *testing.T) {
 		"x":                  "",
 	} {
 		if got := suggest(in, cands); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// One-letter keys: a different letter is no typo of another.
+	for in, want := range map[string]string{"d": "", "c": "", "bb": "b", "ab": "a"} {
+		if got := suggest(in, []string{"a", "b"}); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
