@@ -39,7 +39,7 @@ func validateCommand(e *env) *cli.Command {
 			}
 			switch format {
 			case "json":
-				return writeJSON(e, map[string]any{"valid": true, "jobs": len(cfg.Jobs), "problems": []schema.Diagnostic{}})
+				return writeJSON(e, validateReport{Valid: true, Files: len(cfg.Files), Jobs: len(cfg.Jobs), Problems: []schema.Diagnostic{}})
 			case "text":
 				fmt.Fprintf(e.out, "%s valid (%s).\n", plural(len(cfg.Jobs), "job", "jobs"), plural(len(cfg.Files), "file", "files"))
 			}
@@ -48,31 +48,66 @@ func validateCommand(e *env) *cli.Command {
 	}
 }
 
+// validateReport is the document of validate --format json. Files and
+// Jobs are counted only for a valid configuration.
+type validateReport struct {
+	Valid    bool                `json:"valid"`
+	Files    int                 `json:"files,omitempty"`
+	Jobs     int                 `json:"jobs,omitempty"`
+	Problems []schema.Diagnostic `json:"problems"`
+}
+
+// printDiagnostics prints every problem, sorted: as text on stderr, as
+// GitHub Actions annotations on stdout (with a count on stderr, for the
+// log), or as a JSON document on stdout.
 func printDiagnostics(e *env, format string, diags schema.Diagnostics) {
 	diags.Sort()
+	summary := plural(len(diags), "problem", "problems") + " found; fix them and run jobsync validate again."
 	switch format {
 	case "json":
-		_ = writeJSON(e, map[string]any{"valid": false, "problems": diags})
+		_ = writeJSON(e, validateReport{Valid: false, Problems: diags})
 	case "github":
 		for _, d := range diags {
-			msg := d.Msg
-			if d.Path != "" {
-				msg = d.Path + ": " + msg
-			}
-			fmt.Fprintf(e.out, "::error file=%s,line=%d,col=%d::%s\n", d.Pos.File, d.Pos.Line, d.Pos.Col, githubEscape(msg))
+			fmt.Fprintln(e.out, githubAnnotation(d))
 		}
+		fmt.Fprintln(e.err, summary)
 	default:
 		for _, d := range diags {
 			fmt.Fprintln(e.err, d.Error())
 		}
-		fmt.Fprintf(e.err, "%s found; fix them and run jobsync validate again.\n", plural(len(diags), "problem", "problems"))
+		fmt.Fprintln(e.err, summary)
 	}
+}
+
+// githubAnnotation renders one problem as a GitHub Actions workflow command,
+// which the runner shows on the file's line in the pull request.
+func githubAnnotation(d schema.Diagnostic) string {
+	var b strings.Builder
+	b.WriteString("::error file=" + githubEscapeProperty(d.Pos.File))
+	if d.Pos.Line > 0 {
+		fmt.Fprintf(&b, ",line=%d", d.Pos.Line)
+		if d.Pos.Col > 0 {
+			fmt.Fprintf(&b, ",col=%d", d.Pos.Col)
+		}
+	}
+	msg := d.Msg
+	if d.Path != "" {
+		msg = d.Path + ": " + msg
+	}
+	b.WriteString("::" + githubEscape(msg))
+	return b.String()
 }
 
 // githubEscape escapes a workflow-command message as the Actions runner
 // expects (%, CR and LF).
 func githubEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// githubEscapeProperty escapes a workflow-command property value: as a
+// message, plus the ":" and "," that would end it.
+func githubEscapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
 
 func schemaCommand(e *env) *cli.Command {
