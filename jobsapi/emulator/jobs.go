@@ -132,20 +132,23 @@ func (s *Server) getJob(rq *request) (any, *apiError) {
 		}
 		page = int(c.K2)
 	}
-	settings := renderSettings(j.settings, s.reorder.Load(), false)
+	reorder := s.reorder.Load()
 	next := ""
+	var view map[string]any
 	if rq.v21() {
 		// 2.1 has no array paging and refuses large jobs (§3.3, §11.1; docs
 		// https://docs.databricks.com/gcp/jobs/large-jobs; code assumed).
 		if n := len(getList(j.settings, "tasks")); n > pageSize {
 			return nil, invalidParam("Resources with more than %d tasks can only be handled by API 2.2 and above. Your resource has %d tasks", pageSize, n)
 		}
+		view, _ = readView(j.settings, reorder, -1)
 	} else {
 		var more bool
-		if settings, more = pageArrays(settings, page, jobArrays); more {
+		if view, more = readView(j.settings, reorder, page); more {
 			next = encodeToken(tokJobGet, cursor{K1: id, K2: int64(page + 1)})
 		}
 	}
+	settings := renderSettings(view, reorder, false)
 	return jobBody(j, settings, runAsUserName(j, owner), next), nil
 }
 
@@ -278,10 +281,13 @@ func removeField(settings map[string]any, f string) *apiError {
 		settings[arr] = slices.Delete(slices.Clone(list), i, i+1)
 		return nil
 	}
-	if _, known := schemaTypes["JobSettings"][f]; !known || strings.Contains(f, "/") {
+	if strings.Contains(f, "/") || f == "" {
 		// Nested paths are "not supported" ([SDK] UpdateJob.fields_to_remove; §4.1).
 		return invalidParam("Invalid fields_to_remove entry %q: only top-level fields, tasks/<task_key> and job_clusters/<job_cluster_key> can be removed.", f)
 	}
+	// A top-level name the settings do not have is a no-op: the 2.1 spec's
+	// own example removes "libraries", which JobSettings has no longer
+	// ([OAS21] /2.1/jobs/update).
 	delete(settings, f)
 	return nil
 }

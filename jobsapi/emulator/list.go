@@ -36,21 +36,21 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	// Newest first; name is an exact, case-insensitive filter ([SDK]).
-	var ids []int64
-	if name == "" {
-		ids = make([]int64, len(s.st.order))
-		for i, id := range s.st.order {
-			ids[len(ids)-1-i] = id
-		}
-	} else {
+	// ids[i] is the i-th job of the listing.
+	order := s.st.order
+	n := len(order)
+	idAt := func(i int) int64 { return order[n-1-i] }
+	if name != "" {
+		var ids []int64
 		for i := len(s.st.order) - 1; i >= 0; i-- {
 			id := s.st.order[i]
 			if strings.EqualFold(jobName(s.st.jobs[id]), name) {
 				ids = append(ids, id)
 			}
 		}
+		n, idAt = len(ids), func(i int) int64 { return ids[i] }
 	}
-	lo, hi, next, prev, err := pageOf(len(ids), func(i int) cursor { return cursor{K1: ids[i]} }, tokJobList, getString(rq.params, "page_token"), offset, limit)
+	lo, hi, next, prev, err := pageOf(n, func(i int) cursor { return cursor{K1: idAt(i)} }, tokJobList, getString(rq.params, "page_token"), offset, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 			if i > lo {
 				b.WriteByte(',')
 			}
-			b.Write(listView(s.st.jobs[ids[i]], expand, rq.v21(), reorder))
+			b.Write(listView(s.st.jobs[idAt(i)], expand, rq.v21(), reorder))
 		}
 		b.WriteByte(']')
 	}

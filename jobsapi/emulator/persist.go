@@ -37,14 +37,6 @@ type stateFile struct {
 	Creates   []int64           `json:"recent_creates,omitempty"`
 }
 
-type persistedJob struct {
-	JobID    int64           `json:"job_id"`
-	Created  int64           `json:"created_time"`
-	Creator  string          `json:"creator_user_name"`
-	Settings json.RawMessage `json:"settings"`
-	ACL      []ace           `json:"acl"`
-}
-
 type persister struct {
 	path string
 
@@ -127,25 +119,45 @@ func (s *Server) save() error {
 	return nil
 }
 
+// snapshot encodes the state. Jobs are written from their cached settings
+// encoding, so a save of many unchanged jobs is mostly a copy.
 func (s *Server) snapshot() ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := s.st
-	f := stateFile{Version: stateVersion, NextJobID: st.nextJobID, NextRunID: st.nextRunID,
-		Jobs: make([]json.RawMessage, 0, len(st.jobs)), Tokens: st.tokens, Creates: st.creates}
-	for _, id := range st.order {
+	runs := make([]*run, 0, len(st.runs))
+	for _, r := range st.runs {
+		runs = append(runs, r)
+	}
+	sortDesc(runs, func(r *run) cursor { return cursor{K1: -r.ID} })
+	rest, err := json.Marshal(struct {
+		Runs    []*run           `json:"runs"`
+		Tokens  map[string]int64 `json:"idempotency_tokens,omitempty"`
+		Creates []int64          `json:"recent_creates,omitempty"`
+	}{runs, st.tokens, st.creates})
+	if err != nil {
+		return nil, err
+	}
+	b := fmt.Appendf(nil, `{"version":%d,"next_job_id":%d,"next_run_id":%d,"jobs":[`, stateVersion, st.nextJobID, st.nextRunID)
+	for i, id := range st.order {
 		j := st.jobs[id]
-		b, err := json.Marshal(persistedJob{JobID: j.id, Created: j.created, Creator: j.creator, Settings: j.settingsJSON(), ACL: st.perms[id]})
+		if i > 0 {
+			b = append(b, ',')
+		}
+		acl, err := json.Marshal(st.perms[id])
 		if err != nil {
 			return nil, err
 		}
-		f.Jobs = append(f.Jobs, b)
+		b = fmt.Appendf(b, `{"job_id":%d,"created_time":%d,"creator_user_name":`, j.id, j.created)
+		b = appendString(b, j.creator)
+		b = append(b, `,"settings":`...)
+		b = append(b, j.settingsJSON()...)
+		b = append(b, `,"acl":`...)
+		b = append(b, acl...)
+		b = append(b, '}')
 	}
-	for _, r := range st.runs {
-		f.Runs = append(f.Runs, r)
-	}
-	sortDesc(f.Runs, func(r *run) cursor { return cursor{K1: -r.ID} })
-	return json.Marshal(f)
+	b = append(b, "],"...)
+	return append(b, rest[1:]...), nil
 }
 
 // settingsJSON is the cached encoding of the stored settings.
@@ -153,10 +165,7 @@ func (j *job) settingsJSON() []byte {
 	if b := j.raw.Load(); b != nil {
 		return *b
 	}
-	b, err := json.Marshal(j.settings)
-	if err != nil {
-		b = []byte("{}")
-	}
+	b := appendJSON(nil, j.settings)
 	j.raw.Store(&b)
 	return b
 }

@@ -25,7 +25,9 @@ var (
 // renderSettings returns the settings as the service shows them on read: the
 // stored tree plus server defaults. It copies only the maps it changes
 // (stored trees are immutable, see store). With withoutTasks, tasks and
-// job_clusters are left out (jobs/list without expand_tasks).
+// job_clusters are left out (jobs/list without expand_tasks). With reorder,
+// depends_on and webhook lists are reordered; the order of the tasks
+// themselves is readView's business, as it must precede paging.
 func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]any {
 	out := maps.Clone(st)
 	// §7.1 job level.
@@ -50,9 +52,6 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 		rendered := make([]any, len(tasks))
 		for i, t := range tasks {
 			rendered[i] = renderTask(asMap(t), hasGit, reorder)
-		}
-		if reorder {
-			reorderTasks(rendered)
 		}
 		out["tasks"] = rendered
 	}
@@ -150,20 +149,32 @@ func setDefault(m map[string]any, k string, v any) {
 	}
 }
 
-// reorderTasks puts tasks in a deterministic order unrelated to the request
-// order (by a hash of task_key): the service is reported to return tasks in
-// its own order (§7.2; laktory issue #286; TF sorts tasks on read).
-func reorderTasks(tasks []any) {
-	slices.SortStableFunc(tasks, func(a, b any) int {
-		ka, kb := getString(asMap(a), "task_key"), getString(asMap(b), "task_key")
-		if ha, hb := hashKey(ka), hashKey(kb); ha != hb {
-			if ha < hb {
-				return -1
+// readView is the stored settings as a read shows them before defaults: with
+// reorder, tasks in a deterministic order unrelated to the request order (by
+// a hash of task_key; the service is reported to return tasks in its own
+// order, §7.2, laktory issue #286, TF sorts tasks on read); with page >= 0,
+// only that page of each paged array (more reports whether any array goes
+// on). The result shares the stored values and may be modified at the top.
+func readView(st map[string]any, reorder bool, page int) (view map[string]any, more bool) {
+	view = maps.Clone(st)
+	if tasks := getList(st, "tasks"); reorder && len(tasks) > 1 {
+		tasks = slices.Clone(tasks)
+		slices.SortStableFunc(tasks, func(a, b any) int {
+			ka, kb := getString(asMap(a), "task_key"), getString(asMap(b), "task_key")
+			if ha, hb := hashKey(ka), hashKey(kb); ha != hb {
+				if ha < hb {
+					return -1
+				}
+				return 1
 			}
-			return 1
-		}
-		return strings.Compare(ka, kb)
-	})
+			return strings.Compare(ka, kb)
+		})
+		view["tasks"] = tasks
+	}
+	if page >= 0 {
+		view, more = pageArrays(view, page, jobArrays)
+	}
+	return view, more
 }
 
 func hashKey(s string) uint32 {
@@ -232,23 +243,22 @@ func listView(j *job, expand, v21, reorder bool) []byte {
 	if b := j.views[slot].Load(); b != nil {
 		return *b
 	}
-	settings := renderSettings(j.settings, reorder, !expand)
+	page := -1
+	if expand && !v21 {
+		page = 0
+	}
+	view, more := readView(j.settings, reorder, page)
+	settings := renderSettings(view, reorder, !expand)
 	item := map[string]any{
 		"job_id":            num(j.id),
 		"creator_user_name": j.creator,
 		"created_time":      num(j.created),
 		"settings":          settings,
 	}
-	if expand && !v21 {
-		if _, more := pageArrays(settings, 0, jobArrays); more {
-			item["has_more"] = true
-		}
+	if more {
+		item["has_more"] = true
 	}
-	b, err := json.Marshal(item)
-	if err != nil {
-		// Stored trees hold only JSON values; this cannot happen.
-		b = []byte(`{}`)
-	}
+	b := appendJSON(nil, item)
 	j.views[slot].Store(&b)
 	return b
 }

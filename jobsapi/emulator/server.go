@@ -334,6 +334,8 @@ func (s *Server) call(rt route, rq *request) ([]byte, *apiError) {
 		return v, nil
 	case nil:
 		return []byte("{}"), nil
+	case map[string]any:
+		return appendJSON(nil, v), nil
 	}
 	b, err := json.Marshal(out)
 	if err != nil {

@@ -71,7 +71,7 @@ func TestUpdateFieldsToRemove(t *testing.T) {
 	if !strings.Contains(msg, "depends on a") {
 		t.Errorf("message %q", msg)
 	}
-	for _, bad := range []string{"tasks/zzz", "schedule/pause_status", "tasks/a/libraries", "nonsense", "job_clusters/"} {
+	for _, bad := range []string{"tasks/zzz", "schedule/pause_status", "tasks/a/libraries", "", "job_clusters/"} {
 		e.fail("POST", "/api/2.2/jobs/update", upd(bad), 400, "INVALID_PARAMETER_VALUE")
 	}
 	// A failed update changes nothing.
