@@ -93,10 +93,12 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 				if err := render.Text(e.out, plan, render.Options{Color: useColor(e)}); err != nil {
 					return err
 				}
-				if plan.Empty() {
+				if plan.Empty() && len(plan.Records) == 0 {
 					return nil
 				}
-				if !c.Bool("auto-approve") {
+				// Lockfile-only records (adopted jobs) change nothing in
+				// the workspace, so they need no approval.
+				if !plan.Empty() && !c.Bool("auto-approve") {
 					ok, err := confirm(ctx, e, "\nDo you want to apply these changes? Only 'yes' will be accepted: ")
 					if err != nil {
 						return err
@@ -106,7 +108,7 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 					}
 				}
 			}
-			if plan.Empty() {
+			if plan.Empty() && len(plan.Records) == 0 {
 				fmt.Fprintln(e.out, "No changes to apply.")
 				return nil
 			}
@@ -127,8 +129,12 @@ func runApply(ctx context.Context, c *cli.Context, e *env, w *workspace, st *sta
 		Progress:    prog.event,
 	})
 	if res != nil {
-		fmt.Fprintf(e.out, "\nApply %s: %d applied, %d failed, %d not started (%s, %d API requests).\n",
-			outcome(res, err), len(res.Applied), len(res.Failed), len(res.NotStarted),
+		recorded := ""
+		if len(res.Recorded) > 0 {
+			recorded = fmt.Sprintf(", %d recorded in the lockfile", len(res.Recorded))
+		}
+		fmt.Fprintf(e.out, "\nApply %s: %d applied%s, %d failed, %d not started (%s, %d API requests).\n",
+			outcome(res, err), len(res.Applied), recorded, len(res.Failed), len(res.NotStarted),
 			time.Since(start).Round(time.Millisecond), w.client.Stats().Requests)
 		if len(res.NotStarted) > 0 {
 			fmt.Fprintln(e.out, "Run jobsync apply again to finish: the lockfile records everything that was applied.")
