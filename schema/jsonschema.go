@@ -169,7 +169,11 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 				want[i] = "list"
 			}
 		}
-		msg := fmt.Sprintf("expected %s, got %s", strings.Join(want, " or "), typeName(val))
+		got := typeName(val)
+		if got == "number" {
+			got += " " + describe(val) // 1.5: say which
+		}
+		msg := fmt.Sprintf("expected %s, got %s", strings.Join(want, " or "), got)
 		return one(msg + typeHint(want, val))
 	case "required":
 		obj, _ := val.(map[string]any)

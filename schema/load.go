@@ -242,7 +242,21 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 			col = len(text) - len(rest) + 1
 		}
 	}
+	if hint := yamlHints[msg]; hint != "" {
+		msg += " (" + hint + ")"
+	}
 	return Diagnostic{Pos: Pos{File: name, Line: line, Col: col}, Msg: "invalid YAML: " + msg}
+}
+
+// yamlHints say what usually causes the parser's terser messages.
+var yamlHints = map[string]string{
+	"mapping values are not allowed in this context": `a value that contains ": " must be quoted`,
+	"found unexpected end of stream":                 "a quoted string is not closed",
+	"did not find expected key":                      "check the indentation of this line",
+	"did not find expected '-' indicator":            "check the indentation of this line",
+	"did not find expected ',' or '}'":               "a { ... } is not closed, or its entries are not separated by commas",
+	"did not find expected ',' or ']'":               "a [ ... ] is not closed, or its entries are not separated by commas",
+	"found character that cannot start any token":    "a value that starts with @ or ` must be quoted",
 }
 
 // splitLines splits data after each newline; the last line may lack one.
@@ -355,8 +369,8 @@ func (l *loader) document(name string, doc *yaml.Node) {
 		case strings.HasPrefix(kname, "x-"):
 			// Extension key: holds anchors; not read.
 		default:
-			l.fileDiag(name, k, kname, "unknown top-level key %q: a job file has jobs: (or resources: jobs:)%s%s",
-				kname, didYouMean(kname, []string{"jobs", "resources"}), ", and x- keys for shared anchors")
+			l.fileDiag(name, k, kname, "unknown top-level key %q%s: a job file has jobs: (or resources: jobs:), and x- keys for shared anchors",
+				kname, didYouMean(kname, []string{"jobs", "resources"}))
 		}
 	}
 	for _, p := range top.problems {
@@ -579,6 +593,6 @@ func (l *loader) crossJob() {
 	for _, cyc := range findCycles(keys, edges) {
 		lj := first[cyc[0]]
 		l.diags = append(l.diags, Diagnostic{Pos: lj.job.Pos, Path: jobPath(cyc[0]),
-			Msg: fmt.Sprintf("jobs refer to each other's ids in a cycle, so none can be created first: %s", strings.Join(append(cyc, cyc[0]), " -> "))})
+			Msg: fmt.Sprintf("jobs refer to each other's ids in a cycle, so none can be created first: %s (each refers to the next)", strings.Join(append(cyc, cyc[0]), " -> "))})
 	}
 }

@@ -123,7 +123,7 @@ func TestLoadYAMLProblems(t *testing.T) {
 		{"unknown alias", "jobs:\n  a:\n    tags: *common\n", []string{"a.yml:3:11: alias *common refers to no anchor &common written before it"}},
 		{"mapping in line 1", "jobs: a: b\n", []string{"a.yml:1:1: invalid YAML: mapping values are not allowed in this context"}},
 		{"root is a list", "- a\n- b\n", []string{"a.yml:1:1: expected a mapping with a top-level jobs: key, found a list"}},
-		{"unknown top-level key", "job:\n  a: {}\n", []string{`a.yml:1:1: job: unknown top-level key "job": a job file has jobs: (or resources: jobs:) (did you mean "jobs"?)`}},
+		{"unknown top-level key", "job:\n  a: {}\n", []string{`a.yml:1:1: job: unknown top-level key "job" (did you mean "jobs"?): a job file has jobs: (or resources: jobs:)`}},
 		{"jobs not a map", "jobs: [a]\n", []string{"a.yml:1:7: jobs: jobs must be a mapping of job key to job, found a list"}},
 		{"duplicate top-level", "jobs: {}\njobs: {}\n", []string{`a.yml:2:1: jobs: duplicate key "jobs" (first written at line 1)`}},
 		{"duplicate job key", "jobs:\n  a: {name: x}\n  a: {name: y}\n", []string{`a.yml:3:3: jobs.a: duplicate job key "a" (first written at line 2)`}},

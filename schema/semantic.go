@@ -218,7 +218,7 @@ func (c *checker) cycles(tasks []any, byKey map[string]int) {
 		sort.Strings(edges[k])
 	}
 	for _, cyc := range findCycles(keys, edges) {
-		c.add(fmt.Sprintf("/tasks/%d/depends_on", byKey[cyc[0]]), "dependency cycle: %s", strings.Join(append(cyc, cyc[0]), " -> "))
+		c.add(fmt.Sprintf("/tasks/%d/depends_on", byKey[cyc[0]]), "dependency cycle: %s (each depends on the next)", strings.Join(append(cyc, cyc[0]), " -> "))
 	}
 }
 
