@@ -448,6 +448,7 @@ func (s *Store) Commit(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		removeStaleTemps(s.path)
 		if err := writeFileAtomic(s.path, data, s.mode); err != nil {
 			return fmt.Errorf("saving the lockfile: %w", err)
 		}
@@ -495,6 +496,27 @@ func snapshot(f *File) *File {
 		c.Jobs[k] = v
 	}
 	return &c
+}
+
+// removeStaleTemps deletes temp files that a process killed in the middle
+// of a Commit left next to the lockfile. Only the lock holder commits, so
+// none of them can belong to a write in progress.
+func removeStaleTemps(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp-*"))
+	for _, m := range matches {
+		_ = os.Remove(m)
+	}
+}
+
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '*' || c == '?' || c == '[' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }
 
 // dropJournal removes the journal once the lockfile holds all of it.

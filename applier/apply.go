@@ -1,0 +1,515 @@
+package applier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jobsync/jobsync/jobsapi"
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/state"
+)
+
+// DefaultParallelism is how many actions run at once unless told otherwise.
+const DefaultParallelism = 16
+
+// DefaultGrace is how long in-flight actions may keep running after the
+// apply's context is cancelled before their requests are abandoned.
+const DefaultGrace = 10 * time.Second
+
+// Options tune Apply.
+type Options struct {
+	// Parallelism bounds the actions in flight at once (default 16).
+	Parallelism int
+	// CheckLive re-reads every job an update, reset, delete or permissions
+	// action touches and refuses it when the job changed since the plan
+	// (its digest differs from Action.LiveDigest). Set it for saved plans.
+	// It also refuses a create when a job with the key's ownership tag
+	// appeared since the plan.
+	CheckLive bool
+	// Progress, when set, is told when each action starts and ends. Calls
+	// come from one goroutine at a time, in order.
+	Progress func(Event)
+	// Grace is how long in-flight actions may run on after ctx is
+	// cancelled (default DefaultGrace); past it their requests are
+	// abandoned and the actions reported failed. A create abandoned that
+	// way may still have happened: the next plan adopts it by its
+	// ownership tag.
+	Grace time.Duration
+}
+
+// Event reports the progress of one action.
+type Event struct {
+	Key   string
+	Op    planner.Op
+	Phase string // "start", "done" or "failed"
+	Err   error  // set when Phase is "failed"
+	// Done counts the actions finished so far (applied or failed), Total
+	// the actions of the plan.
+	Done, Total int
+	// JobID is the job the action wrote, once known.
+	JobID int64
+	// Note says something unusual happened, such as an ambiguous create
+	// that was resolved by adopting the job it had made.
+	Note string
+}
+
+// Result says what happened to every action of the plan. Keys appear in
+// plan order.
+type Result struct {
+	Applied    []string
+	Failed     []Failure
+	NotStarted []string
+	// Recorded are the plan's lockfile-only records that were written.
+	Recorded []string
+}
+
+// Failure is an action that did not complete.
+type Failure struct {
+	Key string
+	Err error
+}
+
+// Phases of an Event.
+const (
+	PhaseStart  = "start"
+	PhaseDone   = "done"
+	PhaseFailed = "failed"
+)
+
+// Apply executes p against the workspace behind c, recording each completed
+// action in st before counting it done, and commits st at the end, also
+// after a failure or a cancellation.
+//
+// Order: an action waits for the creates of the jobs its request refers to
+// (Action.Needs), and deletes wait until every other action is done (a job
+// may still refer to the one being deleted until its own update lands).
+// Everything else runs in parallel, at most Options.Parallelism at a time.
+//
+// The first failure stops new actions from starting; those in flight finish
+// and are recorded. Cancelling ctx does the same, and Apply then returns an
+// error matching context.Canceled. The Result is non-nil whenever the plan
+// was valid, even with an error.
+func Apply(ctx context.Context, p *planner.Plan, c *jobsapi.Client, st *state.Store, o Options) (*Result, error) {
+	if p == nil || c == nil || st == nil {
+		return nil, errors.New("applier: Apply needs a plan, a client and a store")
+	}
+	if st.File() == nil {
+		st.Init(p.Workspace, p.Project)
+	}
+	if f := st.File(); p.Workspace != "" {
+		if err := f.CheckWorkspace(p.Workspace); err != nil {
+			return nil, err
+		}
+	}
+	g, err := newGraph(p.Actions)
+	if err != nil {
+		return nil, err
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = DefaultParallelism
+	}
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	a := &applier{plan: p, client: c, store: st, opts: o, g: g, ids: map[string]int64{}}
+	for _, k := range st.File().Keys() {
+		if j, ok := st.Job(k); ok {
+			a.ids[k] = j.JobID
+		}
+	}
+	for _, act := range p.Actions {
+		if act.Op != planner.OpCreate && act.Op != planner.OpDelete && act.JobID != 0 {
+			a.ids[act.Key] = act.JobID
+		}
+	}
+
+	res := &Result{}
+	var runErr error
+	if err := ctx.Err(); err != nil {
+		runErr = err
+	} else {
+		res.Recorded, runErr = a.writeRecords(ctx)
+	}
+	if runErr == nil {
+		a.run(ctx)
+	}
+	a.fill(res)
+
+	// Save whatever happened, even when ctx is done: this is what makes
+	// an interrupted apply resumable.
+	commitErr := st.Commit(context.WithoutCancel(ctx))
+	switch {
+	case runErr != nil:
+	case ctx.Err() != nil:
+		runErr = fmt.Errorf("apply interrupted: %d applied, %d failed, %d not started: %w",
+			len(res.Applied), len(res.Failed), len(res.NotStarted), context.Canceled)
+	case len(res.Failed) > 0:
+		runErr = failedError(res)
+	}
+	if commitErr != nil {
+		if runErr == nil {
+			return res, commitErr
+		}
+		return res, errors.Join(runErr, commitErr)
+	}
+	return res, runErr
+}
+
+// failedError summarises the failures; it wraps the first one, so that
+// errors.As finds a *StaleError or *jobsapi.APIError in it.
+func failedError(res *Result) error {
+	f := res.Failed[0]
+	var more string
+	if n := len(res.Failed) - 1; n > 0 {
+		more += fmt.Sprintf(" (and %d more failed actions)", n)
+	}
+	if n := len(res.NotStarted); n > 0 {
+		more += fmt.Sprintf("; %d actions were not started", n)
+	}
+	return fmt.Errorf("apply failed: %s: %w%s", f.Key, f.Err, more)
+}
+
+// applier is the state of one Apply.
+type applier struct {
+	plan   *planner.Plan
+	client *jobsapi.Client
+	store  *state.Store
+	opts   Options
+	g      *graph
+
+	idsMu sync.Mutex
+	ids   map[string]int64 // job id of every key known so far
+
+	// outcome per action index; written by the coordinator only.
+	status []status
+	errs   []error
+}
+
+type status int
+
+const (
+	pending status = iota
+	running
+	applied
+	failed
+)
+
+// writeRecords applies the plan's lockfile-only changes.
+func (a *applier) writeRecords(ctx context.Context) ([]string, error) {
+	var done []string
+	for _, r := range a.plan.Records {
+		var err error
+		if r.Forget {
+			err = a.store.Forget(ctx, r.Key)
+		} else {
+			err = a.store.Record(ctx, r.Key, state.Job{JobID: r.JobID, Applied: r.Applied, Permissions: r.AppliedPermissions})
+			a.setID(r.Key, r.JobID)
+		}
+		if err != nil {
+			return done, fmt.Errorf("recording %s in the lockfile: %w", r.Key, err)
+		}
+		done = append(done, r.Key)
+	}
+	return done, nil
+}
+
+// outcome is what a worker reports back.
+type outcome struct {
+	i     int
+	jobID int64
+	note  string
+	err   error
+}
+
+// run is the coordinator: it alone starts actions, collects their
+// outcomes, releases dependents and talks to Progress, so none of that
+// needs locking. At most Parallelism worker goroutines exist at a time.
+func (a *applier) run(ctx context.Context) {
+	n := len(a.plan.Actions)
+	a.status = make([]status, n)
+	a.errs = make([]error, n)
+	if n == 0 {
+		return
+	}
+	// In-flight actions run on a context that survives ctx's cancellation
+	// (a request cut off mid-way leaves the workspace in an unknown state)
+	// but is cancelled Grace after it.
+	actx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+
+	results := make(chan outcome, a.opts.Parallelism)
+	ready := a.g.initial()
+	inflight, finished := 0, 0
+	stopping := false
+	ctxDone := ctx.Done()
+	var grace <-chan time.Time
+
+	for {
+		// ctx.Err is checked here too: Progress may have cancelled it
+		// before the select below had a chance to see that.
+		for !stopping && ctx.Err() == nil && inflight < a.opts.Parallelism && len(ready) > 0 {
+			i := ready[0]
+			ready = ready[1:]
+			a.status[i] = running
+			inflight++
+			a.emit(Event{Key: a.plan.Actions[i].Key, Op: a.plan.Actions[i].Op, Phase: PhaseStart, Done: finished, Total: n})
+			go func(i int) {
+				jobID, note, err := a.do(actx, i)
+				results <- outcome{i: i, jobID: jobID, note: note, err: err}
+			}(i)
+		}
+		if inflight == 0 {
+			return
+		}
+		select {
+		case r := <-results:
+			inflight--
+			finished++
+			act := a.plan.Actions[r.i]
+			if r.err != nil {
+				a.status[r.i], a.errs[r.i] = failed, r.err
+				stopping = true
+				a.emit(Event{Key: act.Key, Op: act.Op, Phase: PhaseFailed, Err: r.err, Done: finished, Total: n, JobID: r.jobID, Note: r.note})
+				continue
+			}
+			a.status[r.i] = applied
+			a.emit(Event{Key: act.Key, Op: act.Op, Phase: PhaseDone, Done: finished, Total: n, JobID: r.jobID, Note: r.note})
+			ready = append(ready, a.g.complete(r.i)...)
+		case <-ctxDone:
+			stopping = true
+			ctxDone = nil
+			grace = time.After(a.opts.Grace)
+		case <-grace:
+			abandon()
+			grace = nil
+		}
+	}
+}
+
+func (a *applier) emit(e Event) {
+	if a.opts.Progress != nil {
+		a.opts.Progress(e)
+	}
+}
+
+// fill sorts the outcome of every action into the result, in plan order.
+func (a *applier) fill(res *Result) {
+	for i, act := range a.plan.Actions {
+		st := pending
+		if i < len(a.status) {
+			st = a.status[i]
+		}
+		switch st {
+		case applied:
+			res.Applied = append(res.Applied, act.Key)
+		case failed:
+			res.Failed = append(res.Failed, Failure{Key: act.Key, Err: a.errs[i]})
+		default:
+			res.NotStarted = append(res.NotStarted, act.Key)
+		}
+	}
+}
+
+func (a *applier) setID(key string, id int64) {
+	a.idsMu.Lock()
+	a.ids[key] = id
+	a.idsMu.Unlock()
+}
+
+func (a *applier) idsSnapshot() map[string]int64 {
+	a.idsMu.Lock()
+	defer a.idsMu.Unlock()
+	m := make(map[string]int64, len(a.ids))
+	for k, v := range a.ids {
+		m[k] = v
+	}
+	return m
+}
+
+// do performs action i and records it. It returns the job id it wrote.
+func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
+	act := &a.plan.Actions[i]
+	ids := a.idsSnapshot()
+	jobID := act.JobID
+	if jobID == 0 && act.Op != planner.OpCreate {
+		jobID = ids[act.Key]
+	}
+	if jobID == 0 && act.Op != planner.OpCreate {
+		return 0, "", fmt.Errorf("the plan gives no job id for %s %s", act.Op, act.Key)
+	}
+	body, err := planner.Resolve(act.Request, ids)
+	if err != nil {
+		return 0, "", err
+	}
+	appliedSettings := act.Applied
+	if appliedSettings != nil {
+		if appliedSettings, err = planner.ResolveSettings(act.Applied, ids); err != nil {
+			return 0, "", err
+		}
+	}
+
+	if a.opts.CheckLive && act.Op != planner.OpCreate {
+		gone, err := a.checkLive(ctx, act, jobID, appliedSettings)
+		if err != nil {
+			return jobID, "", err
+		}
+		if gone && act.Op == planner.OpDelete {
+			return jobID, "already deleted", a.forget(ctx, act.Key)
+		}
+	}
+
+	var note string
+	switch act.Op {
+	case planner.OpCreate:
+		if jobID, note, err = a.create(ctx, act, body); err != nil {
+			return jobID, note, err
+		}
+		a.setID(act.Key, jobID)
+	case planner.OpUpdate:
+		err = a.client.UpdateJob(ctx, body)
+	case planner.OpReset:
+		err = a.client.ResetJob(ctx, body)
+	case planner.OpDelete:
+		err = a.client.DeleteJob(ctx, jobID)
+		if jobsapi.IsNotFound(err) {
+			note, err = "already deleted", nil
+		}
+		if err != nil {
+			return jobID, note, fmt.Errorf("deleting job %d: %w", jobID, err)
+		}
+		return jobID, note, a.forget(ctx, act.Key)
+	case planner.OpPermissions:
+	case planner.OpNoop:
+		return jobID, "", nil
+	default:
+		return jobID, "", fmt.Errorf("unknown action %q", act.Op)
+	}
+	if err != nil {
+		if jobsapi.IsNotFound(err) {
+			return jobID, "", fmt.Errorf("job %d (%s) no longer exists in the workspace: run `jobsync plan` again, which plans to create it", jobID, act.Key)
+		}
+		return jobID, "", err
+	}
+
+	if appliedSettings == nil {
+		// A permissions-only action leaves the recorded settings alone.
+		if j, ok := a.store.Job(act.Key); ok {
+			appliedSettings = j.Applied
+		}
+	}
+	rec := state.Job{JobID: jobID, Applied: appliedSettings, Permissions: act.AppliedPermissions}
+	if len(act.Permissions) > 0 {
+		perms, err := planner.Resolve(act.Permissions, ids)
+		if err == nil {
+			_, err = a.client.SetPermissions(ctx, jobID, perms)
+		}
+		if err != nil {
+			// The job write happened: record it (with the permissions it
+			// had before), so the next plan only retries the permissions.
+			if j, ok := a.store.Job(act.Key); ok {
+				rec.Permissions = j.Permissions
+			} else {
+				rec.Permissions = nil
+			}
+			if rerr := a.record(ctx, act.Key, rec); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return jobID, note, fmt.Errorf("setting the permissions of job %d: %w", jobID, err)
+		}
+	}
+	return jobID, note, a.record(ctx, act.Key, rec)
+}
+
+func (a *applier) record(ctx context.Context, key string, j state.Job) error {
+	if err := a.store.Record(ctx, key, j); err != nil {
+		return fmt.Errorf("job %d was written, but recording it in the lockfile failed: %w", j.JobID, err)
+	}
+	return nil
+}
+
+func (a *applier) forget(ctx context.Context, key string) error {
+	if err := a.store.Forget(ctx, key); err != nil {
+		return fmt.Errorf("the job was deleted, but recording that in the lockfile failed: %w", err)
+	}
+	return nil
+}
+
+// create makes the job, never twice. jobs/create has no idempotency token,
+// so when its answer is lost (the client reports ErrMaybeCommitted) the job
+// may exist: look for it by name and ownership tag and adopt it; only when
+// it is certainly absent is the create sent again, once.
+func (a *applier) create(ctx context.Context, act *planner.Action, body json.RawMessage) (int64, string, error) {
+	name := settingsName(body)
+	if a.opts.CheckLive {
+		// A saved plan may be older than a create made meanwhile (by a
+		// run with another lockfile, or by hand from a plan's request).
+		ids, err := a.findOwned(ctx, act.Key, name)
+		if err != nil {
+			return 0, "", fmt.Errorf("checking that %s does not exist yet: %w", act.Key, err)
+		}
+		if len(ids) > 0 {
+			return 0, "", fmt.Errorf("job %d already carries the ownership tag of %s (created after the plan was made): run `jobsync plan` again", ids[0], act.Key)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		id, err := a.client.CreateJob(ctx, body)
+		if err == nil {
+			return id, "", nil
+		}
+		if !errors.Is(err, jobsapi.ErrMaybeCommitted) {
+			return 0, "", fmt.Errorf("creating the job: %w", err)
+		}
+		ids, lerr := a.findOwned(ctx, act.Key, name)
+		switch {
+		case lerr != nil:
+			return 0, "", fmt.Errorf("creating the job: %w; then looking for it failed: %v (run `jobsync plan`: "+
+				"it adopts the job by its ownership tag if the create happened)", err, lerr)
+		case len(ids) == 1:
+			return ids[0], fmt.Sprintf("adopted job %d after the create's answer was lost", ids[0]), nil
+		case len(ids) > 1:
+			return 0, "", fmt.Errorf("creating the job: %w; and now %d jobs carry its ownership tag (%s): "+
+				"delete all but one and run `jobsync plan`", err, len(ids), joinIDs(ids))
+		case attempt >= 2:
+			return 0, "", fmt.Errorf("creating the job: %w (twice; no job with its ownership tag exists)", err)
+		}
+		// Certainly not created: safe to send again.
+	}
+}
+
+// findOwned lists the jobs named name that carry key's ownership tag.
+func (a *applier) findOwned(ctx context.Context, key, name string) ([]int64, error) {
+	jobs, err := a.client.ListJobs(ctx, jobsapi.ListJobsOptions{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, j := range jobs {
+		if k, ok := planner.OwnedKey(a.plan.Project, j.Settings); ok && k == key {
+			ids = append(ids, j.JobID)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+func settingsName(body json.RawMessage) string {
+	var b struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(body, &b)
+	return b.Name
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ", ")
+}
