@@ -93,6 +93,19 @@ func TestErrorClassifiers(t *testing.T) {
 	if !IsNotFound(wrapped) {
 		t.Error("wrapped not-found not recognised")
 	}
+	for _, e := range []*APIError{
+		{StatusCode: 400, ErrorCode: "INVALID_PARAMETER_VALUE", Message: "Job 998654886170278 does not exist."},
+		{StatusCode: 400, ErrorCode: "INVALID_PARAMETER_VALUE", Message: "Run: 1 in job: 2 doesn't exist"},
+		{StatusCode: 400, ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "gone"},
+		{StatusCode: 404, ErrorCode: "NOT_FOUND", Message: "gone"},
+	} {
+		if !IsNotFound(e) {
+			t.Errorf("IsNotFound(%v) = false", e)
+		}
+	}
+	if IsNotFound(&APIError{StatusCode: 400, ErrorCode: "INVALID_PARAMETER_VALUE", Message: "Job 12 does not exist. Also something else"}) {
+		t.Error("a longer message taken for not-found")
+	}
 	if IsNotFound(&APIError{StatusCode: 400, ErrorCode: "INVALID_PARAMETER_VALUE", Message: "Invalid quartz_cron_expression"}) {
 		t.Error("a validation error taken for not-found")
 	}

@@ -72,8 +72,10 @@ func (e *APIError) Error() string {
 }
 
 // notFoundMessage is how the Jobs API says a job or run is missing: HTTP 400
-// INVALID_PARAMETER_VALUE, not 404 (jobs-api.md §6.2, §12.1).
-var notFoundMessage = regexp.MustCompile(`^(Job|Run) -?\d+ does not exist\.?$`)
+// INVALID_PARAMETER_VALUE, not 404 (jobs-api.md §6.2, §12.1). The second
+// form is the runs/get message the Go SDK also maps to "does not exist"
+// ([SDK] apierr/error_overrides.go).
+var notFoundMessage = regexp.MustCompile(`^(Job|Run) -?\d+ does not exist\.?$|^Run: -?\d+ in job: -?\d+ doesn't exist\.?$`)
 
 // IsNotFound reports whether err says the job or run does not exist.
 func IsNotFound(err error) bool {
@@ -82,6 +84,9 @@ func IsNotFound(err error) bool {
 		return false
 	}
 	if e.StatusCode == 404 && e.ErrorCode != "ENDPOINT_NOT_FOUND" {
+		return true
+	}
+	if e.ErrorCode == "RESOURCE_DOES_NOT_EXIST" {
 		return true
 	}
 	return e.ErrorCode == "INVALID_PARAMETER_VALUE" && notFoundMessage.MatchString(e.Message)
