@@ -345,8 +345,13 @@ func TestGetJobFollowsEveryPage(t *testing.T) {
 	for i := range 101 {
 		params = append(params, map[string]any{"name": fmt.Sprintf("p%03d", i), "default": ""})
 	}
+	var envs []any
+	for i := range 105 {
+		envs = append(envs, map[string]any{"environment_key": fmt.Sprintf("e%03d", i), "spec": map[string]any{"client": "1"}})
+	}
 	settings["job_clusters"] = clusters
 	settings["parameters"] = params
+	settings["environments"] = envs
 	id := mustCreate(t, e.c, settings)
 	e.seen.reset()
 
@@ -366,6 +371,9 @@ func TestGetJobFollowsEveryPage(t *testing.T) {
 	}
 	if n := len(taskKeys(t, job.Settings, "parameters", "name")); n != 101 {
 		t.Errorf("%d parameters, want 101", n)
+	}
+	if n := len(taskKeys(t, job.Settings, "environments", "environment_key")); n != 105 {
+		t.Errorf("%d environments, want 105", n)
 	}
 	if job.HasMore {
 		t.Error("a merged job keeps HasMore")
@@ -996,6 +1004,27 @@ func TestRetries(t *testing.T) {
 		_, err = e2.c.ListJobs(ctx, jobsapi.ListJobsOptions{})
 		if !errors.As(err, &re) || re.Attempts != 1 || !strings.Contains(err.Error(), "asked to wait 30s") {
 			t.Fatalf("got %v", err)
+		}
+	})
+
+	t.Run("a refused connection is retried, even for a create", func(t *testing.T) {
+		// Nothing listens on the port: the request never left, so a
+		// create may be repeated; the budget ends it.
+		hs := httptest.NewServer(http.NotFoundHandler())
+		url := hs.URL
+		hs.Close()
+		c, err := jobsapi.New(jobsapi.Config{Host: url, Token: testToken},
+			jobsapi.Options{RetryTimeout: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CreateJob(ctx, raw(t, jobSettings("x", 1)))
+		var re *jobsapi.RetryError
+		if !errors.As(err, &re) || re.Attempts < 2 || errors.Is(err, jobsapi.ErrMaybeCommitted) {
+			t.Fatalf("got %v", err)
+		}
+		if !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("message %q does not say why", err)
 		}
 	})
 

@@ -220,3 +220,48 @@ func TestExpiresIn(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportSizedToParallelism(t *testing.T) {
+	c, err := New(Config{Host: "https://x.example.com", Token: "t"}, Options{Parallelism: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := c.hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("transport %T", c.hc.Transport)
+	}
+	if tr.MaxIdleConnsPerHost != 40 || tr.MaxConnsPerHost != 40 || tr.MaxIdleConns < 40 || cap(c.sem) != 40 {
+		t.Errorf("idle %d, max %d, total idle %d, semaphore %d", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.MaxIdleConns, cap(c.sem))
+	}
+	d, err := New(Config{Host: "https://x.example.com", Token: "t"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(d.sem) != defaultParallelism || d.hc.Transport.(*http.Transport).MaxIdleConnsPerHost != defaultParallelism {
+		t.Errorf("default parallelism %d", cap(d.sem))
+	}
+	// Caller-supplied clients are used as they are.
+	own := &http.Client{}
+	e, _ := New(Config{Host: "https://x.example.com", Token: "t"}, Options{HTTPClient: own})
+	if e.hc != own {
+		t.Error("Options.HTTPClient ignored")
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Host: "http://dbc.example.com", Token: "t"}, "refusing plain http://"},
+		{Config{Host: "https://x.example.com"}, "no credentials"},
+		{Config{Host: "https://x.example.com", Token: "t", ClientID: "i"}, "more than one auth method configured"},
+		{Config{Host: "https://x.example.com", AuthType: "pat"}, "needs a token"},
+		{Config{Host: "https://x.example.com", AuthType: "oauth-m2m", ClientID: "i"}, "client secret"},
+		{Config{Host: "https://x.example.com", AuthType: "azure-cli", Token: "t"}, "not supported"},
+	} {
+		if _, err := New(tc.cfg, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%v) = %v, want an error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+}
