@@ -1,13 +1,151 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jobsync/jobsync/jobsapi/emulator"
+)
 
 func emulatorCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "emulator",
 		Usage: "serve the built-in Jobs API emulator",
+		Description: `Serves an emulated Databricks workspace: the Jobs API 2.2 and 2.1
+(/api/2.2/jobs/..., /api/2.1/jobs/...) and the job permissions API
+(/api/2.0/permissions/jobs/...), with the service's defaults, quirks, paging
+and errors. It runs until interrupted (Ctrl-C); with --data its state is
+loaded at start and saved on exit (and shortly after every change).
+
+Point jobsync or curl at it with DATABRICKS_HOST=http://ADDR and any
+DATABRICKS_TOKEN. Runs go PENDING -> RUNNING -> TERMINATED within a few
+seconds; a task fails when its task_key ends in "_fail" or its
+notebook_task.base_parameters has "emulator_fail": "true".`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8089", Usage: "address to listen on (loopback only, unless --allow-remote)"},
+			&cli.StringFlag{Name: "data", Usage: "file holding the emulator's state (default: in memory only)"},
+			&cli.DurationFlag{Name: "latency", Usage: "delay added to every request, e.g. 20ms"},
+			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second allowed across all endpoints; more get 429 with Retry-After (0 = no limit)"},
+			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction (0..1) of requests that fail with a random 500 or 503"},
+			&cli.BoolFlag{Name: "reorder", Usage: "return tasks, depends_on and webhook lists in the service's own order, as real workspaces may"},
+			&cli.StringFlag{Name: "user", Value: "user@example.com", Usage: "the authenticated user: creator and first owner of new jobs"},
+			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
+		},
 		Action: func(c *cli.Context) error {
-			return usageError("emulator: not implemented yet")
+			if err := checkArgs(c); err != nil {
+				return err
+			}
+			if c.NArg() > 0 {
+				return usageError("emulator takes no arguments")
+			}
+			o := emulatorOpts{
+				addr:        c.String("addr"),
+				data:        c.String("data"),
+				latency:     c.Duration("latency"),
+				rateLimit:   c.Float64("rate-limit"),
+				failRate:    c.Float64("fail-rate"),
+				reorder:     c.Bool("reorder"),
+				user:        c.String("user"),
+				allowRemote: c.Bool("allow-remote"),
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return runEmulator(c.Context, e, o)
 		},
 	}
+}
+
+type emulatorOpts struct {
+	addr, data, user    string
+	latency             time.Duration
+	rateLimit, failRate float64
+	reorder             bool
+	allowRemote         bool
+	ready               func(url string) // called once serving (tests)
+}
+
+func (o emulatorOpts) validate() error {
+	if o.latency < 0 {
+		return usageError("--latency must not be negative")
+	}
+	if o.rateLimit < 0 {
+		return usageError("--rate-limit must not be negative")
+	}
+	if o.failRate < 0 || o.failRate > 1 {
+		return usageError("--fail-rate must be between 0 and 1, e.g. 0.05")
+	}
+	host, _, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return usageError(fmt.Sprintf("--addr %q is not HOST:PORT, e.g. 127.0.0.1:8089", o.addr))
+	}
+	if o.allowRemote || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return usageError(fmt.Sprintf("--addr %q is not a loopback address: the emulator accepts any token, so anyone who can reach it can change its jobs; use 127.0.0.1, or pass --allow-remote", o.addr))
+	}
+	return nil
+}
+
+// runEmulator serves until ctx is cancelled, then saves the state.
+func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
+	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user})
+	if err != nil {
+		return err
+	}
+	srv.SetRateLimit("", o.rateLimit)
+	srv.SetFailRate(o.failRate)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("emulator: cannot listen on %s: %w (is another emulator running? choose another --addr)", o.addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	stateLine := "state: in memory only (use --data FILE to keep it)"
+	if o.data != "" {
+		stateLine = "state: " + o.data + " (saved on exit)"
+	}
+	fmt.Fprintf(e.out, `jobsync emulator: serving the Databricks Jobs API on %s
+  %s
+Point jobsync at it:
+  export DATABRICKS_HOST=%s DATABRICKS_TOKEN=anything
+  jobsync plan
+or curl:
+  curl -s -H 'Authorization: Bearer anything' %s/api/2.2/jobs/list
+Press Ctrl-C to stop.
+`, url, stateLine, url, url)
+	if o.ready != nil {
+		o.ready(url)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx) // lets in-flight requests finish, so that their writes are saved
+	if cerr := srv.Close(); cerr != nil {
+		return cerr
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	if o.data != "" {
+		fmt.Fprintf(e.out, "Stopped; state saved to %s.\n", o.data)
+	} else {
+		fmt.Fprintln(e.out, "Stopped.")
+	}
+	return nil
 }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for the emulator goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEmulatorCommandServesAndSaves(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "state.json")
+	var out syncBuffer
+	e := &env{stdio: stdio{in: strings.NewReader(""), out: &out, err: &out}, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runEmulator(ctx, e, emulatorOpts{addr: "127.0.0.1:0", data: data, user: "me@example.com", ready: func(u string) { urls <- u }})
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("emulator stopped: %v\n%s", err, out.String())
+	}
+	req, _ := http.NewRequest("POST", url+"/api/2.2/jobs/create", strings.NewReader(`{"name": "kept"}`))
+	req.Header.Set("Authorization", "Bearer anything")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"job_id"`) {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"serving the Databricks Jobs API on " + url, "DATABRICKS_HOST=" + url, "curl", "Stopped; state saved to " + data} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	saved, err := os.ReadFile(data)
+	if err != nil || !strings.Contains(string(saved), `"kept"`) || !strings.Contains(string(saved), `me@example.com`) {
+		t.Errorf("state file: %v %s", err, saved)
+	}
+}
+
+func TestEmulatorCommandFlags(t *testing.T) {
+	for _, c := range []struct {
+		o    emulatorOpts
+		want string
+	}{
+		{emulatorOpts{addr: "0.0.0.0:8089"}, "not a loopback address"},
+		{emulatorOpts{addr: ":8089"}, "not a loopback address"},
+		{emulatorOpts{addr: "10.1.2.3:80"}, "--allow-remote"},
+		{emulatorOpts{addr: "8089"}, "not HOST:PORT"},
+		{emulatorOpts{addr: "127.0.0.1:1", failRate: 2}, "--fail-rate"},
+		{emulatorOpts{addr: "127.0.0.1:1", rateLimit: -1}, "--rate-limit"},
+		{emulatorOpts{addr: "127.0.0.1:1", latency: -1}, "--latency"},
+	} {
+		err := c.o.validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+	for _, ok := range []emulatorOpts{{addr: "127.0.0.1:8089"}, {addr: "localhost:0"}, {addr: "[::1]:8089"}, {addr: "0.0.0.0:8089", allowRemote: true}} {
+		if err := ok.validate(); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"jobsync", "emulator", "--addr", "0.0.0.0:9"}, stdio{strings.NewReader(""), &out, &out}, func(string) string { return "" })
+	if code != exitError || !strings.Contains(out.String(), "loopback") {
+		t.Errorf("exit %d: %s", code, out.String())
+	}
+}
