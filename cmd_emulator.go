@@ -96,7 +96,8 @@ func (o emulatorOpts) validate() error {
 
 // runEmulator serves until ctx is cancelled, then saves the state.
 func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
-	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user})
+	// A standalone server's request log is never read: keep it small.
+	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user, RequestLogLimit: 100})
 	if err != nil {
 		return err
 	}

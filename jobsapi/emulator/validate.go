@@ -191,37 +191,51 @@ func validateTask(t map[string]any, clusters, envs map[string]bool) *apiError {
 // where no omitempty means required) in the tree of typeName. The message
 // shape is assumed.
 func checkRequired(obj map[string]any, typeName, path string) *apiError {
-	fields := schemaTypes[typeName]
-	// Sorted for a deterministic first error.
-	names := make([]string, 0, len(fields))
-	for n := range fields {
-		names = append(names, n)
+	for _, name := range requiredFields[typeName] {
+		if _, ok := obj[name]; !ok {
+			return invalidParam("Missing required field: %s.%s", path, name)
+		}
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		ft := fields[name]
-		v, present := obj[name]
-		if !present {
-			if ft.required {
-				return invalidParam("Missing required field: %s.%s", path, name)
-			}
+	for _, name := range nestedFields[typeName] {
+		v, ok := obj[name]
+		if !ok {
 			continue
 		}
-		switch {
-		case ft.kind == kObject:
+		ft := schemaTypes[typeName][name]
+		if ft.kind == kObject {
 			if err := checkRequired(asMap(v), ft.ref, path+"."+name); err != nil {
 				return err
 			}
-		case ft.kind == kArray && ft.elem == kObject:
-			for i, e := range v.([]any) {
-				if err := checkRequired(asMap(e), ft.ref, fmt.Sprintf("%s.%s[%d]", path, name, i)); err != nil {
-					return err
-				}
+			continue
+		}
+		for i, e := range v.([]any) {
+			if err := checkRequired(asMap(e), ft.ref, fmt.Sprintf("%s.%s[%d]", path, name, i)); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
+
+// requiredFields and nestedFields index schemaTypes for checkRequired: per
+// type, its required fields and its object (or object array) fields, sorted
+// for a deterministic first error. Computed once; never written after.
+var requiredFields, nestedFields = func() (req, nested map[string][]string) {
+	req, nested = map[string][]string{}, map[string][]string{}
+	for typ, fields := range schemaTypes {
+		for name, ft := range fields {
+			if ft.required {
+				req[typ] = append(req[typ], name)
+			}
+			if ft.kind == kObject || ft.kind == kArray && ft.elem == kObject {
+				nested[typ] = append(nested[typ], name)
+			}
+		}
+		slices.Sort(req[typ])
+		slices.Sort(nested[typ])
+	}
+	return req, nested
+}()
 
 func uniqueKeys(st map[string]any, array, key string) *apiError {
 	if dup := duplicateKey(getList(st, array), key); dup != "" {
