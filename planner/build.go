@@ -52,6 +52,15 @@ func Build(in Input) (*Plan, error) {
 	}
 	if in.Lock != nil {
 		p.State = StateRef{Lineage: in.Lock.Lineage, Serial: in.Lock.Serial}
+		// Job ids only mean something in their workspace, and ownership tags
+		// only within their project: a lockfile of another one would send
+		// writes to the wrong jobs.
+		if in.Lock.Workspace != "" && in.Workspace != "" && in.Lock.Workspace != in.Workspace {
+			return nil, fmt.Errorf("the lockfile is for workspace %s, not %s; use that workspace's lockfile (or another lockfile path)", in.Lock.Workspace, in.Workspace)
+		}
+		if in.Lock.Project != "" && in.Lock.Project != in.Project {
+			return nil, fmt.Errorf("the lockfile is for project %q, not %q; use that project's lockfile (or another lockfile path)", in.Lock.Project, in.Project)
+		}
 	}
 
 	desired := make(map[string]*schema.Job, len(in.Desired))

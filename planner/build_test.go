@@ -220,6 +220,12 @@ func TestBuildErrors(t *testing.T) {
 			}
 		})
 	}
+	for _, lock := range []*state.File{{Workspace: "https://other", Project: "acme"}, {Workspace: "https://ws", Project: "other"}} {
+		_, err := planner.Build(planner.Input{Project: "acme", Workspace: "https://ws", Lock: lock})
+		if err == nil || !strings.Contains(err.Error(), "the lockfile is for") {
+			t.Errorf("a lockfile of %s/%s was accepted: %v", lock.Workspace, lock.Project, err)
+		}
+	}
 	if _, err := planner.Build(planner.Input{}); err == nil {
 		t.Errorf("Build without a project must fail")
 	}

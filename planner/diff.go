@@ -78,6 +78,9 @@ func asMap(s side) map[string]any {
 }
 
 func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, comp bool) {
+	if len(d.ignore) == 0 && deepEqual(live, want) {
+		return // the common case; comparing is cheaper than walking
+	}
 	keys := make([]string, 0, len(live)+len(want))
 	for k := range live {
 		keys = append(keys, k)
@@ -153,6 +156,9 @@ func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
 
 // keyed compares two arrays of objects element by element, by key.
 func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
+	if len(d.ignore) == 0 && deepEqual(live, want) {
+		return
+	}
 	lx, wx, ax := index(live, n.key), index(want, n.key), index(applied, n.key)
 	keys := make([]string, 0, len(lx)+len(wx))
 	for k := range lx {

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -352,14 +352,27 @@ func (z *normalizer) value(n *node, v any) (any, bool) {
 				return c, true
 			}
 		}
-		return x, true
+		return v, true // v, not x: boxing x again would allocate
+	case bool:
+		return v, true
+	case json.Number:
+		if isPlainInt(string(x)) {
+			return v, true
+		}
 	}
 	return canonical(v), true
 }
 
 func sortKeyed(a []any, key string) {
-	sort.SliceStable(a, func(i, j int) bool {
-		return keyOf(a[i], key) < keyOf(a[j], key)
+	sorted := true
+	for i := 1; i < len(a) && sorted; i++ {
+		sorted = keyOf(a[i-1], key) <= keyOf(a[i], key)
+	}
+	if sorted {
+		return
+	}
+	slices.SortStableFunc(a, func(x, y any) int {
+		return strings.Compare(keyOf(x, key), keyOf(y, key))
 	})
 }
 
@@ -371,7 +384,15 @@ func keyOf(e any, key string) string {
 }
 
 func sortSet(a []any) []any {
-	sort.SliceStable(a, func(i, j int) bool { return scalarLess(a[i], a[j]) })
+	slices.SortStableFunc(a, func(x, y any) int {
+		switch {
+		case scalarLess(x, y):
+			return -1
+		case scalarLess(y, x):
+			return 1
+		}
+		return 0
+	})
 	out := a[:0]
 	for i, e := range a {
 		if i > 0 && deepEqual(e, out[len(out)-1]) {

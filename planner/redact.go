@@ -69,9 +69,11 @@ func redactValue(v any) (any, bool) {
 	case string:
 		if strings.Contains(x, "@") && strings.Contains(x, "://") {
 			r := urlUserinfo.ReplaceAllString(x, "${1}"+Sensitive+"@")
-			return r, r != x
+			if r != x {
+				return r, true
+			}
 		}
-		return x, false
+		return v, false
 	case map[string]any:
 		var out map[string]any
 		set := func(k string, nv any) {
@@ -98,7 +100,7 @@ func redactValue(v any) (any, bool) {
 			}
 		}
 		if out == nil {
-			return x, false
+			return v, false
 		}
 		return out, true
 	case []any:

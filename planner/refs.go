@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // refPattern is a reference to another job's id: "${jobs.<key>.id}".
@@ -20,8 +21,8 @@ var refPattern = regexp.MustCompile(`\$\{jobs\.([A-Za-z0-9_-]+)\.id\}`)
 func substitute(v any, field string, ids map[string]int64, missing func(key string)) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		if len(x) < 12 || !bytes.Contains([]byte(x), []byte("${jobs.")) {
-			return x, false
+		if len(x) < 12 || !strings.Contains(x, "${jobs.") {
+			return v, false // v, not x: boxing x again would allocate
 		}
 		if field == "job_id" {
 			if m := refPattern.FindStringSubmatch(x); m != nil && m[0] == x {
@@ -29,7 +30,7 @@ func substitute(v any, field string, ids map[string]int64, missing func(key stri
 					return json.Number(strconv.FormatInt(id, 10)), true
 				}
 				missing(m[1])
-				return x, false
+				return v, false
 			}
 		}
 		changed := false
@@ -58,7 +59,7 @@ func substitute(v any, field string, ids map[string]int64, missing func(key stri
 			}
 		}
 		if out == nil {
-			return x, false
+			return v, false
 		}
 		return out, true
 	case []any:
