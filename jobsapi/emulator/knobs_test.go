@@ -258,6 +258,19 @@ func TestPersistence(t *testing.T) {
 	if err := s2.Save(); err != nil {
 		t.Fatal(err)
 	}
+	// A read-only session does not rewrite the file.
+	s3, err := New(Options{DataFile: path, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s3, "GET", "/api/2.2/jobs/list", "")
+	info, _ := os.Stat(path)
+	if err := s3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(path); !os.SameFile(info, after) {
+		t.Error("a read-only session rewrote the state file")
+	}
 	// No temporary files left behind.
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {

@@ -42,6 +42,7 @@ type persister struct {
 
 	saveMu sync.Mutex // serialises saves
 	saved  int64      // generation last written (under saveMu)
+	loaded bool       // the file holds generation 0 (it was loaded at start)
 
 	gen atomic.Int64 // bumped by every write
 
@@ -105,8 +106,8 @@ func (s *Server) save() error {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
 	gen := p.gen.Load()
-	if gen == p.saved && gen > 0 {
-		return nil
+	if gen == p.saved && (gen > 0 || p.loaded) {
+		return nil // the file is up to date: read-only sessions never rewrite it
 	}
 	data, err := s.snapshot()
 	if err != nil {

@@ -13,8 +13,7 @@ import (
 // setup), then its tasks run level by level of their dependency graph within
 // Options.RunRunning, then it is TERMINATED.
 //
-// FAILED-run convention (ours, documented in the README of the emulator
-// command): a task fails when its task_key ends in "_fail", or when its
+// FAILED-run convention (ours, documented in `jobsync emulator --help`): a task fails when its task_key ends in "_fail", or when its
 // notebook_task.base_parameters has "emulator_fail": "true". Repairs use the
 // current job settings, so removing the parameter and repairing succeeds.
 
@@ -105,7 +104,7 @@ type taskState struct {
 	failed       bool   // the task failed by the FAILED-run convention
 }
 
-func (ts *taskState) terminal() bool { return ts.life == lcTerminated }
+func (ts *taskState) terminal() bool { return ts.life == lcTerminated || ts.life == lcSkipped }
 
 // runState is the computed state of a run at one instant.
 type runState struct {
@@ -139,7 +138,7 @@ func (r *run) eval(now int64) *runState {
 		base := ep.Start + r.PendingMs
 		order := slices.Clone(keys)
 		slices.SortStableFunc(order, func(a, b string) int { return levels[a] - levels[b] })
-		epochEnd := int64(0)
+		epochEnd, epochDone := int64(0), true
 		for _, key := range order {
 			a := atts[key]
 			lvl := int64(levels[key])
@@ -188,6 +187,10 @@ func (r *run) eval(now int64) *runState {
 			latest[key] = ts
 			rs.byRunID[a.RunID] = ts
 			epochEnd = max(epochEnd, ts.end)
+			epochDone = epochDone && ts.terminal()
+		}
+		if !epochDone {
+			epochEnd = 0
 		}
 		rs.epochEnds = append(rs.epochEnds, epochEnd)
 		var sofar []*taskState

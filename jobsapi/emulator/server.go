@@ -173,6 +173,7 @@ func New(o Options) (*Server, error) {
 		}
 		if st != nil {
 			s.st = st
+			s.persist.loaded = true
 		}
 	}
 	return s, nil
@@ -192,8 +193,9 @@ func (s *Server) now() int64 { return s.opts.Now().UnixMilli() }
 func (s *Server) Requests() []Request {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	out := make([]Request, len(s.log))
-	copy(out, s.log)
+	log := s.log[max(0, len(s.log)-s.opts.RequestLogLimit):]
+	out := make([]Request, len(log))
+	copy(out, log)
 	return out
 }
 
@@ -211,11 +213,11 @@ func (s *Server) ResetRequests() {
 func (s *Server) record(rq Request) {
 	s.logCount.Add(1)
 	s.logMu.Lock()
-	if len(s.log) >= s.opts.RequestLogLimit {
-		n := copy(s.log, s.log[len(s.log)-s.opts.RequestLogLimit+1:])
-		s.log = s.log[:n]
-	}
 	s.log = append(s.log, rq)
+	if limit := s.opts.RequestLogLimit; len(s.log) >= 2*limit {
+		// Trim in halves: amortised O(1) per request.
+		s.log = append([]Request(nil), s.log[len(s.log)-limit:]...)
+	}
 	s.logMu.Unlock()
 }
 
