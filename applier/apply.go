@@ -102,8 +102,14 @@ func Apply(ctx context.Context, p *planner.Plan, c *jobsapi.Client, st *state.St
 	if st.File() == nil {
 		st.Init(p.Workspace, p.Project)
 	}
-	if f := st.File(); p.Workspace != "" {
+	f := st.File()
+	if p.Workspace != "" {
 		if err := f.CheckWorkspace(p.Workspace); err != nil {
+			return nil, err
+		}
+	}
+	if p.Project != "" {
+		if err := f.CheckProject(p.Project); err != nil {
 			return nil, err
 		}
 	}
@@ -322,36 +328,46 @@ func (a *applier) setID(key string, id int64) {
 	a.idsMu.Unlock()
 }
 
-func (a *applier) idsSnapshot() map[string]int64 {
+func (a *applier) id(key string) int64 {
 	a.idsMu.Lock()
 	defer a.idsMu.Unlock()
-	m := make(map[string]int64, len(a.ids))
-	for k, v := range a.ids {
-		m[k] = v
+	return a.ids[key]
+}
+
+// resolve replaces the references in an action's request and recorded
+// settings with the ids known now. It works on the shared map under the
+// lock rather than on a copy: copying 10,000 ids for each of 10,000
+// actions would cost more than the walks themselves.
+func (a *applier) resolve(act *planner.Action) (body, perms json.RawMessage, applied map[string]any, err error) {
+	a.idsMu.Lock()
+	defer a.idsMu.Unlock()
+	if body, err = planner.Resolve(act.Request, a.ids); err != nil {
+		return nil, nil, nil, err
 	}
-	return m
+	if perms, err = planner.Resolve(act.Permissions, a.ids); err != nil {
+		return nil, nil, nil, err
+	}
+	if act.Applied != nil {
+		if applied, err = planner.ResolveSettings(act.Applied, a.ids); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return body, perms, applied, nil
 }
 
 // do performs action i and records it. It returns the job id it wrote.
 func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 	act := &a.plan.Actions[i]
-	ids := a.idsSnapshot()
 	jobID := act.JobID
 	if jobID == 0 && act.Op != planner.OpCreate {
-		jobID = ids[act.Key]
+		jobID = a.id(act.Key)
 	}
 	if jobID == 0 && act.Op != planner.OpCreate {
 		return 0, "", fmt.Errorf("the plan gives no job id for %s %s", act.Op, act.Key)
 	}
-	body, err := planner.Resolve(act.Request, ids)
+	body, perms, appliedSettings, err := a.resolve(act)
 	if err != nil {
 		return 0, "", err
-	}
-	appliedSettings := act.Applied
-	if appliedSettings != nil {
-		if appliedSettings, err = planner.ResolveSettings(act.Applied, ids); err != nil {
-			return 0, "", err
-		}
 	}
 
 	if a.opts.CheckLive && act.Op != planner.OpCreate {
@@ -404,12 +420,8 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 		}
 	}
 	rec := state.Job{JobID: jobID, Applied: appliedSettings, Permissions: act.AppliedPermissions}
-	if len(act.Permissions) > 0 {
-		perms, err := planner.Resolve(act.Permissions, ids)
-		if err == nil {
-			_, err = a.client.SetPermissions(ctx, jobID, perms)
-		}
-		if err != nil {
+	if len(perms) > 0 {
+		if _, err := a.client.SetPermissions(ctx, jobID, perms); err != nil {
 			// The job write happened: record it (with the permissions it
 			// had before), so the next plan only retries the permissions.
 			if j, ok := a.store.Job(act.Key); ok {

@@ -522,6 +522,11 @@ func TestOtherWorkspace(t *testing.T) {
 	if !errors.As(err, &we) {
 		t.Errorf("got %v", err)
 	}
+	// Another project's lockfile is refused too.
+	p = &planner.Plan{Workspace: "https://other.cloud.databricks.com", Project: "someone/else"}
+	if _, err := e.apply(context.Background(), p, Options{}); err == nil || !strings.Contains(err.Error(), `belongs to project "proj/test"`) {
+		t.Errorf("got %v", err)
+	}
 }
 
 // Unusable plans are refused before any request.

@@ -660,3 +660,27 @@ func keysOf(m map[string]Job) []string {
 	f := File{Jobs: m}
 	return f.Keys()
 }
+
+// A Commit killed between creating its temp file and renaming it leaves
+// the temp file behind; the next Commit (by the lock holder) removes it.
+func TestCommitRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobsync.lock.json")
+	stale := filepath.Join(dir, ".jobsync.lock.json.tmp-12345")
+	other := filepath.Join(dir, ".other.json.tmp-1")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t, path)
+	s.Init("https://h", "p")
+	must(t, s.Commit(ctx))
+	if exists(stale) {
+		t.Error("stale temp file not removed")
+	}
+	if !exists(other) {
+		t.Error("another file's temp file was removed")
+	}
+}
