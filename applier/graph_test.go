@@ -37,7 +37,7 @@ func TestGraphOrder(t *testing.T) {
 		{Op: d, Key: "old2", JobID: 3},
 		{Op: c, Key: "new"},
 		{Op: u, Key: "plain", JobID: 4, Needs: []string{"existing"}}, // not created by this plan: no wait
-		{Op: p, Key: "new"}, // a second action of one key follows the first
+		{Op: p, Key: "new"},                                          // a second action of one key follows the first
 	})
 	want := []string{"create new", "update plain", "update runner", "create child", "permissions new", "delete old1", "delete old2"}
 	if !reflect.DeepEqual(got, want) {
