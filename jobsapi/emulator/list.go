@@ -55,17 +55,24 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 		return nil, err
 	}
 	// The body is assembled from cached items, keys in encoding/json order.
-	var b bytes.Buffer
+	items := make([][]byte, 0, hi-lo)
+	size := 200
+	for i := lo; i < hi; i++ {
+		item := listView(s.st.jobs[idAt(i)], expand, rq.v21(), reorder)
+		items = append(items, item)
+		size += len(item) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteString(`{"has_more":`)
 	b.WriteString(strconv.FormatBool(next != ""))
 	if hi > lo {
 		// "jobs" is omitted when there are none ([SDK] ListJobsResponse.jobs).
 		b.WriteString(`,"jobs":[`)
-		for i := lo; i < hi; i++ {
-			if i > lo {
+		for i, item := range items {
+			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.Write(listView(s.st.jobs[idAt(i)], expand, rq.v21(), reorder))
+			b.Write(item)
 		}
 		b.WriteByte(']')
 	}

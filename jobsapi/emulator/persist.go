@@ -139,7 +139,11 @@ func (s *Server) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := fmt.Appendf(nil, `{"version":%d,"next_job_id":%d,"next_run_id":%d,"jobs":[`, stateVersion, st.nextJobID, st.nextRunID)
+	size := len(rest) + 100
+	for _, j := range st.jobs {
+		size += len(j.settingsJSON()) + 200
+	}
+	b := fmt.Appendf(make([]byte, 0, size), `{"version":%d,"next_job_id":%d,"next_run_id":%d,"jobs":[`, stateVersion, st.nextJobID, st.nextRunID)
 	for i, id := range st.order {
 		j := st.jobs[id]
 		if i > 0 {
