@@ -684,3 +684,31 @@ func TestCommitRemovesStaleTemps(t *testing.T) {
 		t.Error("another file's temp file was removed")
 	}
 }
+
+// FuzzJournal: whatever follows a valid header in the journal, Open never
+// panics, and a journal it accepts commits to a lockfile that reads back
+// with the same jobs.
+func FuzzJournal(f *testing.F) {
+	f.Add([]byte(`{"key":"a","job":{"job_id":1,"applied":{"n":1.50}}}` + "\n" + `{"key":"a","forget":true}` + "\n"))
+	f.Add([]byte(`{"key":"b","job":{"job_id":2}}` + "\n" + `{"key":"c","job":{"job_i`))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "jobsync.lock.json")
+		header := `{"journal":1,"workspace":"https://h","project":"p","lineage":"l","serial":0}` + "\n"
+		if err := os.WriteFile(path+".journal", append([]byte(header), tail...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(ctx, path)
+		if err != nil {
+			return
+		}
+		if err := s.Commit(ctx); err != nil {
+			t.Fatalf("an accepted journal does not commit: %v", err)
+		}
+		again := openStore(t, path)
+		if !reflect.DeepEqual(keysOf(again.File().Jobs), keysOf(s.File().Jobs)) {
+			t.Fatalf("committed %v, read back %v", keysOf(s.File().Jobs), keysOf(again.File().Jobs))
+		}
+	})
+}
