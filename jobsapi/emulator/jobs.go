@@ -29,9 +29,10 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q := s.opts.JobQuota; q >= 0 && len(s.st.jobs) >= q {
-		// §3.2.1, §6.2 [obs] astronomer/astro-sdk#1550 (HTTP 400).
+		// §3.2.1, §6.2 [obs] astronomer/astro-sdk#1550 (HTTP 400; the
+		// rest of the service's message is not quoted anywhere).
 		return nil, &apiError{status: http.StatusBadRequest, code: codeQuotaExceeded,
-			msg: "The quota for the number of jobs has been reached. The current quota is " + strconv.Itoa(q) + ". This quota is only applicable to jobs created through the Jobs API. Delete jobs that are no longer needed."}
+			msg: "The quota for the number of jobs has been reached. The current quota is " + strconv.Itoa(q) + "."}
 	}
 	if err := s.countCreate(rq.now); err != nil {
 		return nil, err

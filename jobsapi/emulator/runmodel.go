@@ -101,7 +101,6 @@ type taskState struct {
 	message      string
 	outcome      string // condition_task result, "true" or "false"
 	start, end   int64  // epoch ms; end 0 while not ended
-	failed       bool   // the task failed by the FAILED-run convention
 }
 
 func (ts *taskState) terminal() bool { return ts.life == lcTerminated || ts.life == lcSkipped }
@@ -145,7 +144,6 @@ func (r *run) eval(now int64) *runState {
 			s, t := base+lvl*d, base+(lvl+1)*d
 			ts := &taskState{att: a, key: key, start: s}
 			result, runs := decide(a.Def, latest)
-			ts.failed = result == resFailed
 			if c := getMap(a.Def, "condition_task"); c != nil && runs {
 				ts.outcome = conditionOutcome(c)
 			}
