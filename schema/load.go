@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -237,7 +238,7 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 	}
 	col := 1
 	if line >= 1 && line <= len(lines) {
-		text := strings.TrimRight(lines[line-1], "\r\n")
+		text := trimBreak(lines[line-1])
 		if rest := strings.TrimLeft(text, " "); rest != "" {
 			col = len(text) - len(rest) + 1
 		}
@@ -259,13 +260,51 @@ var yamlHints = map[string]string{
 	"found character that cannot start any token":    "a value that starts with @ or ` must be quoted",
 }
 
-// splitLines splits data after each newline; the last line may lack one.
+// splitLines splits data into lines as YAML counts them, each with its
+// line break: "\r\n", "\r", "\n", and the Unicode breaks NEL, LS and PS.
+// The last line may lack a break.
 func splitLines(data []byte) []string {
-	lines := strings.SplitAfter(string(data), "\n")
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
+	var lines []string
+	start := 0
+	for i := 0; i < len(data); {
+		n := lineBreakLen(data[i:])
+		if n == 0 {
+			i++
+			continue
+		}
+		lines = append(lines, string(data[start:i+n]))
+		i += n
+		start = i
+	}
+	if start < len(data) {
+		lines = append(lines, string(data[start:]))
 	}
 	return lines
+}
+
+// lineBreakLen returns the length of the line break at the start of b, or 0.
+func lineBreakLen(b []byte) int {
+	switch {
+	case len(b) >= 2 && b[0] == '\r' && b[1] == '\n':
+		return 2
+	case b[0] == '\r' || b[0] == '\n':
+		return 1
+	case len(b) >= 2 && b[0] == 0xC2 && b[1] == 0x85: // NEL
+		return 2
+	case len(b) >= 3 && b[0] == 0xE2 && b[1] == 0x80 && (b[2] == 0xA8 || b[2] == 0xA9): // LS, PS
+		return 3
+	}
+	return 0
+}
+
+// trimBreak removes the line break from the end of a line.
+func trimBreak(line string) string {
+	for _, br := range []string{"\r\n", "\r", "\n", "\u0085", "\u2028", "\u2029"} {
+		if strings.HasSuffix(line, br) {
+			return line[:len(line)-len(br)]
+		}
+	}
+	return line
 }
 
 // firstFailingLine returns the smallest n >= from such that the first n
@@ -324,7 +363,8 @@ func findAlias(lines []string, name string) (int, int, bool) {
 			at := off + j
 			end := at + len(needle)
 			if end == len(l) || strings.ContainsRune(" \t\r\n,]}", rune(l[end])) {
-				return i + 1, at + 1, true
+				// yaml.v3 counts columns in characters.
+				return i + 1, utf8.RuneCountInString(l[:at]) + 1, true
 			}
 			off = end
 		}
