@@ -289,6 +289,12 @@ func TestPersistence(t *testing.T) {
 	if _, err := New(Options{DataFile: path}); err == nil {
 		t.Error("truncated state accepted")
 	}
+	if err := os.WriteFile(path, []byte(`{"version": 1, "next_job_id": 1, "next_run_id": 1, "jobs": [{"job_id": 1, "settings": {"tasks": {}}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{DataFile: path}); err == nil || !strings.Contains(err.Error(), "Expected array for field tasks") {
+		t.Errorf("mistyped state: %v", err)
+	}
 }
 
 func TestBackgroundSave(t *testing.T) {

@@ -212,7 +212,12 @@ func loadState(path string) (*store, error) {
 		if pj.Settings == nil || pj.JobID <= 0 {
 			return nil, bad(fmt.Errorf("job %d has no settings", pj.JobID))
 		}
-		st.putJob(newJob(pj.JobID, pj.Created, pj.Creator, pj.Settings))
+		// A hand-edited file gets the same checks as a request.
+		settings, aerr := conform(pj.Settings, "JobSettings")
+		if aerr != nil {
+			return nil, bad(fmt.Errorf("job %d: %s", pj.JobID, aerr.msg))
+		}
+		st.putJob(newJob(pj.JobID, pj.Created, pj.Creator, settings))
 		st.perms[pj.JobID] = pj.ACL
 	}
 	for _, r := range f.Runs {
@@ -220,10 +225,22 @@ func loadState(path string) (*store, error) {
 			slices.ContainsFunc(r.Tasks, func(t *taskRun) bool { return t == nil || len(t.Attempts) == 0 }) {
 			return nil, bad(errors.New("a run without tasks"))
 		}
+		ran := map[string]bool{}
 		for _, t := range r.Tasks {
 			for _, a := range t.Attempts {
-				if a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
-					return nil, bad(fmt.Errorf("run %d: task %s refers to execution %d", r.ID, t.Key, a.Epoch))
+				if a == nil || a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
+					return nil, bad(fmt.Errorf("run %d: task %s has a bad attempt", r.ID, t.Key))
+				}
+				ran[fmt.Sprint(a.Epoch, t.Key)] = true
+			}
+		}
+		for i, ep := range r.Epochs {
+			if ep == nil {
+				return nil, bad(fmt.Errorf("run %d: execution %d is empty", r.ID, i))
+			}
+			for _, k := range ep.Keys {
+				if !ran[fmt.Sprint(i, k)] {
+					return nil, bad(fmt.Errorf("run %d: execution %d lists task %s without an attempt", r.ID, i, k))
 				}
 			}
 		}

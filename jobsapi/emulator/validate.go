@@ -208,7 +208,8 @@ func checkRequired(obj map[string]any, typeName, path string) *apiError {
 			}
 			continue
 		}
-		for i, e := range v.([]any) {
+		arr, _ := v.([]any)
+		for i, e := range arr {
 			if err := checkRequired(asMap(e), ft.ref, fmt.Sprintf("%s.%s[%d]", path, name, i)); err != nil {
 				return err
 			}
