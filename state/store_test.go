@@ -121,6 +121,21 @@ func TestCommitSerialOnlyOnChange(t *testing.T) {
 	if s.File().Serial != 2 {
 		t.Errorf("in-memory serial %d, want 2", s.File().Serial)
 	}
+
+	// An entry replaced through File() rather than Record is noticed too.
+	s = openStore(t, path)
+	s.File().Jobs["a"] = job(77)
+	must(t, s.Commit(ctx))
+	if f := readLock(t, path); f.Serial != 3 || f.Jobs["a"].JobID != 77 {
+		t.Errorf("serial %d, a = %d; want 3 and 77", f.Serial, f.Jobs["a"].JobID)
+	}
+	// ... and an equal replacement is no change.
+	s = openStore(t, path)
+	s.File().Jobs["a"] = job(77)
+	must(t, s.Commit(ctx))
+	if f := readLock(t, path); f.Serial != 3 {
+		t.Errorf("serial %d, want 3", f.Serial)
+	}
 }
 
 // A process that dies after some Records and before Commit loses nothing:
