@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -108,4 +110,53 @@ func fuzzDo(f *testing.F, s *Server, method, path, body string) []byte {
 		f.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 	}
 	return rec.Body.Bytes()
+}
+
+// FuzzLoadState: a damaged state file is an error, never a panic, and a
+// state that loads can be served.
+func FuzzLoadState(f *testing.F) {
+	s, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	job := idOf(f, fuzzDo(f, s, "POST", "/api/2.2/jobs/create", `{"name": "x", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "p"}}, {"task_key": "b", "depends_on": [{"task_key": "a"}], "notebook_task": {"notebook_path": "p"}}]}`), "job_id")
+	fuzzDo(f, s, "POST", "/api/2.2/jobs/run-now", `{"job_id": `+job+`, "idempotency_token": "t"}`)
+	snap, err := s.snapshot()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(snap)
+	f.Add([]byte(`{"version": 1, "next_job_id": 1, "next_run_id": 1}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "state.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Options{DataFile: path})
+		if err != nil {
+			return
+		}
+		for _, target := range []string{"/api/2.2/jobs/list?expand_tasks=true", "/api/2.2/jobs/runs/list?expand_tasks=true", "/api/2.2/jobs/get?job_id=" + job} {
+			req := httptest.NewRequest("GET", target, nil)
+			req.Header.Set("Authorization", "Bearer fuzz")
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+			}
+		}
+		if ids := s.JobIDs(); len(ids) > 0 {
+			body := `{"job_id": ` + itoa(ids[0]) + `}`
+			for _, target := range []string{"/api/2.2/jobs/run-now", "/api/2.2/jobs/runs/cancel-all", "/api/2.2/jobs/delete"} {
+				req := httptest.NewRequest("POST", target, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer fuzz")
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code >= 500 {
+					t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+				}
+			}
+		}
+	})
 }
