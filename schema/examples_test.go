@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,4 +106,37 @@ func diagLines(err error) string {
 		return b.String()
 	}
 	return err.Error()
+}
+
+// TestLoadConcurrently loads from several goroutines at once: the compiled
+// schema is shared between Loads (run with -race to check that it is only
+// read).
+func TestLoadConcurrently(t *testing.T) {
+	want, err := Load(context.Background(), []string{examplesDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			cfg, err := Load(context.Background(), []string{examplesDir})
+			if err == nil && len(cfg.Jobs) != len(want.Jobs) {
+				err = fmt.Errorf("loaded %d jobs, want %d", len(cfg.Jobs), len(want.Jobs))
+			}
+			if err == nil {
+				_, err = Load(context.Background(), []string{"testdata/concurrent_bad.yml"})
+				if _, ok := err.(Diagnostics); ok {
+					err = nil
+				} else {
+					err = fmt.Errorf("bad file: want Diagnostics, got %v", err)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

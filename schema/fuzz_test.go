@@ -63,8 +63,11 @@ func FuzzLoad(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// One file per worker process, rewritten for each input (a worker runs
+	// its inputs one at a time): a fresh directory per input would cost
+	// more than Load itself.
+	path := filepath.Join(f.TempDir(), "f.yml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "f.yml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -37,6 +38,13 @@ type validator struct {
 	// at a place (for "did you mean") and jobsync's x- annotations.
 	doc map[string]any
 }
+
+// compiledValidator compiles the embedded schema once per process. The
+// result is the same for every Load, costs more to compile (about 20 ms)
+// than a typical Load takes otherwise, and is only read afterwards
+// (validation does not modify a compiled schema), so sharing it between
+// Loads, even concurrent ones, is safe.
+var compiledValidator = sync.OnceValues(newValidator)
 
 func newValidator() (*validator, error) {
 	c := jsonschema.NewCompiler()

@@ -65,7 +65,7 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	v, err := newValidator()
+	v, err := compiledValidator()
 	if err != nil {
 		return nil, err
 	}
