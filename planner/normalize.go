@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -264,12 +265,16 @@ func expand(root *node, path []string) []*node {
 // objects and arrays dropped, numbers canonical. It does not modify its
 // argument. Two settings that the Jobs API treats as the same normalise to
 // deeply equal trees; the lockfile records settings in this form.
+//
+// The result shares unchanged subtrees with settings (already-canonical
+// parts are not copied): treat both as read-only afterwards.
 func Normalize(settings map[string]any) map[string]any {
 	if settings == nil {
 		return map[string]any{}
 	}
 	z := normalizer{git: hasValue(settings["git_source"])}
-	return z.object(rules.job, settings)
+	out, _ := z.object(rules.job, settings)
+	return out
 }
 
 type normalizer struct {
@@ -283,94 +288,155 @@ func (z *normalizer) sourceDefault() string {
 	return "WORKSPACE"
 }
 
-func (z *normalizer) object(n *node, m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
+// object normalises m. It copies on write: when nothing in m changes it
+// returns m itself (same is true), so already-canonical subtrees cost no
+// allocation.
+func (z *normalizer) object(n *node, m map[string]any) (out map[string]any, same bool) {
 	for k, v := range m {
 		c := n.child(k)
+		drop, nv, unchanged := false, v, true
 		if c != nil && c.readOnly {
+			drop = true
+		} else {
+			var keep bool
+			nv, keep, unchanged = z.value(c, v)
+			switch {
+			case !keep:
+				drop = true
+			case c != nil && c.hasDefault && deepEqual(nv, c.dflt):
+				drop = true
+			case c != nil && c.source && nv == z.sourceDefault():
+				drop = true
+			}
+		}
+		if !drop && unchanged {
 			continue
 		}
-		nv, ok := z.value(c, v)
-		if !ok {
-			continue
+		if out == nil {
+			// Entries seen so far were unchanged; those not seen yet are
+			// fixed up as the loop reaches them.
+			out = maps.Clone(m)
 		}
-		if c != nil {
-			if c.hasDefault && deepEqual(nv, c.dflt) {
-				continue
-			}
-			if c.source && nv == z.sourceDefault() {
-				continue
-			}
+		if drop {
+			delete(out, k)
+		} else {
+			out[k] = nv
 		}
-		out[k] = nv
 	}
-	return out
+	if out == nil {
+		return m, true
+	}
+	return out, false
 }
 
-func (z *normalizer) value(n *node, v any) (any, bool) {
+// value normalises v: the result, whether to keep it at all, and whether
+// it is v itself, unchanged.
+func (z *normalizer) value(n *node, v any) (res any, keep, same bool) {
 	switch x := v.(type) {
 	case nil:
-		return nil, false
+		return nil, false, false
 	case map[string]any:
-		o := z.object(n.elem(), x)
+		o, same := z.object(n.elem(), x)
 		if len(o) == 0 && (n == nil || !n.keepEmpty) {
-			return nil, false
+			return nil, false, false
 		}
-		return o, true
+		if same {
+			return v, true, true
+		}
+		return o, true, false
 	case []any:
-		if len(x) == 0 {
-			return nil, false
-		}
-		out := make([]any, 0, len(x))
-		en := n.elem()
-		if n == nil || (n.key == "" && !n.set) {
-			en = nil // positional arrays (libraries, parameters lists, ...) carry no rules
-		}
-		for _, e := range x {
-			ne, ok := z.value(en, e)
-			if !ok {
-				if n != nil && (n.key != "" || n.set) {
-					continue
-				}
-				ne = nil
-			}
-			out = append(out, ne)
-		}
-		switch {
-		case n != nil && n.key != "":
-			sortKeyed(out, n.key)
-		case n != nil && n.set:
-			out = sortSet(out)
-		}
-		if len(out) == 0 {
-			return nil, false
-		}
-		return out, true
+		return z.array(n, x)
 	case string:
 		if n != nil && n.fold != nil {
-			if c, ok := n.fold[strings.ToLower(x)]; ok {
-				return c, true
+			if c, ok := n.fold[strings.ToLower(x)]; ok && c != x {
+				return c, true, false
 			}
 		}
-		return v, true // v, not x: boxing x again would allocate
+		return v, true, true
 	case bool:
-		return v, true
+		return v, true, true
 	case json.Number:
 		if isPlainInt(string(x)) {
-			return v, true
+			return v, true, true
 		}
 	}
-	return canonical(v), true
+	return canonical(v), true, false
+}
+
+func (z *normalizer) array(n *node, x []any) (any, bool, bool) {
+	if len(x) == 0 {
+		return nil, false, false
+	}
+	keyed := n != nil && n.key != ""
+	set := n != nil && n.set
+	en := n.elem()
+	if !keyed && !set {
+		en = nil // positional arrays (libraries, parameter lists, ...) carry no rules
+	}
+	var out []any // nil until something changes
+	for i, e := range x {
+		ne, ok, same := z.value(en, e)
+		if !ok {
+			if keyed || set {
+				if out == nil {
+					out = append(make([]any, 0, len(x)), x[:i]...)
+				}
+				continue
+			}
+			ne, same = nil, e == nil
+		}
+		switch {
+		case out != nil:
+			out = append(out, ne)
+		case !same:
+			out = append(make([]any, 0, len(x)), x[:i]...)
+			out = append(out, ne)
+		}
+	}
+	res, changed := x, out != nil
+	if changed {
+		res = out
+	}
+	switch {
+	case keyed && !sortedKeyed(res, n.key):
+		if !changed {
+			res = slices.Clone(x)
+		}
+		sortKeyed(res, n.key)
+		changed = true
+	case set && !sortedSet(res):
+		if !changed {
+			res = slices.Clone(x)
+		}
+		res = sortSet(res)
+		changed = true
+	}
+	if len(res) == 0 {
+		return nil, false, false
+	}
+	return res, true, !changed
+}
+
+func sortedKeyed(a []any, key string) bool {
+	for i := 1; i < len(a); i++ {
+		if keyOf(a[i-1], key) > keyOf(a[i], key) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedSet: strictly increasing, so no duplicates either.
+func sortedSet(a []any) bool {
+	for i := 1; i < len(a); i++ {
+		if !scalarLess(a[i-1], a[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortKeyed(a []any, key string) {
-	sorted := true
-	for i := 1; i < len(a) && sorted; i++ {
-		sorted = keyOf(a[i-1], key) <= keyOf(a[i], key)
-	}
-	if sorted {
-		return
-	}
 	slices.SortStableFunc(a, func(x, y any) int {
 		return strings.Compare(keyOf(x, key), keyOf(y, key))
 	})
