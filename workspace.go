@@ -120,7 +120,7 @@ func openEmulator(ctx context.Context, c *cli.Context, getenv func(string) strin
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	client, err := jobsapi.New(jobsapi.Config{Host: "http://" + ln.Addr().String(), Token: "emulator", AuthType: "pat"}, opts)
+	client, err := jobsapi.New(jobsapi.Config{Host: "http://" + ln.Addr().String(), Token: "dapi-jobsync-emulator-local", AuthType: "pat"}, opts)
 	if err != nil {
 		hs.Close()
 		return nil, err
