@@ -28,6 +28,10 @@ const (
 	defaultParallelism    = 16
 	defaultRateLimit      = 1000 // requests per second per endpoint, before any 429
 	defaultRetryTimeout   = 5 * time.Minute
+	// maxUnreachable is how many connection attempts in a row may fail
+	// before a call gives up on the host (about 4 s with the default
+	// backoff); the full retry budget is for a host that answers.
+	maxUnreachable = 4
 	defaultAttemptTimeout = 2 * time.Minute
 	defaultMinBackoff     = 500 * time.Millisecond
 	defaultMaxBackoff     = 10 * time.Second
@@ -380,6 +384,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 	var oc outcome
 	start := c.now()
 	refreshedAuth := false
+	unreachable := 0
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		res := c.attempt(ctx, cl, attempt, out)
@@ -395,7 +400,15 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 			err = res.err
 			switch {
 			case res.permanent:
+			case !res.sent && unreachable+1 >= maxUnreachable:
+				// A host that refuses every connection (or does not
+				// resolve) is misconfigured or down; retrying for the
+				// whole budget would only keep CI waiting for minutes.
+				return oc, fmt.Errorf("cannot reach %s after %d attempts: %w; check the workspace host (--host, DATABRICKS_HOST or the profile) and the network", c.host, attempt, res.err)
 			case cl.idempotent || !res.sent:
+				if !res.sent {
+					unreachable++
+				}
 				retry = true
 			default:
 				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: res.err}
