@@ -25,13 +25,13 @@ import (
 
 // Defaults of Options.
 const (
-	defaultParallelism    = 16
-	defaultRateLimit      = 1000 // requests per second per endpoint, before any 429
-	defaultRetryTimeout   = 5 * time.Minute
+	defaultParallelism  = 16
+	defaultRateLimit    = 1000 // requests per second per endpoint, before any 429
+	defaultRetryTimeout = 5 * time.Minute
 	// maxUnreachable is how many connection attempts in a row may fail
 	// before a call gives up on the host (about 4 s with the default
 	// backoff); the full retry budget is for a host that answers.
-	maxUnreachable = 4
+	maxUnreachable        = 4
 	defaultAttemptTimeout = 2 * time.Minute
 	defaultMinBackoff     = 500 * time.Millisecond
 	defaultMaxBackoff     = 10 * time.Second
