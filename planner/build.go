@@ -81,7 +81,7 @@ func Build(in Input) (*Plan, error) {
 		}
 	}
 
-	id, err := identify(in, desired)
+	id, err := identify(in, desired, only)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ type identity struct {
 	adopted map[string]string
 }
 
-func identify(in Input, desired map[string]*schema.Job) (*identity, error) {
+func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*identity, error) {
 	byID := make(map[int64]*Live, len(in.Live))
 	tagged := map[string][]*Live{}
 	for i := range in.Live {
@@ -189,44 +189,66 @@ func identify(in Input, desired map[string]*schema.Job) (*identity, error) {
 	sort.Strings(id.keys)
 
 	tag := func(k string) string { return OwnerTagKey + "=" + OwnerTagValue(in.Project, k) }
+	claimed := map[int64]string{} // job id -> the key it was matched to
 	for _, k := range id.keys {
-		ts := tagged[k]
-		if len(ts) > 1 {
-			ids := make([]string, len(ts))
-			for i, l := range ts {
-				ids[i] = fmt.Sprint(l.JobID)
+		l, err := matchKey(k, tagged[k], lockJobs, byID, in.Project, tag, id.adopted)
+		if err == nil && l != nil {
+			if other, dup := claimed[l.JobID]; dup {
+				err = fmt.Errorf("keys %q and %q both resolve to job %d: the lockfile is damaged; remove one entry (jobsync state rm KEY) and plan again", other, k, l.JobID)
 			}
-			sort.Strings(ids)
-			return nil, fmt.Errorf("jobs %s carry the same tag %s: only one job may own key %q; delete the duplicate in the workspace (or remove its tag) and plan again", strings.Join(ids, " and "), tag(k), k)
 		}
-		e, inLock := lockJobs[k]
-		var l *Live
-		switch {
-		case inLock && byID[e.JobID] != nil:
-			l = byID[e.JobID]
-			if other := ownerTag(l.Settings); other != "" && other != OwnerTagValue(in.Project, k) {
-				return nil, fmt.Errorf("the lockfile maps %q to job %d, but that job carries the tag %s=%s: the lockfile is out of date or belongs to another project; remove the entry (jobsync state rm %s) and plan again", k, e.JobID, OwnerTagKey, other, k)
+		if err != nil {
+			if only != nil && !only[k] {
+				// Not this plan's business (--only); the key stays unmatched.
+				delete(id.adopted, k)
+				continue
 			}
-			if len(ts) == 1 && ts[0].JobID != e.JobID {
-				return nil, fmt.Errorf("key %q has two jobs: %d (recorded in the lockfile) and %d (tagged %s); delete the duplicate in the workspace and plan again", k, e.JobID, ts[0].JobID, tag(k))
-			}
-		case len(ts) == 1:
-			l = ts[0]
-			if inLock {
-				id.adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (job %d recorded in the lockfile no longer exists)", l.JobID, tag(k), e.JobID)
-			} else {
-				id.adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (not in the lockfile)", l.JobID, tag(k))
-			}
+			return nil, err
 		}
 		if l == nil {
 			continue
 		}
-		if l.Partial {
-			return nil, fmt.Errorf("job %d (%s) was read from a jobs/list page that cut its arrays at 100 entries; it must be read in full with jobs/get before it is planned", l.JobID, k)
-		}
+		claimed[l.JobID] = k
 		id.match[k] = l
 	}
 	return id, nil
+}
+
+// matchKey finds key's live job: the lockfile's, confirmed by its tag, or
+// the single job carrying the key's tag.
+func matchKey(k string, ts []*Live, lockJobs map[string]state.Job, byID map[int64]*Live,
+	project string, tag func(string) string, adopted map[string]string) (*Live, error) {
+	if len(ts) > 1 {
+		ids := make([]string, len(ts))
+		for i, l := range ts {
+			ids[i] = fmt.Sprint(l.JobID)
+		}
+		sort.Strings(ids)
+		return nil, fmt.Errorf("jobs %s carry the same tag %s: only one job may own key %q; delete the duplicate in the workspace (or remove its tag) and plan again", strings.Join(ids, " and "), tag(k), k)
+	}
+	e, inLock := lockJobs[k]
+	var l *Live
+	switch {
+	case inLock && byID[e.JobID] != nil:
+		l = byID[e.JobID]
+		if other := ownerTag(l.Settings); other != "" && other != OwnerTagValue(project, k) {
+			return nil, fmt.Errorf("the lockfile maps %q to job %d, but that job carries the tag %s=%s: the lockfile is out of date or belongs to another project; remove the entry (jobsync state rm %s) and plan again", k, e.JobID, OwnerTagKey, other, k)
+		}
+		if len(ts) == 1 && ts[0].JobID != e.JobID {
+			return nil, fmt.Errorf("key %q has two jobs: %d (recorded in the lockfile) and %d (tagged %s); delete the duplicate in the workspace and plan again", k, e.JobID, ts[0].JobID, tag(k))
+		}
+	case len(ts) == 1:
+		l = ts[0]
+		if inLock {
+			adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (job %d recorded in the lockfile no longer exists)", l.JobID, tag(k), e.JobID)
+		} else {
+			adopted[k] = fmt.Sprintf("adopted job %d by its tag %s (not in the lockfile)", l.JobID, tag(k))
+		}
+	}
+	if l != nil && l.Partial {
+		return nil, fmt.Errorf("job %d (%s) was read from a jobs/list page that cut its arrays at 100 entries; it must be read in full with jobs/get before it is planned", l.JobID, k)
+	}
+	return l, nil
 }
 
 func deleteAction(key string, live *Live, lockEntry *state.Job, project string, destroy bool) Action {

@@ -237,6 +237,28 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+func TestIdentityEdges(t *testing.T) {
+	yaml := "jobs:\n  a:\n    name: a\n    tasks: [{task_key: t, notebook_task: {notebook_path: /a}}]\n  b:\n    name: b\n    tasks: [{task_key: t, notebook_task: {notebook_path: /b}}]\n"
+	untagged := planner.Live{JobID: 5, Settings: mustJSON(t, `{"name":"a"}`)}
+	// A damaged lockfile naming one job for two keys must not plan two writes to it.
+	lock := &state.File{Lineage: "l", Jobs: map[string]state.Job{"a": {JobID: 5}, "b": {JobID: 5}}}
+	if _, err := build(t, yaml, []planner.Live{untagged}, lock); err == nil || !strings.Contains(err.Error(), "both resolve to job 5") {
+		t.Errorf("two keys on one job: %v", err)
+	}
+	// A problem with a key outside --only does not block the plan.
+	dup := []planner.Live{liveOf(t, 1, "a", `{"name":"a"}`), liveOf(t, 2, "a", `{"name":"a"}`), liveOf(t, 3, "b", `{"name":"old"}`)}
+	p, err := planner.Build(planner.Input{Project: "acme", Only: []string{"b"}, Live: dup, Desired: loadYAML(t, "j.yaml", []byte(yaml))})
+	if err != nil {
+		t.Fatalf("--only b with a duplicate for a: %v", err)
+	}
+	if a := one(t, p); a.Key != "b" || a.Op != planner.OpUpdate {
+		t.Errorf("--only b: %s", fmtActions(p))
+	}
+	if _, err := planner.Build(planner.Input{Project: "acme", Live: dup, Desired: loadYAML(t, "j.yaml", []byte(yaml))}); err == nil {
+		t.Errorf("the duplicate must stop a plan that includes a")
+	}
+}
+
 // Build is deterministic: the same input gives byte-identical plans.
 func TestDeterministic(t *testing.T) {
 	yaml := "jobs:\n"
