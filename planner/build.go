@@ -3,6 +3,7 @@ package planner
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -312,7 +313,9 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	noLock := jp.lock == nil || jp.lock.JobID != jp.live.JobID
 	var applied map[string]any
 	if !noLock {
-		applied = jp.lock.Applied
+		// Normalised again: a lockfile written by an older table (or edited
+		// by hand) still labels origins right; canonical input costs nothing.
+		applied = Normalize(jp.lock.Applied)
 		if jp.runAsFilled && applied != nil && applied["run_as"] == nil {
 			// The lockfile never records a run_as jobsync did not set; for
 			// labelling, the last apply meant "the owner" too.
@@ -358,7 +361,7 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		a.Reason = strings.Join(reasons, "; ")
 		return a, nil, nil
 	}
-	reasons = append(reasons, originReason(append(changes, perm.changes...)))
+	reasons = append(reasons, originReason(slices.Concat(changes, perm.changes)))
 	reasons = append(reasons, jp.notes...)
 	op, body, why, err := jp.chooseWrite(send, changes)
 	if err != nil {
