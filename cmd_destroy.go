@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/jobsync/jobsync/planner/render"
+	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -26,17 +26,14 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 			if err := checkArgs(c); err != nil {
 				return err
 			}
-			var protected []string
+			// The YAML, when there is any, is read for prevent_destroy.
+			var desired []*schema.Job
 			if hasYAML(pathArgs(c)) {
 				cfg, err := loadConfig(c, e)
 				if err != nil {
 					return err
 				}
-				for _, j := range cfg.Jobs {
-					if j.Lifecycle.PreventDestroy {
-						protected = append(protected, j.Key)
-					}
-				}
+				desired = cfg.Jobs
 			}
 			w, err := openWorkspace(c.Context, c, e)
 			if err != nil {
@@ -52,14 +49,7 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 			if err != nil {
 				return err
 			}
-			for _, k := range protected {
-				if f := st.File(); f != nil {
-					if _, ok := f.Jobs[k]; ok {
-						return fmt.Errorf("%s has lifecycle.prevent_destroy: true; remove it from the YAML first if you really mean to delete it", k)
-					}
-				}
-			}
-			plan, err := planWith(c.Context, e, w, st.File(), nil, planOptions{prune: true}, c.Int("parallelism"))
+			plan, err := planWith(c.Context, e, w, st.File(), desired, planOptions{destroy: true}, c.Int("parallelism"))
 			if err != nil {
 				return err
 			}

@@ -104,6 +104,7 @@ func loadConfigPaths(c *cli.Context, e *env, paths []string) (*schema.Config, er
 type planOptions struct {
 	only     []string
 	prune    bool
+	destroy  bool
 	strategy refresh.Strategy
 }
 
@@ -140,6 +141,7 @@ func planWith(ctx context.Context, e *env, w *workspace, lock *state.File, desir
 		Project:     w.project,
 		Workspace:   w.name,
 		Prune:       o.prune,
+		Destroy:     o.destroy,
 		Only:        o.only,
 		Now:         time.Now().UTC(),
 		ToolVersion: version,
