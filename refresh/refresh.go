@@ -67,10 +67,11 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 		strategy = chooseStrategy(in)
 	}
 	var live []planner.Live
+	fullyRead := map[int64]bool{} // jobs already read with jobs/get
 	var err error
 	switch strategy {
 	case List:
-		live, err = readByList(ctx, c, in, o.Parallelism)
+		live, fullyRead, err = readByList(ctx, c, in, o.Parallelism)
 	case Get:
 		live, err = readByGet(ctx, c, lockedIDs(in), o.Parallelism)
 	default:
@@ -94,7 +95,7 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if strategy == List {
 		var confirm []int64
 		for _, a := range plan.Actions {
-			if a.JobID != 0 && a.Op != planner.OpCreate && a.Op != planner.OpDelete {
+			if a.JobID != 0 && a.Op != planner.OpCreate && a.Op != planner.OpDelete && !fullyRead[a.JobID] {
 				confirm = append(confirm, a.JobID)
 			}
 		}
@@ -147,10 +148,10 @@ func lockedIDs(in planner.Input) []int64 {
 
 // readByList lists the whole workspace and completes, with jobs/get, the
 // jobs we manage whose arrays the list cut at 100 entries.
-func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parallelism int) ([]planner.Live, error) {
+func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parallelism int) ([]planner.Live, map[int64]bool, error) {
 	jobs, err := c.ListJobs(ctx, jobsapi.ListJobsOptions{ExpandTasks: true})
 	if err != nil {
-		return nil, fmt.Errorf("reading the workspace's jobs: %w", err)
+		return nil, nil, fmt.Errorf("reading the workspace's jobs: %w", err)
 	}
 	managed := map[int64]bool{}
 	if in.Lock != nil {
@@ -169,14 +170,18 @@ func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parall
 		}
 		live = append(live, l)
 	}
+	read := make(map[int64]bool, len(incomplete))
 	if len(incomplete) == 0 {
-		return live, nil
+		return live, read, nil
 	}
 	full, err := readByGet(ctx, c, incomplete, parallelism)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return replace(live, full), nil
+	for _, l := range full {
+		read[l.JobID] = true
+	}
+	return replace(live, full), read, nil
 }
 
 // readByGet reads the given jobs in parallel; a job that no longer exists is
