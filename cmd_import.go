@@ -90,7 +90,10 @@ func importCommand(e *env) *cli.Command {
 			if st.File() == nil {
 				st.Init(w.name, w.project)
 			}
-			if err := st.Record(c.Context, key, state.Job{JobID: id, Applied: planner.Normalize(job.Settings)}); err != nil {
+			// What jobsync "last applied" to an imported job is what an
+			// export of it says: server-filled fields are not the YAML's to
+			// manage unless it sets them.
+			if err := st.Record(c.Context, key, state.Job{JobID: id, Applied: planner.ForExport(job.Settings)}); err != nil {
 				return err
 			}
 			if err := st.Commit(c.Context); err != nil {
@@ -168,17 +171,11 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 				if err != nil {
 					return err
 				}
-				settings := planner.Normalize(j.Settings)
+				settings := planner.ForExport(j.Settings)
 				key, owned := planner.OwnedKey(w.project, j.Settings)
 				if !owned {
 					key = uniqueKey(jobs, slug(settings["name"], id))
 					hints = append(hints, fmt.Sprintf("jobsync import %s %d", key, id))
-				}
-				if tags, ok := settings["tags"].(map[string]any); ok {
-					delete(tags, planner.OwnerTagKey)
-					if len(tags) == 0 {
-						delete(settings, "tags")
-					}
 				}
 				jobs[key] = yamlValue(settings)
 			}

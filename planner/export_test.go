@@ -1,0 +1,46 @@
+package planner
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestForExport(t *testing.T) {
+	var live map[string]any
+	in := `{
+	  "name": "report", "format": "MULTI_TASK", "max_concurrent_runs": 1, "timeout_seconds": 0,
+	  "email_notifications": {}, "run_as": {"user_name": "a@example.com"},
+	  "tags": {"jobsync": "p/report", "team": "bi"},
+	  "tasks": [{"task_key": "main", "run_if": "ALL_SUCCESS", "timeout_seconds": 0,
+	    "notebook_task": {"notebook_path": "/nb", "source": "WORKSPACE"},
+	    "new_cluster": {"spark_version": "15.4.x-scala2.12", "num_workers": 2, "node_type_id": "i3.xlarge",
+	      "aws_attributes": {"availability": "SPOT_WITH_FALLBACK"}, "data_security_mode": "SINGLE_USER"}}]
+	}`
+	dec := json.NewDecoder(strings.NewReader(in))
+	dec.UseNumber()
+	if err := dec.Decode(&live); err != nil {
+		t.Fatal(err)
+	}
+	got := ForExport(live)
+	want := map[string]any{
+		"name":   "report",
+		"run_as": map[string]any{"user_name": "a@example.com"},
+		"tags":   map[string]any{"team": "bi"},
+		"tasks": []any{map[string]any{
+			"task_key":      "main",
+			"notebook_task": map[string]any{"notebook_path": "/nb"},
+			"new_cluster":   map[string]any{"spark_version": "15.4.x-scala2.12", "num_workers": json.Number("2"), "node_type_id": "i3.xlarge"},
+		}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("ForExport:\n got %s\nwant %s", g, w)
+	}
+	// The input is not modified.
+	if _, ok := live["tags"].(map[string]any)["jobsync"]; !ok {
+		t.Fatal("ForExport modified its argument")
+	}
+}
