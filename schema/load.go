@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,25 +53,17 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{}
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(f.path)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f.name, err)
-		}
-		l.parseFile(f.name, data)
-	}
-	if err := ctx.Err(); err != nil {
+	l, err := parseFiles(ctx, files)
+	if err != nil {
 		return nil, err
 	}
 	v, err := compiledValidator()
 	if err != nil {
 		return nil, err
 	}
-	l.check(v)
+	if err := l.check(ctx, v); err != nil {
+		return nil, err
+	}
 	if len(l.diags) > 0 {
 		l.diags.Sort()
 		return nil, l.diags
@@ -83,6 +77,40 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 	}
 	sort.Slice(cfg.Jobs, func(i, j int) bool { return cfg.Jobs[i].Key < cfg.Jobs[j].Key })
 	return cfg, nil
+}
+
+// parseFiles reads and parses the files in parallel (parsing is most of a
+// Load's time), then gathers their jobs and problems in file order, so the
+// result does not depend on scheduling.
+func parseFiles(ctx context.Context, files []sourceFile) (*loader, error) {
+	parts := make([]loader, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(f.path)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", f.name, err)
+			}
+			parts[i].parseFile(f.name, data)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l := &loader{}
+	for _, p := range parts {
+		l.jobs = append(l.jobs, p.jobs...)
+		l.diags = append(l.diags, p.diags...)
+	}
+	return l, nil
 }
 
 type sourceFile struct {
@@ -544,16 +572,37 @@ func (l *loader) split(lj *loadedJob) {
 
 func asSlice(v any) []any { s, _ := v.([]any); return s }
 
-// check runs the schema and semantic checks of every job, then those across
-// jobs.
-func (l *loader) check(v *validator) {
+// check runs the schema and semantic checks of every job, in parallel
+// (each job's checks are independent and read only the job and the
+// compiled schema), then those across jobs.
+func (l *loader) check(ctx context.Context, v *validator) error {
 	settingsFields := v.settingsFields()
-	for _, lj := range l.jobs {
-		fs := v.validate(lj.value, lj.floats)
-		fs = append(fs, checkJob(lj.job, lj.value, settingsFields)...)
-		l.report(lj, fs)
+	found := make([][]finding, len(l.jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const batch = 64 // jobs per goroutine: a job's checks take tens of microseconds
+	for start := 0; start < len(l.jobs); start += batch {
+		end := min(start+batch, len(l.jobs))
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			for i := start; i < end; i++ {
+				lj := l.jobs[i]
+				fs := v.validate(lj.value, lj.floats)
+				found[i] = append(fs, checkJob(lj.job, lj.value, settingsFields)...)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, lj := range l.jobs {
+		l.report(lj, found[i])
 	}
 	l.crossJob()
+	return nil
 }
 
 // report converts findings to diagnostics, leaving out those about values
