@@ -488,7 +488,7 @@ type aliasBudget struct {
 }
 
 func (a *aliasBudget) builder(file string) *builder {
-	return &builder{file: file, positions: map[string]Pos{}, expanding: map[*yaml.Node]bool{}, aliasValues: &a.used, aliasLimit: a.limit}
+	return &builder{file: file, positions: map[string]lineCol{}, expanding: map[*yaml.Node]bool{}, aliasValues: &a.used, aliasLimit: a.limit}
 }
 
 // jobMap reads a map of job key to job.

@@ -114,16 +114,23 @@ type Job struct {
 	Lifecycle   Lifecycle
 
 	// positions maps a JSON pointer relative to Settings ("/tasks/0/task_key")
-	// to where it is written; "" is the job itself.
-	positions map[string]Pos
+	// to where it is written in File; "" is the job itself. It holds line
+	// and column only: all of a job's values are in its own file, and
+	// 10,000 jobs hold half a million positions.
+	positions map[string]lineCol
 }
+
+// lineCol is a position inside a job's file.
+type lineCol struct{ line, col int32 }
+
+func toLineCol(p Pos) lineCol { return lineCol{int32(p.Line), int32(p.Col)} }
 
 // PosOf returns the position of the value at the JSON pointer ptr (relative
 // to Settings), or of its nearest ancestor that has one.
 func (j *Job) PosOf(ptr string) Pos {
 	for {
 		if p, ok := j.positions[ptr]; ok {
-			return p
+			return Pos{File: j.File, Line: int(p.line), Col: int(p.col)}
 		}
 		if ptr == "" {
 			return j.Pos
@@ -138,8 +145,13 @@ func (j *Job) PosOf(ptr string) Pos {
 
 // NewJob builds a Job from parts, for tests and for code (such as export)
 // that makes jobs without reading YAML.
+// Positions are taken to be in file.
 func NewJob(key, file string, settings map[string]any, positions map[string]Pos) *Job {
-	return &Job{Key: key, File: file, Settings: settings, positions: positions, Pos: positions[""]}
+	lc := make(map[string]lineCol, len(positions))
+	for ptr, p := range positions {
+		lc[ptr] = toLineCol(p)
+	}
+	return &Job{Key: key, File: file, Settings: settings, positions: lc, Pos: positions[""]}
 }
 
 // Config is everything loaded from the given paths.

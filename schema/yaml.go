@@ -42,7 +42,7 @@ type problem struct {
 // It is used once per job and once for each file's top level.
 type builder struct {
 	file      string
-	positions map[string]Pos
+	positions map[string]lineCol
 	// floats are pointers of numbers written as YAML floats (1.0, 1e3):
 	// JSON Schema counts an integral float as an integer, the Jobs API does
 	// not, so they are checked again against the schema.
@@ -76,7 +76,7 @@ func (b *builder) problem(ptr string, n *yaml.Node, format string, args ...any) 
 // a mapping entry, the node's own otherwise). It returns ok=false when the
 // value could not be built at all; a problem has then been recorded.
 func (b *builder) value(n *yaml.Node, ptr string, at Pos) (any, bool) {
-	b.positions[ptr] = at
+	b.positions[ptr] = toLineCol(at)
 	if b.inAlias > 0 {
 		*b.aliasValues++
 		if *b.aliasValues > b.aliasLimit {
@@ -150,7 +150,7 @@ func (b *builder) alias(n *yaml.Node, ptr string, at Pos) (any, bool) {
 	b.inAlias--
 	// The alias's own use site is the better place to point at for the
 	// value as a whole; its children keep the anchor's positions.
-	b.positions[ptr] = at
+	b.positions[ptr] = toLineCol(at)
 	return v, ok
 }
 
@@ -183,8 +183,7 @@ type entry struct {
 
 func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 	out := make(map[string]any, len(n.Content)/2)
-	explicit := map[string]*yaml.Node{}
-	var entries []entry
+	entries := make([]entry, 0, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -196,11 +195,18 @@ func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 		if !ok {
 			continue
 		}
-		if first, dup := explicit[name]; dup {
-			b.problem(ptr+"/"+escapePtr(name), k, "duplicate key %q (first written at line %d)", name, first.Line)
+		if _, dup := out[name]; dup {
+			first := 0
+			for _, e := range entries {
+				if e.name == name {
+					first = e.key.Line
+					break
+				}
+			}
+			b.problem(ptr+"/"+escapePtr(name), k, "duplicate key %q (first written at line %d)", name, first)
 			continue
 		}
-		explicit[name] = k
+		out[name] = nil // taken; the value is built below
 		entries = append(entries, entry{name, k, v})
 	}
 	for _, e := range entries {
