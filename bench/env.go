@@ -120,6 +120,7 @@ func (e *Env) Apply(ctx context.Context, p *planner.Plan, o applier.Options) (*a
 	if err != nil {
 		return nil, err
 	}
+	defer st.Close()
 	if st.File() == nil {
 		st.Init(e.Client.Host(), Project)
 	}
