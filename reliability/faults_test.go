@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"net/http"
 	"testing"
 	"time"
 
