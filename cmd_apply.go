@@ -60,20 +60,11 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 				}
 				cfg = loaded
 			}
-			w, err := openWorkspace(ctx, c, e)
+			w, st, err := openLocked(ctx, c, e)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			unlock, err := state.Lock(ctx, w.lockPath, c.Duration("lock-timeout"))
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			st, err := openState(ctx, w)
-			if err != nil {
-				return err
-			}
 			if saved {
 				if plan.Workspace != w.name {
 					return fmt.Errorf("the plan was made for workspace %s, not %s: run jobsync plan against this workspace", plan.Workspace, w.name)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/schema"
-	"github.com/jobsync/jobsync/state"
 )
 
 func destroyCommand(e *env) *cli.Command {
@@ -35,20 +34,11 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 				}
 				desired = cfg.Jobs
 			}
-			w, err := openWorkspace(c.Context, c, e)
+			w, st, err := openLocked(c.Context, c, e)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			unlock, err := state.Lock(c.Context, w.lockPath, c.Duration("lock-timeout"))
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			st, err := openState(c.Context, w)
-			if err != nil {
-				return err
-			}
 			plan, err := planWith(c.Context, e, w, st.File(), desired, planOptions{destroy: true}, c.Int("parallelism"))
 			if err != nil {
 				return err

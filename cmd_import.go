@@ -53,20 +53,11 @@ func importCommand(e *env) *cli.Command {
 			if cfg.Job(key) == nil {
 				return fmt.Errorf("no job %q in the YAML under %s: write its YAML first (jobsync export %d prints a starting point)", key, strings.Join(paths, ", "), id)
 			}
-			w, err := openWorkspace(c.Context, c, e)
+			w, st, err := openLocked(c.Context, c, e)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			unlock, err := state.Lock(c.Context, w.lockPath, c.Duration("lock-timeout"))
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			st, err := openState(c.Context, w)
-			if err != nil {
-				return err
-			}
 			if f := st.File(); f != nil {
 				if j, ok := f.Jobs[key]; ok {
 					return fmt.Errorf("%s already manages job %d: run jobsync state rm %s first to adopt another job under that key", key, j.JobID, key)

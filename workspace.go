@@ -143,6 +143,35 @@ func openEmulator(ctx context.Context, c *cli.Context, getenv func(string) strin
 	}, nil
 }
 
+// openLocked opens the workspace and its lockfile under the exclusive lock
+// that keeps two writers apart. Closing the workspace releases the lock,
+// after the emulator (if any) has saved its state.
+func openLocked(ctx context.Context, c *cli.Context, e *env) (*workspace, *state.Store, error) {
+	w, err := openWorkspace(ctx, c, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := state.Lock(ctx, w.lockPath, c.Duration("lock-timeout"))
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	closeWorkspace := w.closeFn
+	w.closeFn = func() error {
+		var err error
+		if closeWorkspace != nil {
+			err = closeWorkspace()
+		}
+		return errors.Join(err, unlock())
+	}
+	st, err := openState(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, st, nil
+}
+
 // openState opens the lockfile and refuses one made against another
 // workspace or project.
 func openState(ctx context.Context, w *workspace) (*state.Store, error) {
