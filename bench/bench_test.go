@@ -91,12 +91,16 @@ func BenchmarkBuildCPU(b *testing.B) {
 			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				if p, err := planner.Build(in); err != nil || !p.Empty() {
 					b.Fatalf("build: %v", err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed())/float64(time.Millisecond)/float64(b.N*n), "ms/job")
+			b.ReportMetric(float64(b.Elapsed())/float64(time.Millisecond)/float64(b.N*n), "wall-ms/job")
+			if cpu := processCPU() - cpu0; cpu0 > 0 {
+				b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N*n), "cpu-ms/job")
+			}
 		})
 	}
 }

@@ -11,3 +11,6 @@ import (
 func usage(ps *os.ProcessState) (rssKB int64, cpu time.Duration) {
 	return 0, ps.UserTime() + ps.SystemTime()
 }
+
+// processCPU is not available here; callers fall back to wall time.
+func processCPU() time.Duration { return 0 }

@@ -21,3 +21,13 @@ func usage(ps *os.ProcessState) (rssKB int64, cpu time.Duration) {
 	}
 	return rss, ps.UserTime() + ps.SystemTime()
 }
+
+// processCPU is the CPU time (user + system, all threads) this process has
+// used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

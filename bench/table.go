@@ -121,9 +121,15 @@ const (
 // Splice replaces the generated part of doc (between Begin and End) with
 // generated, or appends it when doc has no markers.
 func Splice(doc, generated []byte) ([]byte, error) {
-	b := bytes.Index(doc, []byte(Begin))
-	e := bytes.Index(doc, []byte(End))
-	block := append(append(append([]byte(Begin+"\n"), generated...), End...), '\n')
+	return SpliceBetween(doc, Begin, End, generated)
+}
+
+// SpliceBetween replaces what lies between the lines begin and end in doc
+// with generated, or appends the marked block when doc has neither.
+func SpliceBetween(doc []byte, begin, end string, generated []byte) ([]byte, error) {
+	b := bytes.Index(doc, []byte(begin))
+	e := bytes.Index(doc, []byte(end))
+	block := append(append(append([]byte(begin+"\n"), generated...), end...), '\n')
 	switch {
 	case b < 0 && e < 0:
 		if len(doc) > 0 && !bytes.HasSuffix(doc, []byte("\n")) {
@@ -133,7 +139,7 @@ func Splice(doc, generated []byte) ([]byte, error) {
 	case b < 0 || e < b:
 		return nil, errors.New("the bench markers are damaged: want one begin marker followed by one end marker")
 	}
-	rest := doc[e+len(End):]
+	rest := doc[e+len(end):]
 	rest = bytes.TrimPrefix(rest, []byte("\n"))
 	out := append([]byte(nil), doc[:b]...)
 	out = append(out, block...)

@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 20, "server limit of jobs/create per second")
 	noCLI := fs.Bool("no-cli", false, "skip the child-process runs of the jobsync binary")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the harness process (in-process scenarios) to this file")
+	commit := fs.String("commit", "", "commit to record in the table (default: git rev-parse HEAD of the working directory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +108,9 @@ func run(ctx context.Context, args []string) error {
 	t, err := bench.RunTable(ctx, tc)
 	if err != nil {
 		return err
+	}
+	if *commit != "" {
+		t.Machine.Commit = *commit
 	}
 	md := t.Markdown()
 	if *out == "-" {
