@@ -451,9 +451,12 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 				}
 				retry = true
 			case http.StatusInternalServerError:
-				if cl.method == http.MethodGet {
+				// Repeating an idempotent call (a GET, update, reset,
+				// delete) cannot duplicate anything, so a passing 500
+				// does not have to fail a whole apply.
+				if cl.idempotent || cl.method == http.MethodGet {
 					retry = true
-				} else if !cl.idempotent {
+				} else {
 					return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: apiErr}
 				}
 			case http.StatusUnauthorized:
@@ -650,7 +653,37 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 			sent:   true,
 		}
 	}
+	if resp.StatusCode/100 == 2 && !isJSONObject(data) {
+		// The Jobs API answers every write with a JSON object ({} at
+		// least). Anything else (an SSO login page, a captive portal, a
+		// misrouted gateway) means the request never reached it, whatever
+		// the status says.
+		return attemptResult{status: resp.StatusCode, header: resp.Header, body: data, sent: true,
+			decodeErr: fmt.Errorf("the answer is not the Jobs API's JSON (%s)", bodySnippet(resp.Header.Get("Content-Type"), data))}
+	}
 	return attemptResult{status: resp.StatusCode, header: resp.Header, body: data, sent: true}
+}
+
+// isJSONObject reports whether data is one JSON object, allowing white space
+// around it.
+func isJSONObject(data []byte) bool {
+	var probe map[string]json.RawMessage
+	return json.Unmarshal(data, &probe) == nil && probe != nil
+}
+
+// bodySnippet describes an unexpected answer in a few words for an error.
+func bodySnippet(contentType string, data []byte) string {
+	s := strings.Join(strings.Fields(string(data)), " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	if s == "" {
+		s = "empty body"
+	}
+	if contentType != "" {
+		return contentType + ": " + s
+	}
+	return s
 }
 
 // neverSent reports whether a transport error proves that the request did

@@ -853,7 +853,7 @@ func TestRetries(t *testing.T) {
 		}
 	})
 
-	t.Run("500 and 504 are retried for reads only", func(t *testing.T) {
+	t.Run("500, 502 and 504 are retried for idempotent calls", func(t *testing.T) {
 		e := newEnv(t, emulator.Options{}, jobsapi.Options{})
 		id := mustCreate(t, e.c, jobSettings("r", 1))
 		e.emu.InjectFault(emulator.Fault{Method: "GET", Endpoint: "jobs/get", Status: 500, Count: 1})
@@ -862,14 +862,31 @@ func TestRetries(t *testing.T) {
 		if _, err := e.c.GetJob(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		// A reset is idempotent but a 500 is not retried for it.
-		e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/reset", Status: 500, Message: "boom"})
-		err := e.c.ResetJob(ctx, raw(t, map[string]any{"job_id": id, "new_settings": jobSettings("r2", 1)}))
-		if ae := apiErr(t, err); ae.StatusCode != 500 || ae.Message != "boom" || errors.Is(err, jobsapi.ErrMaybeCommitted) {
-			t.Errorf("reset 500: %v", err)
+		// A reset is idempotent: a passing 500 is retried.
+		e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/reset", Status: 500, Message: "boom", Count: 1})
+		if err := e.c.ResetJob(ctx, raw(t, map[string]any{"job_id": id, "new_settings": jobSettings("r2", 1)})); err != nil {
+			t.Errorf("reset after one 500: %v", err)
 		}
-		if n := len(e.seen.to("POST", "/jobs/reset")); n != 1 {
-			t.Errorf("reset sent %d times", n)
+		if n := len(e.seen.to("POST", "/jobs/reset")); n != 2 {
+			t.Errorf("reset sent %d times, want 2", n)
+		}
+		// A create is not: a 500 may hide a committed create.
+		e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/create", Status: 500, Message: "boom", Count: 1})
+		_, err := e.c.CreateJob(ctx, raw(t, jobSettings("c", 1)))
+		if ae := apiErr(t, err); ae.StatusCode != 500 || ae.Message != "boom" || !errors.Is(err, jobsapi.ErrMaybeCommitted) {
+			t.Errorf("create 500: %v", err)
+		}
+		if n := len(e.seen.to("POST", "/jobs/create")); n != 2 {
+			t.Errorf("creates sent %d, want 2 (one in mustCreate, one refused)", n)
+		}
+		// A 200 that is not the API's JSON (an SSO page in front of the
+		// workspace) is no success: the idempotent update is sent again.
+		e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/update", Status: 200, Body: "<html><title>Sign in</title></html>", Count: 1})
+		if err := e.c.UpdateJob(ctx, raw(t, map[string]any{"job_id": id, "new_settings": map[string]any{"max_concurrent_runs": 3}})); err != nil {
+			t.Errorf("update after an HTML 200: %v", err)
+		}
+		if n := len(e.seen.to("POST", "/jobs/update")); n != 2 {
+			t.Errorf("update sent %d times, want 2", n)
 		}
 		// A 504 on reset is retried: repeating a reset is harmless.
 		e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/reset", Status: 504})
