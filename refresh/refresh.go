@@ -120,7 +120,11 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 }
 
 func chooseStrategy(in planner.Input) Strategy {
-	if in.Lock == nil {
+	// Get sees only the jobs the lockfile names; pruning and destroying are
+	// about jobs the YAML does not name, and a job that carries our tag
+	// but fell out of the lockfile (a lockfile restored from git, a crash
+	// between delete and record) is only found by listing.
+	if in.Lock == nil || in.Prune || in.Destroy {
 		return List
 	}
 	for _, j := range in.Desired {

@@ -206,3 +206,26 @@ func TestTruncatedJobNotReadTwice(t *testing.T) {
 		t.Fatalf("%d actions, %d requests; want 1 action and 3 requests (1 list page, 2 get pages)", len(p.Actions), n)
 	}
 }
+
+// TestAutoListsWhenPruning: a tagged job that is neither in the YAML nor in
+// the lockfile is invisible to Get, so pruning always lists.
+func TestAutoListsWhenPruning(t *testing.T) {
+	w := newWorld(t)
+	all := jobs(3, nil, nil)
+	p, _ := w.plan(all, refresh.List)
+	w.apply(p)
+	// The lockfile forgets job 2 (say it was restored from an older
+	// commit) and the YAML drops it.
+	if err := w.store.Forget(context.Background(), all[2].Key); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := refresh.Plan(context.Background(), w.client, planner.Input{
+		Desired: all[:2], Lock: w.store.File(), Project: project, Workspace: "https://emulator", Prune: true,
+	}, refresh.Options{Strategy: refresh.Auto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Refresh.Strategy != "list" || p.Counts()[planner.OpDelete] != 1 {
+		t.Fatalf("strategy %s, counts %v: the orphaned tagged job must be found and deleted", p.Refresh.Strategy, p.Counts())
+	}
+}
