@@ -178,6 +178,17 @@ func (e *JournalError) Error() string {
 // anywhere else means the file was tampered with or the disk is failing,
 // and is an error.
 func (s *Store) replay() error {
+	// Only a regular file is a journal: a link to a device (/dev/zero)
+	// would be read forever.
+	fi, err := os.Stat(s.jpath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the apply journal %s: %w%s", s.jpath, err, diskHint(err))
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("the apply journal %s is not a regular file (%s): move it aside", s.jpath, fi.Mode().Type())
+	}
 	data, err := os.ReadFile(s.jpath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

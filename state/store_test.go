@@ -727,3 +727,16 @@ func FuzzJournal(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalMustBeRegularFile: a journal that is a link to a device is
+// refused instead of being read forever.
+func TestJournalMustBeRegularFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
+	if err := os.Symlink("/dev/zero", path+".journal"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Open with a /dev/zero journal: %v", err)
+	}
+}
