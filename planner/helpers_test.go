@@ -46,12 +46,26 @@ func loadYAML(t testing.TB, file string, data []byte) []*schema.Job {
 		settings := map[string]any{}
 		var perms []schema.Permission
 		var life schema.Lifecycle
+		mode := ""
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			fk, fv := v.Content[j], v.Content[j+1]
 			switch fk.Value {
 			case "permissions":
 				perms = []schema.Permission{}
-				for _, e := range fv.Content {
+				list := fv
+				if fv.Kind == yaml.MappingNode {
+					// {mode, grants}
+					list = &yaml.Node{}
+					for m := 0; m+1 < len(fv.Content); m += 2 {
+						switch fv.Content[m].Value {
+						case "mode":
+							mode = fv.Content[m+1].Value
+						case "grants":
+							list = fv.Content[m+1]
+						}
+					}
+				}
+				for _, e := range list.Content {
 					var p schema.Permission
 					for m := 0; m+1 < len(e.Content); m += 2 {
 						val := e.Content[m+1].Value
@@ -87,6 +101,12 @@ func loadYAML(t testing.TB, file string, data []byte) []*schema.Job {
 		}
 		j := schema.NewJob(k.Value, file, settings, pos)
 		j.Permissions = perms
+		if perms != nil {
+			j.PermissionsMode = schema.PermissionsAuthoritative
+			if mode != "" {
+				j.PermissionsMode = mode
+			}
+		}
 		j.Lifecycle = life
 		out = append(out, j)
 	}

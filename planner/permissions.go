@@ -113,6 +113,14 @@ type permPlan struct {
 // no IS_OWNER, the owner is not jobsync's business: its grant is left out
 // of the comparison and kept in the PUT, which must hold exactly one
 // IS_OWNER (jobs-api.md §3.4, §12.13).
+//
+// In authoritative mode (the default) the job's direct grants become
+// exactly the declared ones: a grant made outside jobsync is a change
+// (drift) and the PUT leaves it out. In additive mode only the declared
+// grants are jobsync's: each must be there at its level, and any other
+// grant is neither shown nor removed — the PUT (which replaces the whole
+// list) carries them as they are. The one exception is an owner the
+// configuration replaces: a job has exactly one IS_OWNER.
 func (jp *jobPlanner) permissions() (*permPlan, error) {
 	pp := &permPlan{}
 	if jp.job.Permissions == nil {
@@ -142,6 +150,7 @@ func (jp *jobPlanner) permissions() (*permPlan, error) {
 		return pp, nil
 	}
 
+	additive := jp.job.PermissionsMode == schema.PermissionsAdditive
 	var have acl
 	switch {
 	case jp.live.Permissions != nil:
@@ -193,6 +202,9 @@ func (jp *jobPlanner) permissions() (*permPlan, error) {
 		if bok && wok && before == after {
 			continue
 		}
+		if additive && !wok && !(named && before == "IS_OWNER") {
+			continue // not jobsync's grant
+		}
 		rec, rok := recorded[pr]
 		c := change{segs: []seg{{name: "permissions"}, {key: pr.kind, val: pr.name}}, origin: OriginConfig}
 		if recorded != nil && wok == rok && after == rec && !(transfer && bok && before == "IS_OWNER") {
@@ -212,6 +224,22 @@ func (jp *jobPlanner) permissions() (*permPlan, error) {
 		return pp, nil
 	}
 	list := want.entries()
+	if additive {
+		if jp.live.Permissions == nil {
+			return nil, fmt.Errorf("job %q [job %d]: its permissions were not read, and in additive mode the grants made outside jobsync must be kept in the request; plan again", jp.key, jp.live.JobID)
+		}
+		merged := acl{}
+		for p, lvl := range have {
+			if named && lvl == "IS_OWNER" && p != wantOwner {
+				continue // the owner the configuration replaces
+			}
+			merged[p] = lvl
+		}
+		for p, lvl := range want {
+			merged[p] = lvl
+		}
+		list = merged.entries()
+	}
 	if !named {
 		list = append(list, map[string]any{owner.kind: owner.name, "permission_level": "IS_OWNER"})
 	}

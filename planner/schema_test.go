@@ -61,7 +61,7 @@ func checkLoads(t *testing.T, file string, ar *txtar.Archive) {
 					t.Errorf("%s: %s%s at %s, schema.Load says %s", file, j.Key, ptr, got, want)
 				}
 			})
-			if j.Pos != m.Pos || len(j.Permissions) != len(m.Permissions) || j.Lifecycle.PreventDestroy != m.Lifecycle.PreventDestroy ||
+			if j.Pos != m.Pos || len(j.Permissions) != len(m.Permissions) || j.PermissionsMode != m.PermissionsMode || j.Lifecycle.PreventDestroy != m.Lifecycle.PreventDestroy ||
 				len(j.Lifecycle.IgnoreChanges) != len(m.Lifecycle.IgnoreChanges) {
 				t.Errorf("%s: job %s: position, permissions or lifecycle differ from schema.Load", file, j.Key)
 			}

@@ -15,13 +15,19 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-//go:generate go run ./internal/schemagen -ref ../../shared/reference/jobs-api-schema.md -out jobs.schema.json
+//go:generate go run ./internal/schemagen -ref ../../shared/reference/jobs-api-schema.md -out jobs.schema.json -project-out project.schema.json
 
 //go:embed jobs.schema.json
 var schemaJSON []byte
 
-// schemaURL is the $id of the embedded schema.
-const schemaURL = "https://github.com/jobsync/jobsync/schema/jobs.schema.json"
+//go:embed project.schema.json
+var projectSchemaJSON []byte
+
+// schemaURL and projectSchemaURL are the $ids of the embedded schemas.
+const (
+	schemaURL        = "https://github.com/jobsync/jobsync/schema/jobs.schema.json"
+	projectSchemaURL = "https://github.com/jobsync/jobsync/schema/project.schema.json"
+)
 
 // JSONSchema returns the embedded JSON schema of a jobsync YAML file
 // (draft-07), for editors: `# yaml-language-server: $schema=<file>`.
@@ -29,11 +35,20 @@ func JSONSchema() []byte {
 	return bytes.Clone(schemaJSON)
 }
 
+// ProjectJSONSchema returns the embedded JSON schema of the project file,
+// jobsync.yaml (draft-07).
+func ProjectJSONSchema() []byte {
+	return bytes.Clone(projectSchemaJSON)
+}
+
 // validator checks job values against the embedded schema and turns the
 // validator's error tree into jobsync's messages. It is built once per Load
 // and is immutable afterwards.
 type validator struct {
 	job *jsonschema.Schema
+	// root is the location of the validated value's schema in doc:
+	// "#/definitions/job" for jobs, "#" for the project file.
+	root string
 	// doc is the schema document itself, read to find the allowed fields
 	// at a place (for "did you mean") and jobsync's x- annotations.
 	doc map[string]any
@@ -44,25 +59,32 @@ type validator struct {
 // than a typical Load takes otherwise, and is only read afterwards
 // (validation does not modify a compiled schema), so sharing it between
 // Loads, even concurrent ones, is safe.
-var compiledValidator = sync.OnceValues(newValidator)
+var compiledValidator = sync.OnceValues(func() (*validator, error) {
+	return newValidator(schemaJSON, schemaURL, "#/definitions/job")
+})
 
-func newValidator() (*validator, error) {
+// compiledProjectValidator is the same for the project file's schema.
+var compiledProjectValidator = sync.OnceValues(func() (*validator, error) {
+	return newValidator(projectSchemaJSON, projectSchemaURL, "#")
+})
+
+func newValidator(src []byte, url, root string) (*validator, error) {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft7
-	if err := c.AddResource(schemaURL, bytes.NewReader(schemaJSON)); err != nil {
+	if err := c.AddResource(url, bytes.NewReader(src)); err != nil {
 		return nil, fmt.Errorf("embedded schema: %w", err)
 	}
-	job, err := c.Compile(schemaURL + "#/definitions/job")
+	sch, err := c.Compile(url + root)
 	if err != nil {
 		return nil, fmt.Errorf("embedded schema: %w", err)
 	}
 	var doc map[string]any
-	d := json.NewDecoder(bytes.NewReader(schemaJSON))
+	d := json.NewDecoder(bytes.NewReader(src))
 	d.UseNumber()
 	if err := d.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("embedded schema: %w", err)
 	}
-	return &validator{job: job, doc: doc}, nil
+	return &validator{job: sch, root: root, doc: doc}, nil
 }
 
 // finding is a problem inside one job: ptr is relative to the job value.
@@ -122,8 +144,21 @@ func dropMisspeltRequired(fs []finding) []finding {
 func (v *validator) collect(e *jsonschema.ValidationError, root any, out *[]finding) {
 	kw := e.KeywordLocation[strings.LastIndexByte(e.KeywordLocation, '/')+1:]
 	if kw == "oneOf" || kw == "anyOf" {
-		// The branches' own failures ("missing properties") say nothing
-		// useful; the group as a whole does.
+		// Alternatives of different types (a list, or a mapping): only
+		// the branch of the value's own type has something to say.
+		causes, msg := v.branchOfType(e, root)
+		switch {
+		case msg != "":
+			*out = append(*out, finding{ptr: e.InstanceLocation, msg: msg})
+			return
+		case causes != nil:
+			for _, c := range causes {
+				v.collect(c, root, out)
+			}
+			return
+		}
+		// Otherwise the branches' own failures ("missing properties") say
+		// nothing useful; the group as a whole does.
 		if f, ok := v.translate(e, kw, root); ok {
 			*out = append(*out, f...)
 			return
@@ -139,6 +174,82 @@ func (v *validator) collect(e *jsonschema.ValidationError, root any, out *[]find
 	*out = append(*out, f...)
 }
 
+// branchOfType returns the causes of the one branch of a failed anyOf or
+// oneOf whose type is the value's. When every branch has a type and none
+// is the value's, msg says which types are expected instead. Both are
+// empty when branches share a type (the caller reports every cause).
+func (v *validator) branchOfType(e *jsonschema.ValidationError, root any) ([]*jsonschema.ValidationError, string) {
+	val := lookup(root, e.InstanceLocation)
+	got := map[string]bool{}
+	switch x := val.(type) {
+	case []any:
+		got["array"] = true
+	case map[string]any:
+		got["object"] = true
+	case json.Number:
+		got["number"] = true
+		got["integer"] = isIntegral(x)
+	case string:
+		got["string"] = true
+	case bool:
+		got["boolean"] = true
+	case nil:
+		got["null"] = true
+	}
+	loc := e.AbsoluteKeywordLocation
+	i := strings.IndexByte(loc, '#')
+	if i < 0 {
+		return nil, ""
+	}
+	branches, _ := lookup(v.doc, loc[i+1:]).([]any)
+	match := -1
+	var want []string
+	for i, b := range branches {
+		bm, _ := b.(map[string]any)
+		ts := typesOf(v.resolve(bm))
+		if len(ts) == 0 {
+			return nil, ""
+		}
+		for _, t := range ts {
+			switch t {
+			case "object":
+				want = append(want, "mapping")
+			case "array":
+				want = append(want, "list")
+			default:
+				want = append(want, t)
+			}
+			if got[t] {
+				if match >= 0 {
+					return nil, ""
+				}
+				match = i
+			}
+		}
+	}
+	if match < 0 {
+		return nil, fmt.Sprintf("expected %s, got %s", strings.Join(want, " or "), typeName(val))
+	}
+	prefix := e.KeywordLocation + "/" + strconv.Itoa(match)
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if c.KeywordLocation == prefix || strings.HasPrefix(c.KeywordLocation, prefix+"/") {
+			out = append(out, c)
+		}
+	}
+	return out, ""
+}
+
+func typesOf(s map[string]any) []string {
+	switch x := s["type"].(type) {
+	case string:
+		return []string{x}
+	case []any:
+		return stringList(x)
+	}
+	return nil
+}
+
 // translate turns one leaf error into findings with jobsync's wording.
 func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any) ([]finding, bool) {
 	ptr := e.InstanceLocation
@@ -150,6 +261,14 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 		return one(exactlyOneMessage(group, val))
 	}
 	if msg, ok := owner["x-message"].(string); ok {
+		if strings.Contains(e.AbsoluteKeywordLocation, "/propertyNames/") {
+			// The problem is the name, not its value.
+			name := unescapePtr(ptr[strings.LastIndexByte(ptr, '/')+1:])
+			if kw == "pattern" {
+				msg += ", got " + strconv.Quote(name)
+			}
+			return one(msg)
+		}
 		if kw == "pattern" || kw == "type" || kw == "minimum" || kw == "maximum" {
 			msg += ", got " + describe(val)
 			if s, ok := val.(string); ok && kw == "pattern" {
@@ -410,7 +529,7 @@ func (v *validator) schemaAt(loc string) map[string]any {
 // schemaFor returns the schema that applies to the value at ptr inside a
 // job, following properties, additionalProperties, items and $ref.
 func (v *validator) schemaFor(ptr string) map[string]any {
-	s := v.resolve(v.schemaAt("#/definitions/job"))
+	s := v.resolve(v.schemaAt(v.root))
 	if ptr == "" {
 		return s
 	}

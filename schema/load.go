@@ -31,12 +31,25 @@ type loadedJob struct {
 	floats []string
 	// section is where the job was written: "jobs" or "resources.jobs".
 	section string
+	// mode is the permissions mode the job's YAML sets ("" when none);
+	// after Selection.apply, the job's effective mode.
+	mode string
 }
 
 // loader accumulates the jobs and problems of one Load call.
 type loader struct {
 	jobs  []*loadedJob
 	diags Diagnostics
+	// sel is what jobs are resolved with; nil without a project file.
+	sel *Selection
+}
+
+// Options are the choices of LoadWith.
+type Options struct {
+	// Selection is the project file, target and variable values the jobs
+	// are resolved with (Select makes one); nil when there is no project
+	// file.
+	Selection *Selection
 }
 
 // Load reads every *.yml/*.yaml file under paths (files or directories,
@@ -48,14 +61,51 @@ type loader struct {
 // its name. Each file holds a top-level `jobs:` map or the Asset Bundles
 // shape `resources: {jobs: …}`; top-level keys starting with "x-" are
 // ignored, so they can hold YAML anchors shared by several jobs.
+//
+// The project file (FindProject) is read too, with its default target if it
+// marks one and the defaults of its variables: LoadWith chooses otherwise.
 func Load(ctx context.Context, paths []string) (*Config, error) {
-	files, err := collectFiles(ctx, paths)
+	file, err := FindProject(paths)
 	if err != nil {
 		return nil, err
 	}
-	l, err := parseFiles(ctx, files)
+	var p *Project
+	if file != "" {
+		if p, err = LoadProject(ctx, file); err != nil {
+			return nil, err
+		}
+	}
+	sel, err := Select(p, "", nil, nil)
 	if err != nil {
 		return nil, err
+	}
+	return LoadWith(ctx, paths, Options{Selection: sel})
+}
+
+// LoadWith is Load with the project file, target and variables chosen by
+// the caller. Files named jobsync.yaml or jobsync.yml are never job files:
+// the selection's project file is skipped, and any other is an error.
+func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
+	var projectPath string
+	if o.Selection != nil {
+		projectPath = o.Selection.Project.path
+	}
+	files, reserved, err := collectFiles(ctx, paths, projectPath)
+	if err != nil {
+		return nil, err
+	}
+	l, err := parseFiles(ctx, files, o.Selection)
+	if err != nil {
+		return nil, err
+	}
+	l.diags = append(l.diags, reserved...)
+	if o.Selection != nil && len(l.diags) == 0 {
+		// (With a file that did not parse, its keys are unknown.)
+		keys := make(map[string]bool, len(l.jobs))
+		for _, lj := range l.jobs {
+			keys[lj.job.Key] = true
+		}
+		l.diags = append(l.diags, o.Selection.Project.checkJobKeys(keys)...)
 	}
 	v, err := compiledValidator()
 	if err != nil {
@@ -66,9 +116,9 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 	}
 	if len(l.diags) > 0 {
 		l.diags.Sort()
-		return nil, l.diags
+		return nil, dedupe(l.diags, o.Selection)
 	}
-	cfg := &Config{}
+	cfg := &Config{Selection: o.Selection}
 	for _, f := range files {
 		cfg.Files = append(cfg.Files, f.name)
 	}
@@ -82,8 +132,11 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 // parseFiles reads and parses the files in parallel (parsing is most of a
 // Load's time), then gathers their jobs and problems in file order, so the
 // result does not depend on scheduling.
-func parseFiles(ctx context.Context, files []sourceFile) (*loader, error) {
+func parseFiles(ctx context.Context, files []sourceFile, sel *Selection) (*loader, error) {
 	parts := make([]loader, len(files))
+	for i := range parts {
+		parts[i].sel = sel
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, f := range files {
@@ -105,7 +158,7 @@ func parseFiles(ctx context.Context, files []sourceFile) (*loader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l := &loader{}
+	l := &loader{sel: sel}
 	for _, p := range parts {
 		l.jobs = append(l.jobs, p.jobs...)
 		l.diags = append(l.diags, p.diags...)
@@ -118,29 +171,50 @@ type sourceFile struct {
 	path string // for the OS
 }
 
-func collectFiles(ctx context.Context, paths []string) ([]sourceFile, error) {
+// collectFiles lists the job files under paths. Project files are never
+// job files: the one in use (project, an OS path, "" for none) is left
+// out, and any other is reported, since it would otherwise be ignored
+// without a word.
+func collectFiles(ctx context.Context, paths []string, project string) ([]sourceFile, Diagnostics, error) {
 	var out []sourceFile
+	var reserved Diagnostics
 	seen := map[string]bool{}
-	add := func(name, path string) {
+	absProject := ""
+	if project != "" {
+		absProject, _ = filepath.Abs(project)
+	}
+	add := func(name, path string, explicit bool) {
 		key := path
 		if abs, err := filepath.Abs(path); err == nil {
 			key = abs
 		}
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, sourceFile{name: filepath.ToSlash(name), path: path})
+		if seen[key] {
+			return
 		}
+		seen[key] = true
+		if IsProjectFileName(filepath.Base(path)) {
+			switch {
+			case key == absProject && explicit:
+				reserved = append(reserved, Diagnostic{Pos: Pos{File: filepath.ToSlash(name)},
+					Msg: "this is the project file, not a job file: pass the directory that holds the job files"})
+			case key != absProject:
+				reserved = append(reserved, Diagnostic{Pos: Pos{File: filepath.ToSlash(name)},
+					Msg: "a file with this name is a project file, never a job file, and only the one in the first path (or the current directory) is read: move it there or rename it"})
+			}
+			return
+		}
+		out = append(out, sourceFile{name: filepath.ToSlash(name), path: path})
 	}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
 		}
 		if !st.IsDir() {
-			add(filepath.Clean(p), p)
+			add(filepath.Clean(p), p, true)
 			continue
 		}
 		var found []string
@@ -161,17 +235,23 @@ func collectFiles(ctx context.Context, paths []string) ([]sourceFile, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
 		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("no job files (*.yml, *.yaml) in %s", p)
+		jobFiles := 0
+		for _, f := range found {
+			if !IsProjectFileName(filepath.Base(f)) {
+				jobFiles++
+			}
+		}
+		if jobFiles == 0 {
+			return nil, nil, fmt.Errorf("no job files (*.yml, *.yaml) in %s", p)
 		}
 		sort.Strings(found)
 		for _, f := range found {
-			add(filepath.Clean(f), f)
+			add(filepath.Clean(f), f, false)
 		}
 	}
-	return out, nil
+	return out, reserved, nil
 }
 
 func unwrapPathError(err error) error {
@@ -523,14 +603,90 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		}
 		b := budget.builder(file)
 		val, _ := b.value(v, "", kpos)
+		val = l.sel.substitute(val, b.vars, func(ptr, msg string) {
+			lc := b.positions[ptr]
+			b.problems = append(b.problems, problem{ptr: ptr, pos: Pos{File: file, Line: int(lc.line), Col: int(lc.col)}, msg: msg})
+			b.failed = append(b.failed, ptr)
+		}, func(ptr string) { b.floats = append(b.floats, ptr) })
 		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
 		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section}
+		l.permissionsForm(lj, b)
 		for _, p := range b.problems {
 			l.diags = append(l.diags, Diagnostic{Pos: p.pos, Path: joinPath(jobPath(key), keyedPath(val, p.ptr)), Msg: p.msg})
 		}
-		l.split(lj)
+		lj.failed = b.failed
 		l.jobs = append(l.jobs, lj)
 	}
+}
+
+// dedupe reports a problem in the project file once, however many jobs it
+// was merged into: it is one mistake, in one place. The first job's path
+// is kept and the number of jobs said. ds is sorted.
+func dedupe(ds Diagnostics, sel *Selection) Diagnostics {
+	if sel == nil {
+		return ds
+	}
+	type place struct {
+		pos Pos
+		msg string
+	}
+	first := map[place]int{}
+	count := map[place]int{}
+	out := ds[:0]
+	for _, d := range ds {
+		if d.Pos.File != sel.Project.File {
+			out = append(out, d)
+			continue
+		}
+		k := place{d.Pos, d.Msg}
+		count[k]++
+		if _, seen := first[k]; seen {
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, d)
+	}
+	for k, i := range first {
+		if n := count[k]; n > 1 {
+			out[i].Msg += fmt.Sprintf(" (in %d jobs)", n)
+		}
+	}
+	return out
+}
+
+// permissionsForm turns permissions written as {mode, grants} into the
+// grants list, keeping the mode aside, so that everything after (the
+// schema, the checks, merging, keyed paths) sees one form: a list.
+func (l *loader) permissionsForm(lj *loadedJob, b *builder) {
+	m, ok := lj.value.(map[string]any)
+	if !ok {
+		return
+	}
+	pv, ok := m["permissions"]
+	if !ok {
+		return
+	}
+	grants, rel, mode, problems := splitPermissions(pv)
+	for _, pr := range problems {
+		ptr := "/permissions" + pr.ptr
+		b.problems = append(b.problems, problem{ptr: ptr, pos: lj.job.PosOf(ptr), msg: pr.msg})
+		b.failed = append(b.failed, ptr)
+	}
+	if grants == nil {
+		return
+	}
+	if rel != "" {
+		movePositions(lj.job.positions, "/permissions"+rel, "/permissions")
+		// A new top-level map: the one written stays as it was, for the
+		// keyed paths of the problems found so far.
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			c[k] = v
+		}
+		c["permissions"] = grants
+		lj.value = c
+	}
+	lj.mode = mode
 }
 
 // split fills Settings, Permissions and Lifecycle from the job value.
@@ -559,6 +715,17 @@ func (l *loader) split(lj *loadedJob) {
 		}
 	} else if _, declared := m["permissions"]; declared {
 		lj.job.Permissions = []Permission{}
+	}
+	if lj.job.Permissions != nil {
+		lj.job.PermissionsMode = PermissionsAuthoritative
+		if lj.mode == PermissionsAdditive {
+			lj.job.PermissionsMode = PermissionsAdditive
+			if len(lj.job.Permissions) == 0 {
+				// Nothing to ensure: nothing to manage (and no
+				// permissions to read).
+				lj.job.Permissions, lj.job.PermissionsMode = nil, ""
+			}
+		}
 	}
 	if lc, ok := m["lifecycle"].(map[string]any); ok {
 		for _, e := range asSlice(lc["ignore_changes"]) {
@@ -589,6 +756,8 @@ func (l *loader) check(ctx context.Context, v *validator) error {
 			}
 			for i := start; i < end; i++ {
 				lj := l.jobs[i]
+				l.sel.apply(lj)
+				l.split(lj)
 				fs := v.validate(lj.value, lj.floats)
 				found[i] = append(fs, checkJob(lj.job, lj.value, settingsFields)...)
 			}

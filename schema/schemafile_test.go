@@ -22,7 +22,8 @@ func TestSchemaIsGenerated(t *testing.T) {
 		t.Skipf("reference not available: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "schema.json")
-	cmd := exec.Command("go", "run", "./internal/schemagen", "-ref", referencePath, "-out", out)
+	projectOut := filepath.Join(t.TempDir(), "project.schema.json")
+	cmd := exec.Command("go", "run", "./internal/schemagen", "-ref", referencePath, "-out", out, "-project-out", projectOut)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("schemagen: %v\n%s", err, b)
 	}
@@ -32,6 +33,13 @@ func TestSchemaIsGenerated(t *testing.T) {
 	}
 	if !bytes.Equal(got, JSONSchema()) {
 		t.Errorf("jobs.schema.json is not what schemagen produces; run go generate ./schema and commit the result")
+	}
+	got, err = os.ReadFile(projectOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, ProjectJSONSchema()) {
+		t.Errorf("project.schema.json is not what schemagen produces; run go generate ./schema and commit the result")
 	}
 }
 

@@ -111,14 +111,30 @@ type Job struct {
 	// Permissions is nil when the job declares no `permissions:` key, and
 	// non-nil (possibly empty) when it does.
 	Permissions []Permission
-	Lifecycle   Lifecycle
+	// PermissionsMode says how Permissions are applied: PermissionsAuthoritative
+	// (the job's direct grants become exactly Permissions, plus its owner) or
+	// PermissionsAdditive (Permissions are ensured; other grants are left
+	// alone). "" means authoritative.
+	PermissionsMode string
+	Lifecycle       Lifecycle
 
 	// positions maps a JSON pointer relative to Settings ("/tasks/0/task_key")
 	// to where it is written in File; "" is the job itself. It holds line
 	// and column only: all of a job's values are in its own file, and
 	// 10,000 jobs hold half a million positions.
 	positions map[string]lineCol
+	// foreign holds the positions of values that a project file put into
+	// the job (target overrides, project-wide permissions): they are in
+	// foreignFile, not File. It is nil for a job that nothing was merged into.
+	foreign     map[string]lineCol
+	foreignFile string
 }
+
+// Permission modes (Job.PermissionsMode).
+const (
+	PermissionsAuthoritative = "authoritative"
+	PermissionsAdditive      = "additive"
+)
 
 // lineCol is a position inside a job's file.
 type lineCol struct{ line, col int32 }
@@ -129,6 +145,9 @@ func toLineCol(p Pos) lineCol { return lineCol{int32(p.Line), int32(p.Col)} }
 // to Settings), or of its nearest ancestor that has one.
 func (j *Job) PosOf(ptr string) Pos {
 	for {
+		if p, ok := j.foreign[ptr]; ok {
+			return Pos{File: j.foreignFile, Line: int(p.line), Col: int(p.col)}
+		}
 		if p, ok := j.positions[ptr]; ok {
 			return Pos{File: j.File, Line: int(p.line), Col: int(p.col)}
 		}
@@ -158,8 +177,12 @@ func NewJob(key, file string, settings map[string]any, positions map[string]Pos)
 type Config struct {
 	// Jobs sorted by Key.
 	Jobs []*Job
-	// Files that were read, in the order they were read.
+	// Files are the job files that were read, in the order they were read
+	// (the project file is not among them).
 	Files []string
+	// Selection is the project file, target and variable values the jobs
+	// were resolved with; nil when there is no project file.
+	Selection *Selection
 }
 
 // Job returns the job with the given key, or nil.

@@ -49,6 +49,9 @@ type builder struct {
 	floats   []string
 	problems []problem
 	failed   []string
+	// vars are the pointers of strings that use a variable (${var.x}),
+	// parents before children, for substitution.
+	vars []string
 	// expanding holds anchors being expanded, to refuse an alias that
 	// refers to a node containing itself.
 	expanding map[*yaml.Node]bool
@@ -169,6 +172,10 @@ func (b *builder) keyName(k *yaml.Node, ptr string) (string, bool) {
 		return "", false
 	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
 		// JSON keys are strings; a key written 2024 or true is its text.
+		if strings.Contains(k.Value, varOpen) && !strings.Contains(k.Value, varEscaped) {
+			b.problem(ptr, k, "variables are substituted in values only, not in mapping keys (%s)", k.Value)
+			return "", false
+		}
 		return k.Value, true
 	}
 	b.problem(ptr, k, "unsupported YAML tag %s on a mapping key", k.Tag)
@@ -278,7 +285,12 @@ var (
 
 func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 	switch tag := n.ShortTag(); tag {
-	case "!!str", "!!timestamp", "!!binary":
+	case "!!str":
+		if strings.Contains(n.Value, varOpen) {
+			b.vars = append(b.vars, ptr)
+		}
+		return n.Value, true
+	case "!!timestamp", "!!binary":
 		// Dates stay the text they were written as: no timestamp parsing.
 		return n.Value, true
 	case "!!null":

@@ -30,6 +30,7 @@ import (
 func main() {
 	ref := flag.String("ref", "../../shared/reference/jobs-api-schema.md", "path of jobs-api-schema.md")
 	out := flag.String("out", "jobs.schema.json", "file to write")
+	projectOut := flag.String("project-out", "", "also write the schema of the project file (jobsync.yaml) here")
 	flag.Parse()
 	src, err := os.ReadFile(*ref)
 	if err != nil {
@@ -44,6 +45,16 @@ func main() {
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "schemagen:", err)
 		os.Exit(1)
+	}
+	if *projectOut != "" {
+		b, err := GenerateProject()
+		if err == nil {
+			err = os.WriteFile(*projectOut, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "schemagen:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -334,28 +345,10 @@ func applyOverrides(defs map[string]any) error {
 	job := def("job")
 	job["description"] = "A Databricks Jobs API 2.2 JobSettings object, plus jobsync's permissions and lifecycle."
 	jp := job["properties"].(map[string]any)
-	jp["permissions"] = map[string]any{
-		"description": "jobsync: the job's access control list (direct grants only).",
-		"type":        "array",
-		"items":       map[string]any{"$ref": "#/definitions/permission"},
-	}
+	jp["permissions"] = map[string]any{"$ref": "#/definitions/permissions"}
 	jp["lifecycle"] = map[string]any{"$ref": "#/definitions/lifecycle"}
-	defs["permission"] = map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"user_name":              map[string]any{"type": "string", "minLength": 1},
-			"group_name":             map[string]any{"type": "string", "minLength": 1},
-			"service_principal_name": map[string]any{"type": "string", "minLength": 1},
-			"permission_level":       map[string]any{"type": "string", "enum": toAny([]string{"CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"})},
-		},
-		"required":             []any{"permission_level"},
-		"additionalProperties": false,
-		"oneOf": []any{
-			map[string]any{"required": []any{"user_name"}},
-			map[string]any{"required": []any{"group_name"}},
-			map[string]any{"required": []any{"service_principal_name"}},
-		},
-		"x-exactly-one": toAny([]string{"user_name", "group_name", "service_principal_name"}),
+	for name, d := range permissionDefs() {
+		defs[name] = d
 	}
 	defs["lifecycle"] = map[string]any{
 		"description": "jobsync: how jobsync treats this job; never sent to the API.",
@@ -461,4 +454,162 @@ func applyOverrides(defs map[string]any) error {
 		return fmt.Errorf("overrides out of date with the reference: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// PermissionLevels are the levels of a job's access control list
+// (jobs-api.md §3.4).
+var PermissionLevels = []string{"CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"}
+
+// permissionDefs are the definitions of jobsync's permissions, shared by the
+// job schema and the project file schema: a grant, and the two ways of
+// writing a list of them (a plain list, or a mapping with a mode).
+func permissionDefs() map[string]any {
+	grants := map[string]any{"type": "array", "items": map[string]any{"$ref": "#/definitions/permission"}}
+	return map[string]any{
+		"permission": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"user_name":              map[string]any{"type": "string", "minLength": 1},
+				"group_name":             map[string]any{"type": "string", "minLength": 1},
+				"service_principal_name": map[string]any{"type": "string", "minLength": 1},
+				"permission_level":       map[string]any{"type": "string", "enum": toAny(PermissionLevels)},
+			},
+			"required":             []any{"permission_level"},
+			"additionalProperties": false,
+			"oneOf": []any{
+				map[string]any{"required": []any{"user_name"}},
+				map[string]any{"required": []any{"group_name"}},
+				map[string]any{"required": []any{"service_principal_name"}},
+			},
+			"x-exactly-one": toAny([]string{"user_name", "group_name", "service_principal_name"}),
+		},
+		"permissions": map[string]any{
+			"description": "jobsync: the job's direct grants. A list is managed in the project's mode " +
+				"(authoritative unless the project file says otherwise); {mode, grants} chooses the mode: " +
+				"authoritative (exactly these grants, plus the owner) or additive (ensure these, leave others).",
+			"anyOf": []any{
+				grants,
+				map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"mode":   map[string]any{"type": "string", "enum": toAny([]string{"authoritative", "additive"})},
+						"grants": grants,
+					},
+					"additionalProperties": false,
+				},
+			},
+		},
+	}
+}
+
+// VariablePattern is the form of a variable name: JOBSYNC_VAR_<name> must
+// be a valid environment variable name.
+const VariablePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+
+// TargetPattern is the form of a target name; it becomes part of the
+// ownership tag (<project>/<target>/<key>).
+const TargetPattern = `^[a-z0-9_-]+$`
+
+// ProjectPattern is the form of a project name in the project file; "/"
+// separates the project from the target in the ownership tag.
+const ProjectPattern = `^[A-Za-z0-9_.-]+$`
+
+// GenerateProject returns the JSON schema of the project file, jobsync.yaml.
+// It is written by hand: the file is jobsync's own, not the API's.
+func GenerateProject() ([]byte, error) {
+	str := func(desc string) map[string]any {
+		return map[string]any{"type": "string", "minLength": 1, "description": desc}
+	}
+	defs := permissionDefs()
+	defs["variable"] = map[string]any{
+		"description": "A variable used as ${var.<name>} in job YAML and in overrides.",
+		"type":        "object",
+		"properties": map[string]any{
+			"description": map[string]any{"type": "string"},
+			"type": map[string]any{
+				"description": "The value's type; inferred from default when left out (string when there is no default).",
+				"type":        "string",
+				"enum":        toAny([]string{"string", "integer", "number", "boolean", "list", "mapping"}),
+			},
+			"default": map[string]any{
+				"description": "The value when neither the target, JOBSYNC_VAR_<name> nor --var sets one.",
+				"not":         map[string]any{"type": "null"},
+				"x-message":   "a variable's default cannot be null; leave default out for a variable without one",
+			},
+		},
+		"additionalProperties": false,
+	}
+	defs["workspace"] = map[string]any{
+		"description": "The target's workspace; --host and --profile override it, --emulator ignores it.",
+		"type":        "object",
+		"properties": map[string]any{
+			"host":    str("Workspace URL."),
+			"profile": str("Profile of ~/.databrickscfg."),
+		},
+		"additionalProperties": false,
+		"minProperties":        1,
+	}
+	defs["overrides"] = map[string]any{
+		"description": "Job settings merged into the jobs of this target: all_jobs into every job, jobs.<key> into one (after all_jobs).",
+		"type":        "object",
+		"properties": map[string]any{
+			"all_jobs": map[string]any{"type": "object", "description": "Merged into every job."},
+			"jobs": map[string]any{
+				"type":                 "object",
+				"propertyNames":        map[string]any{"pattern": JobKeyPattern, "x-message": "a job key uses lower-case letters, digits, \"_\" and \"-\""},
+				"additionalProperties": map[string]any{"type": "object"},
+			},
+		},
+		"additionalProperties": false,
+	}
+	defs["target"] = map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"default":        map[string]any{"type": "boolean", "description": "Use this target when neither --target nor JOBSYNC_TARGET names one."},
+			"workspace":      map[string]any{"$ref": "#/definitions/workspace"},
+			"lockfile":       str("Lockfile path, relative to the project file (default jobsync.<target>.lock.json)."),
+			"variables":      map[string]any{"type": "object", "description": "Values of declared variables for this target."},
+			"pause_triggers": map[string]any{"type": "boolean", "description": "Set pause_status: PAUSED on every job's schedule, trigger and continuous (overrides win)."},
+			"name_prefix":    map[string]any{"type": "string", "description": "Prepended to every job's name."},
+			"overrides":      map[string]any{"$ref": "#/definitions/overrides"},
+		},
+		"additionalProperties": false,
+	}
+	doc := map[string]any{
+		"$schema":     "http://json-schema.org/draft-07/schema#",
+		"$id":         "https://github.com/jobsync/jobsync/schema/project.schema.json",
+		"title":       "jobsync project file",
+		"description": "jobsync.yaml: the project name, variables, project-wide permissions and targets. Generated by schema/internal/schemagen; do not edit.",
+		"type":        "object",
+		"properties": map[string]any{
+			"project": map[string]any{
+				"description": "The project name in the ownership tag (jobsync: <project>[/<target>]/<key>); --project and JOBSYNC_PROJECT win over it.",
+				"type":        "string",
+				"pattern":     ProjectPattern,
+				"x-message":   `a project name may contain only letters, digits, "_", "." and "-"`,
+			},
+			"variables": map[string]any{
+				"type":                 "object",
+				"propertyNames":        map[string]any{"pattern": VariablePattern, "x-message": `a variable name starts with a letter or "_" and contains only letters, digits and "_"`},
+				"additionalProperties": map[string]any{"$ref": "#/definitions/variable"},
+			},
+			"permissions": map[string]any{"$ref": "#/definitions/permissions"},
+			"targets": map[string]any{
+				"type":                 "object",
+				"propertyNames":        map[string]any{"pattern": TargetPattern, "x-message": `a target name uses lower-case letters, digits, "_" and "-"`},
+				"additionalProperties": map[string]any{"$ref": "#/definitions/target"},
+			},
+		},
+		"patternProperties":    map[string]any{"^x-": map[string]any{}},
+		"additionalProperties": false,
+		"definitions":          defs,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -1,0 +1,431 @@
+package schema
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// projectFileNames are the names of the project file. A file with one of
+// these names is never read as a job file.
+var projectFileNames = []string{"jobsync.yaml", "jobsync.yml"}
+
+// IsProjectFileName says whether name (a base name) is a project file's.
+func IsProjectFileName(name string) bool {
+	for _, n := range projectFileNames {
+		if name == n {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	variableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	targetNameRE   = regexp.MustCompile(`^[a-z0-9_-]+$`)
+)
+
+// variableTypes are the types a variable may declare, in the words of the
+// project file.
+var variableTypes = []string{"string", "integer", "number", "boolean", "list", "mapping"}
+
+// FindProject returns the project file that a command given these path
+// arguments uses: jobsync.yaml (or jobsync.yml) in the first path when it
+// is a directory, else in the current directory; "" when there is none.
+// Two project files side by side are an error.
+func FindProject(paths []string) (string, error) {
+	var dirs []string
+	if len(paths) > 0 {
+		if st, err := os.Stat(paths[0]); err == nil && st.IsDir() {
+			dirs = append(dirs, paths[0])
+		}
+	}
+	dirs = append(dirs, ".")
+	for _, d := range dirs {
+		var found []string
+		for _, n := range projectFileNames {
+			p := filepath.Join(d, n)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				found = append(found, p)
+			}
+		}
+		switch len(found) {
+		case 1:
+			return found[0], nil
+		case 2:
+			return "", fmt.Errorf("%s and %s are both project files; keep one", filepath.ToSlash(found[0]), filepath.ToSlash(found[1]))
+		}
+	}
+	return "", nil
+}
+
+// Project is a project file: the project's name, its variables, its
+// project-wide permissions and its targets.
+type Project struct {
+	// File is the project file's path as reported (slash-separated).
+	File string
+	// Dir is the directory holding it (an OS path): a target's lockfile
+	// is relative to it.
+	Dir string
+	// Name is the `project:` value, "" when the file sets none.
+	Name string
+	// Variables sorted by name.
+	Variables []*Variable
+	// Targets sorted by name.
+	Targets []*Target
+	// Default is the target marked `default: true`, nil when none is.
+	Default *Target
+
+	path      string // OS path
+	value     map[string]any
+	positions map[string]lineCol
+	// vars are the pointers of strings that use a variable.
+	vars []string
+}
+
+// Variable is a declared variable.
+type Variable struct {
+	Name        string
+	Description string
+	// Type is the declared type, or the type of Default when none is
+	// declared ("string" when there is no default either).
+	Type string
+	// Default is nil when the variable has none.
+	Default any
+	Pos     Pos
+}
+
+// Target is one target of the project file.
+type Target struct {
+	Name    string
+	Pos     Pos
+	Default bool
+	// Host and Profile name the target's workspace; "" when unset.
+	Host, Profile string
+	// Lockfile is the lockfile path as written (relative to the project
+	// file), "" when unset.
+	Lockfile      string
+	PauseTriggers bool
+	NamePrefix    string
+
+	ptr string // "/targets/<name>" in the project file
+}
+
+// LockfilePath is the target's lockfile: its `lockfile:` relative to the
+// project file's directory, by default jobsync.<target>.lock.json there.
+func (t *Target) LockfilePath(p *Project) string {
+	if filepath.IsAbs(t.Lockfile) {
+		return t.Lockfile
+	}
+	name := t.Lockfile
+	if name == "" {
+		name = "jobsync." + t.Name + ".lock.json"
+	}
+	return filepath.Join(p.Dir, filepath.FromSlash(name))
+}
+
+// Target returns the target with the given name, or nil.
+func (p *Project) Target(name string) *Target {
+	for _, t := range p.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Variable returns the declared variable with the given name, or nil.
+func (p *Project) Variable(name string) *Variable {
+	for _, v := range p.Variables {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// TargetNames are the names of the targets, sorted.
+func (p *Project) TargetNames() []string {
+	out := make([]string, len(p.Targets))
+	for i, t := range p.Targets {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func (p *Project) variableNames() []string {
+	out := make([]string, len(p.Variables))
+	for i, v := range p.Variables {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// pos is where the value at ptr is written, or its nearest ancestor.
+func (p *Project) pos(ptr string) Pos {
+	for {
+		if lc, ok := p.positions[ptr]; ok {
+			return Pos{File: p.File, Line: int(lc.line), Col: int(lc.col)}
+		}
+		i := strings.LastIndexByte(ptr, '/')
+		if i < 0 {
+			return Pos{File: p.File}
+		}
+		ptr = ptr[:i]
+	}
+}
+
+func (p *Project) diag(ds *Diagnostics, ptr, format string, args ...any) {
+	*ds = append(*ds, Diagnostic{Pos: p.pos(ptr), Path: keyedPath(p.value, ptr), Msg: fmt.Sprintf(format, args...)})
+}
+
+// LoadProject reads and checks a project file. Problems come back as
+// Diagnostics at file:line:col; other errors are I/O errors.
+func LoadProject(ctx context.Context, path string) (*Project, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the project file %s: %w", filepath.ToSlash(path), unwrapPathError(err))
+	}
+	name := filepath.ToSlash(filepath.Clean(path))
+	p := &Project{File: name, Dir: filepath.Dir(path), path: path, value: map[string]any{}, positions: map[string]lineCol{}}
+	var ds Diagnostics
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	switch err := decodeSafely(dec, &doc); {
+	case err == io.EOF:
+		return p, nil // an empty project file: no name, no variables, no targets
+	case err != nil:
+		return nil, Diagnostics{yamlErrorDiag(name, data, err)}
+	}
+	var extra yaml.Node
+	if err := decodeSafely(dec, &extra); err != io.EOF {
+		pos := Pos{File: name, Line: extra.Line, Col: extra.Column}
+		if err != nil {
+			return nil, Diagnostics{yamlErrorDiag(name, data, err)}
+		}
+		return nil, Diagnostics{{Pos: pos, Msg: "the project file holds one YAML document; remove the second (---)"}}
+	}
+	b := (&aliasBudget{limit: aliasAllowance(&doc)}).builder(name)
+	val, _ := b.value(&doc, "", Pos{File: name, Line: 1, Col: 1})
+	p.positions, p.vars = b.positions, b.vars
+	for _, pr := range b.problems {
+		ds = append(ds, Diagnostic{Pos: pr.pos, Path: keyedPath(val, pr.ptr), Msg: pr.msg})
+	}
+	if val == nil {
+		return p, nil
+	}
+	m, ok := val.(map[string]any)
+	if !ok {
+		ds = append(ds, Diagnostic{Pos: p.pos(""), Msg: fmt.Sprintf("the project file must be a mapping (project:, variables:, permissions:, targets:), found a %s", typeName(val))})
+		return nil, ds
+	}
+	p.value = m
+	v, err := compiledProjectValidator()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range v.validate(m, b.floats) {
+		if under(f.ptr, b.failed) {
+			continue
+		}
+		p.diag(&ds, f.ptr, "%s", f.msg)
+	}
+	if len(ds) > 0 {
+		// The semantic checks below expect the shapes the schema asks for.
+		ds.Sort()
+		return nil, ds
+	}
+	p.read(&ds)
+	if len(ds) > 0 {
+		ds.Sort()
+		return nil, ds
+	}
+	return p, nil
+}
+
+// read fills the project's fields from its (schema-valid) value and runs
+// the checks the schema cannot express.
+func (p *Project) read(ds *Diagnostics) {
+	p.Name, _ = p.value["project"].(string)
+	vars, _ := p.value["variables"].(map[string]any)
+	for _, name := range sortedKeys(vars) {
+		vm, _ := vars[name].(map[string]any)
+		ptr := "/variables/" + escapePtr(name)
+		v := &Variable{Name: name, Pos: p.pos(ptr), Default: vm["default"]}
+		v.Description, _ = vm["description"].(string)
+		v.Type, _ = vm["type"].(string)
+		if v.Default != nil {
+			got := valueType(v.Default)
+			switch {
+			case v.Type == "":
+				v.Type = got
+			case !typeAccepts(v.Type, v.Default):
+				p.diag(ds, ptr+"/default", "variable %s is declared %s, but its default is %s", name, article(v.Type), describeValue(v.Default))
+			}
+		}
+		if v.Type == "" {
+			v.Type = "string"
+		}
+		p.Variables = append(p.Variables, v)
+	}
+	targets, _ := p.value["targets"].(map[string]any)
+	for _, name := range sortedKeys(targets) {
+		tm, _ := targets[name].(map[string]any)
+		ptr := "/targets/" + escapePtr(name)
+		t := &Target{Name: name, Pos: p.pos(ptr), ptr: ptr}
+		t.Default, _ = tm["default"].(bool)
+		ws, _ := tm["workspace"].(map[string]any)
+		t.Host, _ = ws["host"].(string)
+		t.Profile, _ = ws["profile"].(string)
+		t.Lockfile, _ = tm["lockfile"].(string)
+		t.PauseTriggers, _ = tm["pause_triggers"].(bool)
+		t.NamePrefix, _ = tm["name_prefix"].(string)
+		if t.Default {
+			if p.Default != nil {
+				p.diag(ds, ptr+"/default", "targets %s and %s are both marked default: true; mark one", p.Default.Name, name)
+			} else {
+				p.Default = t
+			}
+		}
+		tv, _ := tm["variables"].(map[string]any)
+		for _, vn := range sortedKeys(tv) {
+			vptr := ptr + "/variables/" + escapePtr(vn)
+			decl := p.Variable(vn)
+			switch {
+			case decl == nil:
+				p.diag(ds, vptr, "variable %q is not declared%s; declare it under variables: at the top of the project file", vn, didYouMean(vn, p.variableNames()))
+			case tv[vn] == nil:
+				p.diag(ds, vptr, "a variable's value cannot be null")
+			case !typeAccepts(decl.Type, tv[vn]):
+				p.diag(ds, vptr, "variable %s is %s, got %s", vn, article(decl.Type), describeValue(tv[vn]))
+			}
+		}
+		p.Targets = append(p.Targets, t)
+		p.checkOverrides(ds, t)
+	}
+	// Every use of a variable in the project file names a declared one.
+	for _, ptr := range p.vars {
+		s, _ := lookup(p.value, ptr).(string)
+		for _, name := range variableRefs(s) {
+			if p.Variable(name) == nil {
+				p.diag(ds, ptr, "%s", undefinedVariable(name, p))
+			}
+		}
+	}
+}
+
+// checkOverrides checks what the schema cannot about a target's overrides:
+// each element of a keyed array names its key, and permissions have one of
+// their two shapes.
+func (p *Project) checkOverrides(ds *Diagnostics, t *Target) {
+	ov, _ := lookup(p.value, t.ptr+"/overrides").(map[string]any)
+	check := func(frag map[string]any, ptr string) {
+		for field, keyField := range mergeKeys {
+			arr, _ := frag[field].([]any)
+			seen := map[string]bool{}
+			for i, e := range arr {
+				ep := ptr + "/" + field + "/" + strconv.Itoa(i)
+				m, _ := e.(map[string]any)
+				k, ok := m[keyField].(string)
+				switch {
+				case !ok || k == "":
+					p.diag(ds, ep, "an override of %s names each element by its %s, which this one lacks (elements are merged by key)", field, keyField)
+				case seen[k]:
+					p.diag(ds, ep+"/"+keyField, "%s %q is overridden twice in this list", keyField, k)
+				}
+				seen[k] = true
+			}
+		}
+		if perms, ok := frag["permissions"]; ok {
+			_, _, _, problems := splitPermissions(perms)
+			for _, pr := range problems {
+				p.diag(ds, ptr+"/permissions"+pr.ptr, "%s", pr.msg)
+			}
+		}
+	}
+	if all, ok := ov["all_jobs"].(map[string]any); ok {
+		check(all, t.ptr+"/overrides/all_jobs")
+	}
+	jobs, _ := ov["jobs"].(map[string]any)
+	for _, k := range sortedKeys(jobs) {
+		if m, ok := jobs[k].(map[string]any); ok {
+			check(m, t.ptr+"/overrides/jobs/"+escapePtr(k))
+		}
+	}
+}
+
+// checkJobKeys reports the job keys that a target overrides but that no
+// job file defines: every target's, so that a typo in the prod overrides
+// shows while validating dev.
+func (p *Project) checkJobKeys(keys map[string]bool) Diagnostics {
+	var ds Diagnostics
+	all := make([]string, 0, len(keys))
+	for k := range keys {
+		all = append(all, k)
+	}
+	sort.Strings(all)
+	for _, t := range p.Targets {
+		jobs, _ := lookup(p.value, t.ptr+"/overrides/jobs").(map[string]any)
+		for _, k := range sortedKeys(jobs) {
+			if !keys[k] {
+				p.diag(&ds, t.ptr+"/overrides/jobs/"+escapePtr(k), "target %s overrides job %q, which no job file defines%s", t.Name, k, didYouMean(k, all))
+			}
+		}
+	}
+	return ds
+}
+
+// valueType is the project file's word for the type of a JSON value.
+func valueType(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case json.Number:
+		if isIntegral(x) && !strings.ContainsAny(string(x), ".eE") {
+			return "integer"
+		}
+		return "number"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "mapping"
+	}
+	return "null"
+}
+
+// typeAccepts says whether a value fits a variable type; an integer is a
+// number too.
+func typeAccepts(typ string, v any) bool {
+	got := valueType(v)
+	return got == typ || typ == "number" && got == "integer"
+}
+
+func article(typ string) string {
+	if typ == "integer" {
+		return "an integer"
+	}
+	return "a " + typ
+}
+
+func describeValue(v any) string {
+	switch v.(type) {
+	case []any, map[string]any:
+		return article(valueType(v))
+	}
+	return article(valueType(v)) + " " + describe(v)
+}
