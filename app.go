@@ -90,6 +90,9 @@ func newApp(e *env) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return usageError(err.Error())
 		},
+
+		// --var NAME=a,b is one value, not two.
+		DisableSliceFlagSeparator: true,
 	}
 	return app
 }

@@ -91,7 +91,11 @@ func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
 }
 
 func loadConfigPaths(c *cli.Context, e *env, paths []string) (*schema.Config, error) {
-	cfg, err := schema.Load(c.Context, paths)
+	sel, err := selectProject(c, e, paths, "text")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := schema.LoadWith(c.Context, paths, schema.Options{Selection: sel})
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
 		printDiagnostics(e, "text", diags)

@@ -28,15 +28,15 @@ const emulatorWorkspace = "https://emulator"
 
 // workspaceFlags are the flags of every command that talks to a workspace.
 func workspaceFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "host", Usage: "workspace URL (default $DATABRICKS_HOST or the profile's host)"},
 		&cli.StringFlag{Name: "profile", Usage: "profile in ~/.databrickscfg (default $DATABRICKS_CONFIG_PROFILE, then DEFAULT)"},
 		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in Jobs API emulator (state under " + emulatorDir + "/) instead of a workspace"},
 		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
-		&cli.StringFlag{Name: "project", Usage: "ownership scope written into every managed job's `jobsync` tag (default $JOBSYNC_PROJECT, then \"default\")"},
+		&cli.StringFlag{Name: "project", Usage: "ownership scope written into every managed job's `jobsync` tag (default $JOBSYNC_PROJECT, then project: of jobsync.yaml, then \"default\"; a target adds /TARGET)"},
 		&cli.IntFlag{Name: "parallelism", Value: 16, Usage: "maximum concurrent API requests"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every API request to stderr (secrets redacted)"},
-	}
+	}, projectFlags()...)
 }
 
 // workspace is an open connection to a workspace (or the emulator) plus
@@ -57,13 +57,18 @@ func (w *workspace) Close() error {
 }
 
 func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, error) {
-	project := c.String("project")
-	if project == "" {
-		project = e.getenv("JOBSYNC_PROJECT")
+	// The project file's target names the workspace and the lockfile,
+	// unless flags say otherwise.
+	sel, err := selectProject(c, e, configPaths(c), "text")
+	if err != nil {
+		return nil, err
 	}
-	if project == "" {
-		project = "default"
+	project := projectName(c, e, sel)
+	host, profile := c.String("host"), c.String("profile")
+	if sel != nil && sel.Target != nil && host == "" && profile == "" && !c.Bool("emulator") {
+		host, profile = sel.Target.Host, sel.Target.Profile
 	}
+	lockPath := targetLockfile(c, sel)
 	opts := jobsapi.Options{
 		Parallelism: c.Int("parallelism"),
 		UserAgent:   "jobsync/" + version,
@@ -75,9 +80,9 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 		if c.String("host") != "" || c.String("profile") != "" {
 			return nil, usageError("--emulator cannot be combined with --host or --profile")
 		}
-		return openEmulator(ctx, c, e.getenv, project, opts)
+		return openEmulator(ctx, e.getenv, project, lockPath, opts)
 	}
-	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: c.String("host"), Profile: c.String("profile")})
+	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: host, Profile: profile})
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,6 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	if err != nil {
 		return nil, err
 	}
-	lockPath := c.String("lockfile")
 	if lockPath == "" {
 		lockPath = "jobsync.lock.json"
 	}
@@ -94,7 +98,7 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 
 // openEmulator serves the emulator in-process on a loopback port, so that
 // the real client, with its retries and paging, is what talks to it.
-func openEmulator(ctx context.Context, c *cli.Context, getenv func(string) string, project string, opts jobsapi.Options) (*workspace, error) {
+func openEmulator(ctx context.Context, getenv func(string) string, project, lockPath string, opts jobsapi.Options) (*workspace, error) {
 	if err := os.MkdirAll(emulatorDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", emulatorDir, err)
 	}
@@ -125,7 +129,6 @@ func openEmulator(ctx context.Context, c *cli.Context, getenv func(string) strin
 		hs.Close()
 		return nil, err
 	}
-	lockPath := c.String("lockfile")
 	if lockPath == "" {
 		lockPath = filepath.Join(emulatorDir, "jobsync.lock.json")
 	}
