@@ -225,19 +225,26 @@ func loadState(path string) (*store, error) {
 			slices.ContainsFunc(r.Tasks, func(t *taskRun) bool { return t == nil || len(t.Attempts) == 0 }) {
 			return nil, bad(errors.New("a run without tasks"))
 		}
+		for i, ep := range r.Epochs {
+			if ep == nil {
+				return nil, bad(fmt.Errorf("run %d: execution %d is empty", r.ID, i))
+			}
+		}
 		ran := map[string]bool{}
 		for _, t := range r.Tasks {
 			for _, a := range t.Attempts {
-				if a == nil || a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
+				if a == nil || a.Def == nil || a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
 					return nil, bad(fmt.Errorf("run %d: task %s has a bad attempt", r.ID, t.Key))
+				}
+				// The run's state is computed from its executions' task
+				// lists: an attempt no execution lists has no state.
+				if !slices.Contains(r.Epochs[a.Epoch].Keys, t.Key) {
+					return nil, bad(fmt.Errorf("run %d: task %s has an attempt that execution %d does not list", r.ID, t.Key, a.Epoch))
 				}
 				ran[fmt.Sprint(a.Epoch, t.Key)] = true
 			}
 		}
 		for i, ep := range r.Epochs {
-			if ep == nil {
-				return nil, bad(fmt.Errorf("run %d: execution %d is empty", r.ID, i))
-			}
 			for _, k := range ep.Keys {
 				if !ran[fmt.Sprint(i, k)] {
 					return nil, bad(fmt.Errorf("run %d: execution %d lists task %s without an attempt", r.ID, i, k))

@@ -29,7 +29,7 @@ var (
 // depends_on and webhook lists are reordered; the order of the tasks
 // themselves is readView's business, as it must precede paging.
 func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]any {
-	out := maps.Clone(st)
+	out := cloneOrNew(st)
 	// §7.1 job level.
 	setDefault(out, "email_notifications", emptyObject)   // [cloud] current_can_manage_run/out.plan.direct.txt
 	setDefault(out, "webhook_notifications", emptyObject) // [cloud] same file
@@ -72,7 +72,7 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 
 // renderTask adds the task-level read defaults of §7.2.
 func renderTask(t map[string]any, hasGit, reorder bool) map[string]any {
-	out := maps.Clone(t)
+	out := cloneOrNew(t)
 	setDefault(out, "run_if", "ALL_SUCCESS")            // [TF] SuppressDiffWithDefault; [CLI] resources.yml backend_defaults
 	setDefault(out, "timeout_seconds", zero)            // [CLI] configsync defaults; [ts] jobFixUps
 	setDefault(out, "email_notifications", emptyObject) // [CLI] configsync defaults; [TF] SuppressDiff
@@ -261,4 +261,13 @@ func listView(j *job, expand, v21, reorder bool) []byte {
 	b := appendJSON(nil, item)
 	j.views[slot].Store(&b)
 	return b
+}
+
+// cloneOrNew copies m, or makes an empty map when m is nil (a run read back
+// from a hand-edited data file may lack its settings).
+func cloneOrNew(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(m)
 }
