@@ -85,7 +85,10 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 					return err
 				}
 				if plan.Empty() && len(plan.Records) == 0 {
-					return nil
+					// A journal left by an apply that could not finish
+					// its lockfile was replayed on open: fold it in, so
+					// the committed lockfile catches up.
+					return st.Commit(ctx)
 				}
 				// Lockfile-only records (adopted jobs) change nothing in
 				// the workspace, so they need no approval.
@@ -101,7 +104,7 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 			}
 			if plan.Empty() && len(plan.Records) == 0 {
 				fmt.Fprintln(e.out, "No changes to apply.")
-				return nil
+				return st.Commit(ctx)
 			}
 			if st.File() == nil {
 				st.Init(w.name, w.project)
