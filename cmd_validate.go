@@ -262,9 +262,15 @@ func resolvedNode(v any) *yaml.Node {
 		for k := range x {
 			keys = append(keys, k)
 		}
+		rank := func(k string) int {
+			if r, ok := resolvedRank[k]; ok {
+				return r
+			}
+			return keyRank[k]
+		}
 		sort.Slice(keys, func(i, j int) bool {
-			if keyRank[keys[i]] != keyRank[keys[j]] {
-				return keyRank[keys[i]] < keyRank[keys[j]]
+			if rank(keys[i]) != rank(keys[j]) {
+				return rank(keys[i]) < rank(keys[j])
 			}
 			return keys[i] < keys[j]
 		})
@@ -291,6 +297,10 @@ func resolvedNode(v any) *yaml.Node {
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 }
+
+// resolvedRank puts a grant's principal and a permissions mode first, as
+// people write them.
+var resolvedRank = map[string]int{"mode": -7, "user_name": -6, "group_name": -6, "service_principal_name": -6}
 
 func yamlString(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}

@@ -25,7 +25,7 @@ func TestExamplesAreValid(t *testing.T) {
 	entries, _ := os.ReadDir(examplesDir)
 	yamlFiles := 0
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".yml") || strings.HasSuffix(e.Name(), ".yaml") {
+		if (strings.HasSuffix(e.Name(), ".yml") || strings.HasSuffix(e.Name(), ".yaml")) && !IsProjectFileName(e.Name()) {
 			yamlFiles++
 		}
 	}
