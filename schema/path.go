@@ -10,8 +10,9 @@ import (
 // keyedArrays names, for arrays that the Jobs API identifies by key, the
 // field that holds each element's key. Keyed paths use it so that a message
 // about the fourth task says tasks[task_key="ingest"], which survives
-// reordering and is what plans print. permissions is jobsync's own list,
-// keyed by whichever principal an entry names.
+// reordering and is what plans print. permissions (and its grants, when
+// written as {mode, grants}) is jobsync's own list, keyed by whichever
+// principal an entry names.
 var keyedArrays = map[string][]string{
 	"tasks":                                  {"task_key"},
 	"job_clusters":                           {"job_cluster_key"},
@@ -24,6 +25,7 @@ var keyedArrays = map[string][]string{
 	"on_duration_warning_threshold_exceeded": {"id"},
 	"on_streaming_backlog_exceeded":          {"id"},
 	"permissions":                            {"user_name", "group_name", "service_principal_name"},
+	"grants":                                 {"user_name", "group_name", "service_principal_name"},
 }
 
 // identRE matches a field name written as .name in a keyed path; anything
