@@ -164,7 +164,7 @@ func (t *Table) Markdown() []byte {
 
 	b.WriteString("\n### No-change plan\n\n")
 	b.WriteString("In process: `refresh.Plan` (lockfile read, workspace read, planning). CLI: `jobsync plan` as a child process " +
-		"(process start, YAML loading and validation, plan, rendering); RSS is its peak resident set (getrusage), CPU its user+system time.\n\n")
+		"(process start, YAML loading and validation, plan, rendering); RSS is its peak resident set (VmHWM), CPU its user+system time.\n\n")
 	b.WriteString("| Workload | In process | Requests | CLI wall | CLI peak RSS | CLI CPU | CLI CPU/job | planner.Build CPU/job |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range t.Plans {
 		n := p.Workload.Jobs
