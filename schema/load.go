@@ -34,6 +34,9 @@ type loadedJob struct {
 	// mode is the permissions mode the job's YAML sets ("" when none);
 	// after Selection.apply, the job's effective mode.
 	mode string
+	// fromVar maps the pointers of values that replaced a whole-value
+	// ${var.NAME} to NAME, so that a problem with the value names it.
+	fromVar map[string]string
 }
 
 // loader accumulates the jobs and problems of one Load call.
@@ -603,13 +606,24 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		}
 		b := budget.builder(file)
 		val, _ := b.value(v, "", kpos)
+		var fromVar map[string]string
 		val = l.sel.substitute(val, b.vars, func(ptr, msg string) {
 			lc := b.positions[ptr]
 			b.problems = append(b.problems, problem{ptr: ptr, pos: Pos{File: file, Line: int(lc.line), Col: int(lc.col)}, msg: msg})
 			b.failed = append(b.failed, ptr)
-		}, func(ptr string) { b.floats = append(b.floats, ptr) })
+		}, func(d substituted) {
+			if d.float {
+				b.floats = append(b.floats, d.ptr)
+			}
+			if d.whole != "" {
+				if fromVar == nil {
+					fromVar = map[string]string{}
+				}
+				fromVar[d.ptr] = d.whole
+			}
+		})
 		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
-		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section}
+		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section, fromVar: fromVar}
 		l.permissionsForm(lj, b)
 		for _, p := range b.problems {
 			l.diags = append(l.diags, Diagnostic{Pos: p.pos, Path: joinPath(jobPath(key), keyedPath(val, p.ptr)), Msg: p.msg})
@@ -620,35 +634,55 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 }
 
 // dedupe reports a problem in the project file once, however many jobs it
-// was merged into: it is one mistake, in one place. The first job's path
-// is kept and the number of jobs said. ds is sorted.
+// was merged into: it is one mistake, in one place. Its path is the one in
+// the project file, and the jobs it was found in are named. ds is sorted.
 func dedupe(ds Diagnostics, sel *Selection) Diagnostics {
 	if sel == nil {
 		return ds
+	}
+	p := sel.Project
+	at := make(map[lineCol]string, len(p.positions))
+	for ptr, lc := range p.positions {
+		if prev, ok := at[lc]; !ok || len(ptr) < len(prev) || len(ptr) == len(prev) && ptr < prev {
+			at[lc] = ptr // the outermost value written there
+		}
 	}
 	type place struct {
 		pos Pos
 		msg string
 	}
 	first := map[place]int{}
-	count := map[place]int{}
+	jobs := map[place][]string{}
 	out := ds[:0]
 	for _, d := range ds {
-		if d.Pos.File != sel.Project.File {
+		if d.Pos.File != p.File || !strings.HasPrefix(d.Path, "jobs.") {
 			out = append(out, d)
 			continue
 		}
 		k := place{d.Pos, d.Msg}
-		count[k]++
+		key := strings.TrimPrefix(d.Path, "jobs.")
+		if i := strings.IndexAny(key, ".["); i >= 0 {
+			key = key[:i]
+		}
+		jobs[k] = append(jobs[k], key)
 		if _, seen := first[k]; seen {
 			continue
 		}
 		first[k] = len(out)
+		if ptr, ok := at[toLineCol(d.Pos)]; ok {
+			d.Path = keyedPath(p.value, ptr)
+		}
 		out = append(out, d)
 	}
 	for k, i := range first {
-		if n := count[k]; n > 1 {
-			out[i].Msg += fmt.Sprintf(" (in %d jobs)", n)
+		names := jobs[k]
+		switch {
+		case len(names) == 1:
+			out[i].Msg += fmt.Sprintf(" (in job %s)", names[0])
+		case len(names) <= 3:
+			out[i].Msg += fmt.Sprintf(" (in jobs %s)", strings.Join(names, ", "))
+		default:
+			out[i].Msg += fmt.Sprintf(" (in %d jobs: %s, ...)", len(names), strings.Join(names[:3], ", "))
 		}
 	}
 	return out
@@ -784,10 +818,14 @@ func (l *loader) report(lj *loadedJob, fs []finding) {
 			continue
 		}
 		seen[f] = true
+		msg := f.msg
+		if name, ok := lj.fromVar[f.ptr]; ok {
+			msg += l.sel.fromVariable(name)
+		}
 		l.diags = append(l.diags, Diagnostic{
 			Pos:  lj.job.PosOf(f.ptr),
 			Path: joinPath(prefix, keyedPath(lj.value, f.ptr)),
-			Msg:  f.msg,
+			Msg:  msg,
 		})
 	}
 }

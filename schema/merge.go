@@ -174,7 +174,11 @@ func (sel *Selection) fragment(ds *Diagnostics, base string, only map[string]boo
 	}
 	sel.substitute(f.value, rel,
 		func(ptr, msg string) { p.diag(ds, base+ptr, "%s", msg) },
-		func(ptr string) { f.float = append(f.float, ptr) })
+		func(d substituted) {
+			if d.float {
+				f.float = append(f.float, d.ptr)
+			}
+		})
 	if pv, ok := f.value["permissions"]; ok {
 		grants, grantsRel, mode, problems := splitPermissions(pv)
 		for _, pr := range problems {

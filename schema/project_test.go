@@ -330,7 +330,7 @@ func TestProjectProblems(t *testing.T) {
 			`jobsync.yaml:1:15: permissions.mode: must be one of authoritative, additive, got "additve" (did you mean "additive"?)`}},
 		{"override problem reported once for every job", "targets:\n  dev:\n    default: true\n    overrides:\n      all_jobs: {max_concurrent_runs: lots}\n",
 			job + "  other:\n    name: other\n", "", []string{
-				`jobsync.yaml:5:18: jobs.etl.max_concurrent_runs: expected integer, got string (in 2 jobs)`}},
+				`jobsync.yaml:5:18: targets.dev.overrides.all_jobs.max_concurrent_runs: expected integer, got string (in jobs etl, other)`}},
 		{"variable in a mapping key", "variables:\n  k: {default: x}\n", "jobs:\n  etl:\n    tags: {'${var.k}': v}\n", "", []string{
 			`jobs.yaml:3:12: jobs.etl.tags: variables are substituted in values only, not in mapping keys (${var.k})`}},
 		{"undefined variable", "variables:\n  catalog: {default: x}\n  runs: {default: 1}\n", "jobs:\n  etl:\n    name: ${var.catlog}\n", "", []string{

@@ -169,12 +169,20 @@ func (sel *Selection) forTarget() string {
 	return ""
 }
 
+// substituted describes one string that substitute replaced: whole is the
+// variable's name when the string was exactly one variable, and float says
+// the new value is a number written with a fraction or exponent (so that
+// integer fields refuse it, as they would refuse it written in the YAML).
+type substituted struct {
+	ptr, whole string
+	float      bool
+}
+
 // substitute replaces the variables of the strings at ptrs inside root (a
 // tree this call may modify). It calls fail for each string it cannot
-// substitute, and float for each number that replaced a string and was
-// written with a fraction or exponent (so that integer fields refuse it).
-// ptrs must be in the order the builder recorded them: parents first.
-func (sel *Selection) substitute(root any, ptrs []string, fail func(ptr, msg string), float func(ptr string)) any {
+// substitute, and done for each it replaced. ptrs must be in the order the
+// builder recorded them: parents first.
+func (sel *Selection) substitute(root any, ptrs []string, fail func(ptr, msg string), done func(substituted)) any {
 	for _, ptr := range ptrs {
 		s, ok := lookup(root, ptr).(string)
 		if !ok {
@@ -188,12 +196,33 @@ func (sel *Selection) substitute(root any, ptrs []string, fail func(ptr, msg str
 		if !changed {
 			continue
 		}
+		d := substituted{ptr: ptr}
 		if n, ok := v.(json.Number); ok && strings.ContainsAny(string(n), ".eE") {
-			float(ptr)
+			d.float = true
+		}
+		if parts, err := parseVars(s); err == nil && len(parts) == 1 && parts[0].isVar {
+			d.whole = parts[0].name
 		}
 		root = setAt(root, ptr, v)
+		done(d)
 	}
 	return root
+}
+
+// fromVariable says where a value that replaced a whole-value variable came
+// from, for messages about it.
+func (sel *Selection) fromVariable(name string) string {
+	from := ""
+	if sel != nil {
+		switch v, ok := sel.Values[name]; {
+		case !ok:
+		case v.From == "default":
+			from = ", its default"
+		default:
+			from = ", set by " + v.From
+		}
+	}
+	return fmt.Sprintf(" (the value of ${var.%s}%s)", name, from)
 }
 
 // setAt sets the value at ptr (which exists) and returns root.
