@@ -70,7 +70,7 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 					return fmt.Errorf("the plan was made for workspace %s, not %s: run jobsync plan against this workspace", plan.Workspace, w.name)
 				}
 				if plan.Project != w.project {
-					return fmt.Errorf("the plan was made for project %q, not %q: pass --project %s", plan.Project, w.project, plan.Project)
+					return fmt.Errorf("the plan was made for project %q, not %q: %s", plan.Project, w.project, projectHint(c, plan.Project))
 				}
 				if err := planner.CheckFresh(plan, st.File()); err != nil {
 					return err

@@ -213,3 +213,16 @@ func compactJSON(v any) string {
 	}
 	return string(b)
 }
+
+// projectHint says how to make a command use the ownership scope a saved
+// plan was made for: the plan's target when the project file has it, else
+// --project.
+func projectHint(c *cli.Context, planProject string) string {
+	sel, _ := c.App.Metadata[selectionKey].(*schema.Selection)
+	if i := strings.LastIndexByte(planProject, '/'); i >= 0 && sel != nil {
+		if t := sel.Project.Target(planProject[i+1:]); t != nil {
+			return "pass --target " + t.Name
+		}
+	}
+	return "pass --project " + planProject
+}

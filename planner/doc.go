@@ -23,6 +23,14 @@
 // lifecycle.ignore_changes are left as the workspace has them, in the
 // comparison and in every request.
 //
+// Permissions are compared with the job's direct grants, by principal, in
+// the job's mode (schema.Job.PermissionsMode): authoritative (the grants
+// become exactly the declared ones, plus the owner) or additive (the
+// declared grants are ensured; any other grant is neither shown nor removed,
+// and the PUT, which replaces the whole list, carries it as it is). Either
+// way the PUT holds exactly one IS_OWNER: the declared one, else the
+// current owner.
+//
 // Each change is labelled with its origin: "config" when the YAML differs
 // from what the lockfile recorded at the last apply, "drift" when only the
 // workspace moved.
