@@ -316,15 +316,32 @@ func (p *Project) read(ds *Diagnostics) {
 		p.Targets = append(p.Targets, t)
 		p.checkOverrides(ds, t)
 	}
-	// Every use of a variable in the project file names a declared one.
+	// Variables are substituted in overrides only, and every use names a
+	// declared variable.
 	for _, ptr := range p.vars {
 		s, _ := lookup(p.value, ptr).(string)
+		if !substitutes(ptr) {
+			if len(variableRefs(s)) > 0 {
+				p.diag(ds, ptr, "variables are substituted in job files, targets' overrides and the project-wide permissions only; write $${var. for the text ${var.")
+			}
+			continue
+		}
 		for _, name := range variableRefs(s) {
 			if p.Variable(name) == nil {
 				p.diag(ds, ptr, "%s", undefinedVariable(name, p))
 			}
 		}
 	}
+}
+
+// substitutes says whether variables are substituted at a pointer of the
+// project file: inside a target's overrides (/targets/<name>/overrides/...)
+// or the project-wide permissions. Elsewhere (a workspace, a lockfile, a
+// variable's default) a value must not depend on variables.
+func substitutes(ptr string) bool {
+	parts := strings.SplitN(ptr, "/", 5)
+	return strings.HasPrefix(ptr, "/permissions/") ||
+		len(parts) == 5 && parts[1] == "targets" && parts[3] == "overrides"
 }
 
 // checkOverrides checks what the schema cannot about a target's overrides:

@@ -326,6 +326,8 @@ func TestProjectProblems(t *testing.T) {
 			`jobsync.yaml:5:9: targets.prod.overrides.jobs.elt: target prod overrides job "elt", which no job file defines (did you mean "etl"?)`}},
 		{"undefined variable in an override", "variables:\n  catalog: {default: x}\ntargets:\n  prod:\n    overrides:\n      all_jobs: {description: '${var.catlog}'}\n", job, "", []string{
 			`jobsync.yaml:6:18: targets.prod.overrides.all_jobs.description: undefined variable "catlog" (did you mean "catalog"?); jobsync.yaml declares catalog`}},
+		{"variable outside overrides", "variables:\n  h: {default: x}\ntargets:\n  dev:\n    workspace: {host: '${var.h}'}\n", job, "", []string{
+			`jobsync.yaml:5:17: targets.dev.workspace.host: variables are substituted in job files, targets' overrides and the project-wide permissions only`}},
 		{"bad permissions mode", "permissions: {mode: additve, grants: []}\n", job, "", []string{
 			`jobsync.yaml:1:15: permissions.mode: must be one of authoritative, additive, got "additve" (did you mean "additive"?)`}},
 		{"override problem reported once for every job", "targets:\n  dev:\n    default: true\n    overrides:\n      all_jobs: {max_concurrent_runs: lots}\n",
