@@ -180,7 +180,7 @@ func (v *validator) collect(e *jsonschema.ValidationError, root any, out *[]find
 // empty when branches share a type (the caller reports every cause).
 func (v *validator) branchOfType(e *jsonschema.ValidationError, root any) ([]*jsonschema.ValidationError, string) {
 	val := lookup(root, e.InstanceLocation)
-	got := map[string]bool{}
+	got := map[string]bool{} // JSON Schema types the value has
 	switch x := val.(type) {
 	case []any:
 		got["array"] = true

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -70,8 +71,8 @@ func Select(p *Project, target string, vars map[string]string, getenv func(strin
 		if target != "" {
 			return nil, fmt.Errorf("target %q: there is no project file (jobsync.yaml) to define targets in", target)
 		}
-		for _, name := range sortedKeys(anyMap(vars)) {
-			return nil, fmt.Errorf("variable %q: there is no project file (jobsync.yaml) to declare variables in", name)
+		if names := sortedNames(vars); len(names) > 0 {
+			return nil, fmt.Errorf("variable %q: there is no project file (jobsync.yaml) to declare variables in", names[0])
 		}
 		return nil, nil
 	}
@@ -88,7 +89,7 @@ func Select(p *Project, target string, vars map[string]string, getenv func(strin
 	default:
 		sel.Target = p.Default
 	}
-	for _, name := range sortedKeys(anyMap(vars)) {
+	for _, name := range sortedNames(vars) {
 		if p.Variable(name) == nil {
 			return nil, fmt.Errorf("variable %q is not declared in %s%s", name, p.File, didYouMean(name, p.variableNames()))
 		}
@@ -141,11 +142,12 @@ func Select(p *Project, target string, vars map[string]string, getenv func(strin
 	return sel, nil
 }
 
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
+	sort.Strings(out)
 	return out
 }
 
