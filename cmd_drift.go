@@ -82,9 +82,12 @@ Exit codes: 0 no drift, 3 drift found, 1 error.`,
 			var desired []*schema.Job
 			for _, key := range sortedKeys(lock.Jobs) {
 				j := lock.Jobs[key]
-				applied := make(map[string]any, len(j.Applied)+1)
-				for k, v := range j.Applied {
-					applied[k] = v
+				applied, err := j.AppliedSettings()
+				if err != nil {
+					return fmt.Errorf("%s: job %q: %v; remove the entry (jobsync state rm %s) and apply again", w.lockPath, key, err, key)
+				}
+				if applied == nil {
+					applied = map[string]any{}
 				}
 				// Normalised settings leave out queue {enabled: false}
 				// (its read-side default), while an omitted queue in the

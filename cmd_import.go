@@ -84,7 +84,11 @@ func importCommand(e *env) *cli.Command {
 			// What jobsync "last applied" to an imported job is what an
 			// export of it says: server-filled fields are not the YAML's to
 			// manage unless it sets them.
-			if err := st.Record(c.Context, key, state.Job{JobID: id, Applied: planner.ForExport(job.Settings)}); err != nil {
+			applied, err := state.EncodeApplied(planner.ForExport(job.Settings))
+			if err != nil {
+				return fmt.Errorf("job %d: %w", id, err)
+			}
+			if err := st.Record(c.Context, key, state.Job{JobID: id, Applied: applied}); err != nil {
 				return err
 			}
 			if err := st.Commit(c.Context); err != nil {

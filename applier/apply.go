@@ -214,7 +214,10 @@ func (a *applier) writeRecords(ctx context.Context) ([]string, error) {
 		if r.Forget {
 			err = a.store.Forget(ctx, r.Key)
 		} else {
-			err = a.store.Record(ctx, r.Key, state.Job{JobID: r.JobID, Applied: r.Applied, Permissions: r.AppliedPermissions})
+			var applied json.RawMessage
+			if applied, err = state.EncodeApplied(r.Applied); err == nil {
+				err = a.store.Record(ctx, r.Key, state.Job{JobID: r.JobID, Applied: applied, Permissions: r.AppliedPermissions})
+			}
 			a.setID(r.Key, r.JobID)
 		}
 		if err != nil {
@@ -413,13 +416,17 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 		return jobID, "", err
 	}
 
-	if appliedSettings == nil {
-		// A permissions-only action leaves the recorded settings alone.
-		if j, ok := a.store.Job(act.Key); ok {
-			appliedSettings = j.Applied
-		}
+	// A permissions-only action leaves the recorded settings alone.
+	var recorded json.RawMessage
+	if appliedSettings != nil {
+		// Encoding a tree the plan holds cannot fail after the request
+		// body made from it was encoded; were it to, the write did
+		// happen, so it is still recorded, with the settings unknown.
+		recorded, _ = state.EncodeApplied(appliedSettings)
+	} else if j, ok := a.store.Job(act.Key); ok {
+		recorded = j.Applied
 	}
-	rec := state.Job{JobID: jobID, Applied: appliedSettings, Permissions: act.AppliedPermissions}
+	rec := state.Job{JobID: jobID, Applied: recorded, Permissions: act.AppliedPermissions}
 	if len(perms) > 0 {
 		if _, err := a.client.SetPermissions(ctx, jobID, perms); err != nil {
 			// The job write happened: record it (with the permissions it

@@ -63,7 +63,11 @@ func TestApplyOrderAndReferences(t *testing.T) {
 		if got, want := runJobID(j.Settings, "run_"+ref[1]), lf.Jobs[ref[1]].JobID; got != want {
 			t.Errorf("%s runs job %d, want %d (%s)", ref[0], got, want, ref[1])
 		}
-		if got, want := runJobID(lf.Jobs[ref[0]].Applied, "run_"+ref[1]), lf.Jobs[ref[1]].JobID; got != want {
+		recorded, err := lf.Jobs[ref[0]].AppliedSettings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := runJobID(recorded, "run_"+ref[1]), lf.Jobs[ref[1]].JobID; got != want {
 			t.Errorf("lockfile: %s runs job %d, want %d", ref[0], got, want)
 		}
 	}
@@ -414,7 +418,11 @@ func TestPermissionsFailureRecordsWrite(t *testing.T) {
 		t.Fatalf("err %v result %+v", err, res)
 	}
 	rec := e.lock().Jobs["a"]
-	if fmt.Sprint(rec.Applied["timeout_seconds"]) != "60" || rec.Permissions != nil {
+	recorded, err := rec.AppliedSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(recorded["timeout_seconds"]) != "60" || rec.Permissions != nil {
 		t.Errorf("recorded %+v", rec)
 	}
 	p = e.plan(desired, false)

@@ -315,7 +315,13 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	if !noLock {
 		// Normalised again: a lockfile written by an older table (or edited
 		// by hand) still labels origins right; canonical input costs nothing.
-		applied = Normalize(jp.lock.Applied)
+		// The lockfile keeps applied settings as JSON; each job's tree
+		// is decoded here, for this job only, and dropped with it.
+		recorded, err := jp.lock.AppliedSettings()
+		if err != nil {
+			return nil, nil, fmt.Errorf("job %q: lockfile: %v; remove the entry (jobsync state rm %s) and plan again", jp.key, err, jp.key)
+		}
+		applied = Normalize(recorded)
 		if jp.runAsFilled && applied != nil && applied["run_as"] == nil {
 			// The lockfile never records a run_as jobsync did not set; for
 			// labelling, the last apply meant "the owner" too.

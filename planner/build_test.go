@@ -178,7 +178,7 @@ func TestCreateBody(t *testing.T) {
 func TestOrigin(t *testing.T) {
 	yaml := "jobs:\n  j:\n    name: new name\n    max_concurrent_runs: 2\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n"
 	live := []planner.Live{liveOf(t, 1, "j", `{"name":"old name","max_concurrent_runs":3,"tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"}}]}`)}
-	lock := &state.File{Lineage: "l", Serial: 1, Jobs: map[string]state.Job{"j": {JobID: 1, Applied: mustJSON(t,
+	lock := &state.File{Lineage: "l", Serial: 1, Jobs: map[string]state.Job{"j": {JobID: 1, Applied: json.RawMessage(
 		`{"name":"old name","max_concurrent_runs":2,"queue":{"enabled":true},"tags":{"jobsync":"acme/j"},"tasks":[{"task_key":"a","notebook_task":{"notebook_path":"/a"}}]}`)}}}
 	origins := func(p *planner.Plan) map[string]string {
 		m := map[string]string{}

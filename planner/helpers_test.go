@@ -189,6 +189,16 @@ func decodeLock(t testing.TB, data []byte) *state.File {
 	return &f
 }
 
+// lockApplied is m as a lockfile records it (state.Job.Applied).
+func lockApplied(t testing.TB, m map[string]any) json.RawMessage {
+	t.Helper()
+	raw, err := state.EncodeApplied(m)
+	if err != nil {
+		t.Fatalf("encoding applied settings: %v", err)
+	}
+	return raw
+}
+
 func mustJSON(t testing.TB, s string) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -354,14 +364,14 @@ func (s *sim) apply(p *planner.Plan, lock *state.File) *state.File {
 		if err != nil {
 			t.Fatalf("apply %s: %v", a.Key, err)
 		}
-		out.Jobs[a.Key] = state.Job{JobID: id, Applied: applied, Permissions: a.AppliedPermissions}
+		out.Jobs[a.Key] = state.Job{JobID: id, Applied: lockApplied(t, applied), Permissions: a.AppliedPermissions}
 	}
 	for _, r := range p.Records {
 		if r.Forget {
 			delete(out.Jobs, r.Key)
 			continue
 		}
-		out.Jobs[r.Key] = state.Job{JobID: r.JobID, Applied: r.Applied, Permissions: r.AppliedPermissions}
+		out.Jobs[r.Key] = state.Job{JobID: r.JobID, Applied: lockApplied(t, r.Applied), Permissions: r.AppliedPermissions}
 	}
 	// The lockfile is stored as JSON: round-trip it so the next plan sees
 	// what a reader sees.

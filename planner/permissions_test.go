@@ -102,7 +102,7 @@ func TestPermissionModes(t *testing.T) {
 			live.Permissions = toPerms(tc.live)
 			applied := planner.Normalize(mustJSON(t, `{"name": "j", "queue": {"enabled": true}, "tags": {"jobsync": "acme/j"}, "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/p"}}]}`))
 			lock := &state.File{Version: 1, Project: "acme", Lineage: "0123456789abcdef0123456789abcdef", Serial: 1, Jobs: map[string]state.Job{
-				"j": {JobID: 7, Applied: applied, Permissions: []any{map[string]any{"group_name": "analysts", "permission_level": "CAN_VIEW"}}},
+				"j": {JobID: 7, Applied: lockApplied(t, applied), Permissions: []any{map[string]any{"group_name": "analysts", "permission_level": "CAN_VIEW"}}},
 			}}
 			p, err := planner.Build(planner.Input{Desired: []*schema.Job{job}, Live: []planner.Live{live}, Lock: lock, Project: "acme"})
 			if err != nil {
@@ -173,7 +173,7 @@ func TestAdditiveNeedsLiveGrants(t *testing.T) {
 	job.PermissionsMode = schema.PermissionsAdditive
 	live := liveOf(t, 7, "j", `{"name": "j", "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/p"}}]}`)
 	lock := &state.File{Version: 1, Project: "acme", Lineage: "0123456789abcdef0123456789abcdef", Serial: 1, Jobs: map[string]state.Job{
-		"j": {JobID: 7, Applied: planner.Normalize(live.Settings), Permissions: []any{}},
+		"j": {JobID: 7, Applied: lockApplied(t, planner.Normalize(live.Settings)), Permissions: []any{}},
 	}}
 	_, err := planner.Build(planner.Input{Desired: []*schema.Job{job}, Live: []planner.Live{live}, Lock: lock, Project: "acme"})
 	if err == nil || !strings.Contains(err.Error(), "additive") {

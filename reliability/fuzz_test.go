@@ -115,7 +115,11 @@ func seedPlans(f *testing.F) [][]byte {
 		if err != nil {
 			f.Fatal(err)
 		}
-		lock.Jobs[a.Key] = state.Job{JobID: ids[a.Key], Applied: applied, Permissions: a.AppliedPermissions}
+		raw, err := state.EncodeApplied(applied)
+		if err != nil {
+			f.Fatal(err)
+		}
+		lock.Jobs[a.Key] = state.Job{JobID: ids[a.Key], Applied: raw, Permissions: a.AppliedPermissions}
 		req, err := planner.Resolve(a.Request, ids)
 		if err != nil {
 			f.Fatal(err)

@@ -33,7 +33,7 @@ func realisticJob(i int) Job {
 	}
 	return Job{
 		JobID: int64(1000000000000 + i),
-		Applied: map[string]any{
+		Applied: mustRaw(map[string]any{
 			"name":                fmt.Sprintf("[prod] domain %03d pipeline %05d", i%200, i),
 			"description":         "Loads the raw events of one domain, builds the silver tables and refreshes the gold aggregates.",
 			"max_concurrent_runs": n(1),
@@ -83,7 +83,7 @@ func realisticJob(i int) Job {
 					"file":         map[string]any{"path": "/Workspace/Repos/etl/sql/publish.sql"},
 				}}),
 			},
-		},
+		}),
 		Permissions: []any{
 			map[string]any{"group_name": "data-platform", "permission_level": "CAN_MANAGE"},
 			map[string]any{"group_name": "analysts", "permission_level": "CAN_VIEW"},
@@ -179,4 +179,13 @@ func BenchmarkRecord(b *testing.B) {
 			})
 		})
 	}
+}
+
+// mustRaw is EncodeApplied of a literal, which cannot fail.
+func mustRaw(m map[string]any) json.RawMessage {
+	raw, err := EncodeApplied(m)
+	if err != nil {
+		panic(err)
+	}
+	return raw
 }

@@ -240,9 +240,16 @@ func parseV1(data []byte) (*File, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if err := checkEntry(k, f.Jobs[k]); err != nil {
+		j := f.Jobs[k]
+		if err := checkEntry(k, j); err != nil {
 			return nil, corrupt("%v", err)
 		}
+		applied, err := compactApplied(j.Applied)
+		if err != nil {
+			return nil, corrupt("job %q: %v", k, err)
+		}
+		j.Applied = applied
+		f.Jobs[k] = j
 	}
 	return &f, nil
 }

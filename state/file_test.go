@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,8 +34,8 @@ func TestRoundTrip(t *testing.T) {
 	if got := f.Jobs["nightly_etl"].JobID; got != 9007199254740993 {
 		t.Errorf("job id = %d, want 9007199254740993 (must not pass through float64)", got)
 	}
-	if _, ok := f.Jobs["nightly_etl"].Applied["max_concurrent_runs"].(json.Number); !ok {
-		t.Errorf("numbers in applied settings should be json.Number, got %T", f.Jobs["nightly_etl"].Applied["max_concurrent_runs"])
+	if got := appliedOf(t, f.Jobs["nightly_etl"])["max_concurrent_runs"]; reflect.TypeOf(got) != reflect.TypeOf(json.Number("")) {
+		t.Errorf("numbers in applied settings should be json.Number, got %T", got)
 	}
 	var out bytes.Buffer
 	if err := Write(&out, f); err != nil {
@@ -49,9 +50,9 @@ func TestWriteIsCanonical(t *testing.T) {
 	f := New("HTTPS://Example.cloud.databricks.com/", "proj")
 	// Insert in an order unlike the sorted one.
 	for _, k := range []string{"zeta", "alpha", "mid", "beta"} {
-		f.Jobs[k] = Job{JobID: int64(len(k)), Applied: map[string]any{
+		f.Jobs[k] = Job{JobID: int64(len(k)), Applied: rawApplied(t, map[string]any{
 			"tags": map[string]any{"z": "1", "a": "2"}, "name": k + " <&>", "max_concurrent_runs": json.Number("3"),
-		}}
+		})}
 	}
 	var a, b bytes.Buffer
 	if err := Write(&a, f); err != nil {
@@ -239,4 +240,24 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("write is not stable:\n%s\n---\n%s", once.Bytes(), twice.Bytes())
 		}
 	})
+}
+
+// rawApplied is the Job.Applied form of m, for tests.
+func rawApplied(t testing.TB, m map[string]any) json.RawMessage {
+	t.Helper()
+	raw, err := EncodeApplied(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// appliedOf decodes j.Applied, for tests.
+func appliedOf(t testing.TB, j Job) map[string]any {
+	t.Helper()
+	m, err := j.AppliedSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

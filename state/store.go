@@ -297,6 +297,11 @@ func decodeRecord(line []byte) (journalRecord, error) {
 		if err := checkEntry(r.Key, *r.Job); err != nil {
 			return r, err
 		}
+		applied, err := compactApplied(r.Job.Applied)
+		if err != nil {
+			return r, fmt.Errorf("record for %q: %v", r.Key, err)
+		}
+		r.Job.Applied = applied
 	}
 	return r, nil
 }
@@ -324,10 +329,14 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 }
 
 func (s *Store) append(r journalRecord) error {
-	line, err := json.Marshal(r)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// As Write does: the journal's Applied bytes become the lockfile's.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("state: encoding the record of %q: %w", r.Key, err)
 	}
+	line := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	// Decode what will be on disk, so that memory holds exactly what a
 	// replay would (numbers as json.Number, no aliasing of the caller's
 	// maps).

@@ -16,10 +16,14 @@ import (
 )
 
 func job(id int64) Job {
-	return Job{JobID: id, Applied: map[string]any{
+	raw, err := EncodeApplied(map[string]any{
 		"name": fmt.Sprintf("job %d", id), "max_concurrent_runs": json.Number("1"),
 		"tags": map[string]any{"jobsync": fmt.Sprintf("p/k%d", id)},
-	}}
+	})
+	if err != nil {
+		panic(err) // a literal above; cannot fail
+	}
+	return Job{JobID: id, Applied: raw}
 }
 
 func openStore(t *testing.T, path string) *Store {
@@ -467,12 +471,15 @@ func TestRecordCopies(t *testing.T) {
 	s.Init("https://h", "p")
 	j := job(1)
 	must(t, s.Record(ctx, "a", j))
-	j.Applied["name"] = "changed"
-	if got, _ := s.Job("a"); got.Applied["name"] != "job 1" {
-		t.Errorf("the store aliases the caller's map: %v", got.Applied["name"])
+	copy(j.Applied, `{"name":"changed"`)
+	if got, _ := s.Job("a"); appliedOf(t, got)["name"] != "job 1" {
+		t.Errorf("the store aliases the caller's bytes: %s", got.Applied)
 	}
-	if err := s.Record(ctx, "b", Job{JobID: 1, Applied: map[string]any{"x": func() {}}}); err == nil {
+	if err := s.Record(ctx, "b", Job{JobID: 1, Applied: json.RawMessage(`{"x":`)}); err == nil {
 		t.Error("an unencodable record should fail")
+	}
+	if err := s.Record(ctx, "b", Job{JobID: 1, Applied: json.RawMessage(`[1]`)}); err == nil {
+		t.Error("a record whose applied settings are not an object should fail")
 	}
 	if err := s.Record(ctx, "", job(1)); err == nil {
 		t.Error("an empty key should fail")

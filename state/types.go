@@ -1,5 +1,7 @@
 package state
 
+import "encoding/json"
+
 // Version is the lockfile format this build writes. Readers accept every
 // version up to it and refuse newer ones.
 const Version = 1
@@ -25,10 +27,13 @@ type File struct {
 // Job is what jobsync recorded for one key at its last apply.
 type Job struct {
 	JobID int64 `json:"job_id"`
-	// Applied is the normalised settings jobsync last sent (or adopted); the
-	// planner compares it with the YAML (config changes) and with the live
-	// job (drift).
-	Applied map[string]any `json:"applied,omitempty"`
+	// Applied is the normalised settings jobsync last sent (or adopted), as
+	// compact JSON (a JSON object, or nil); the planner compares it with the
+	// YAML (config changes) and with the live job (drift). It stays raw
+	// until used: decoded trees of a 10,000-job lockfile cost ~55 MB of
+	// heap against ~15 MB of bytes, and a plan decodes one job at a time.
+	// Use AppliedSettings to read it and EncodeApplied to fill it.
+	Applied json.RawMessage `json:"applied,omitempty"`
 	// Permissions is the normalised direct ACL jobsync last set, if it
 	// manages the job's permissions.
 	Permissions []any `json:"permissions,omitempty"`
