@@ -148,14 +148,17 @@ func buildDrift(w *workspace, plan *planner.Plan, live []planner.Live) *driftRep
 		}
 	}
 	for _, l := range live {
-		if _, ours := planner.OwnedKey(w.project, l.Settings); ours {
+		if _, ours := l.OwnedKey(w.project); ours {
 			continue
 		}
 		u := unmanaged{JobID: l.JobID}
-		if n, ok := l.Settings["name"].(string); ok {
+		// List reads keep settings as JSON; unreadable ones still list
+		// the job, by id.
+		settings, _ := l.Decoded()
+		if n, ok := settings["name"].(string); ok {
 			u.Name = n
 		}
-		if tags, ok := l.Settings["tags"].(map[string]any); ok {
+		if tags, ok := settings["tags"].(map[string]any); ok {
 			if t, ok := tags[planner.OwnerTagKey].(string); ok {
 				u.Owner = t
 			}

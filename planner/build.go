@@ -109,7 +109,12 @@ func Build(in Input) (*Plan, error) {
 		if only != nil && !only[key] {
 			continue
 		}
-		live := id.match[key]
+		// List reads keep settings raw; each job's tree lives only
+		// while that job is planned.
+		live, err := decodedLive(id.match[key])
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %v", key, err)
+		}
 		var lockEntry *state.Job
 		if e, ok := lockJobs[key]; ok {
 			lockEntry = &e
@@ -162,10 +167,14 @@ type identity struct {
 func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*identity, error) {
 	byID := make(map[int64]*Live, len(in.Live))
 	tagged := map[string][]*Live{}
+	// Each job's ownership tag, read once: for list reads it is parsed
+	// out of the JSON settings.
+	owner := make(map[*Live]string, len(in.Live))
 	for i := range in.Live {
 		l := &in.Live[i]
 		byID[l.JobID] = l
-		if k, ok := OwnedKey(in.Project, l.Settings); ok {
+		owner[l] = l.ownerTag()
+		if k, ok := ownedKey(in.Project, owner[l]); ok {
 			tagged[k] = append(tagged[k], l)
 		}
 	}
@@ -192,7 +201,7 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 	tag := func(k string) string { return OwnerTagKey + "=" + OwnerTagValue(in.Project, k) }
 	claimed := map[int64]string{} // job id -> the key it was matched to
 	for _, k := range id.keys {
-		l, err := matchKey(k, tagged[k], lockJobs, byID, in.Project, tag, id.adopted)
+		l, err := matchKey(k, tagged[k], lockJobs, byID, owner, in.Project, tag, id.adopted)
 		if err == nil && l != nil {
 			if other, dup := claimed[l.JobID]; dup {
 				err = fmt.Errorf("keys %q and %q both resolve to job %d: the lockfile is damaged; remove one entry (jobsync state rm KEY) and plan again", other, k, l.JobID)
@@ -217,7 +226,7 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 
 // matchKey finds key's live job: the lockfile's, confirmed by its tag, or
 // the single job carrying the key's tag.
-func matchKey(k string, ts []*Live, lockJobs map[string]state.Job, byID map[int64]*Live,
+func matchKey(k string, ts []*Live, lockJobs map[string]state.Job, byID map[int64]*Live, owner map[*Live]string,
 	project string, tag func(string) string, adopted map[string]string) (*Live, error) {
 	if len(ts) > 1 {
 		ids := make([]string, len(ts))
@@ -232,7 +241,7 @@ func matchKey(k string, ts []*Live, lockJobs map[string]state.Job, byID map[int6
 	switch {
 	case inLock && byID[e.JobID] != nil:
 		l = byID[e.JobID]
-		if other := ownerTag(l.Settings); other != "" && other != OwnerTagValue(project, k) {
+		if other := owner[l]; other != "" && other != OwnerTagValue(project, k) {
 			return nil, fmt.Errorf("the lockfile maps %q to job %d, but that job carries the tag %s=%s: the lockfile is out of date or belongs to another project; remove the entry (jobsync state rm %s) and plan again", k, e.JobID, OwnerTagKey, other, k)
 		}
 		if len(ts) == 1 && ts[0].JobID != e.JobID {

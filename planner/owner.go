@@ -16,7 +16,11 @@ func OwnerTagValue(project, key string) string { return project + "/" + key }
 // OwnedKey returns the key whose ownership tag settings carries, when it
 // belongs to project.
 func OwnedKey(project string, settings map[string]any) (key string, ok bool) {
-	v := ownerTag(settings)
+	return ownedKey(project, ownerTag(settings))
+}
+
+// ownedKey is the key in the ownership tag value v of project.
+func ownedKey(project, v string) (key string, ok bool) {
 	if project == "" || !strings.HasPrefix(v, project+"/") {
 		return "", false
 	}

@@ -31,6 +31,11 @@ type Live struct {
 	CreatorUserName string
 	RunAsUserName   string
 	Settings        map[string]any
+	// RawSettings is Settings as JSON, for a caller that reads many jobs
+	// and keeps them undecoded (refresh does for jobs/list: ~1.2 KB a job
+	// against ~11 KB as a tree). It is used only when Settings is nil;
+	// Build then decodes one job at a time. Read either with Decoded.
+	RawSettings json.RawMessage
 	// Partial is true when Settings came from a list view whose arrays were
 	// truncated (has_more); such a job must be re-read before it is planned.
 	Partial bool

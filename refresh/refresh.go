@@ -9,6 +9,7 @@ package refresh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -152,27 +153,45 @@ func lockedIDs(in planner.Input) []int64 {
 
 // readByList lists the whole workspace and completes, with jobs/get, the
 // jobs we manage whose arrays the list cut at 100 entries.
+//
+// Settings stay JSON (Live.RawSettings), decoded by the planner one
+// job at a time: as trees, the list view of 10,000 jobs held ~110 MB while
+// the YAML and the lockfile were also in memory, and made the plan's peak.
 func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parallelism int) ([]planner.Live, map[int64]bool, error) {
-	jobs, err := c.ListJobs(ctx, jobsapi.ListJobsOptions{ExpandTasks: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the workspace's jobs: %w", err)
-	}
 	managed := map[int64]bool{}
 	if in.Lock != nil {
 		for _, j := range in.Lock.Jobs {
 			managed[j.JobID] = true
 		}
 	}
-	live := make([]planner.Live, 0, len(jobs))
+	var live []planner.Live
 	var incomplete []int64
-	for _, j := range jobs {
-		l := toLive(&j)
-		if j.HasMore {
-			if _, owned := planner.OwnedKey(in.Project, j.Settings); owned || managed[j.JobID] {
-				incomplete = append(incomplete, j.JobID)
-			}
+	err := c.ListJobsPages(ctx, jobsapi.ListJobsOptions{ExpandTasks: true}, func(page []jobsapi.ListedJob) error {
+		if live == nil {
+			live = make([]planner.Live, 0, len(page))
 		}
-		live = append(live, l)
+		for _, j := range page {
+			l := planner.Live{
+				JobID:           j.JobID,
+				CreatorUserName: j.CreatorUserName,
+				RunAsUserName:   j.RunAsUserName,
+				RawSettings:     settingsOf(j.Settings),
+				Partial:         j.HasMore,
+			}
+			if j.HasMore {
+				if _, owned := l.OwnedKey(in.Project); owned || managed[j.JobID] {
+					incomplete = append(incomplete, j.JobID)
+				}
+			}
+			live = append(live, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the workspace's jobs: %w", err)
+	}
+	if live == nil {
+		live = []planner.Live{}
 	}
 	read := make(map[int64]bool, len(incomplete))
 	if len(incomplete) == 0 {
@@ -186,6 +205,17 @@ func readByList(ctx context.Context, c *jobsapi.Client, in planner.Input, parall
 		read[l.JobID] = true
 	}
 	return replace(live, full), read, nil
+}
+
+// settingsOf is a list item's settings as Live.RawSettings: nil when
+// absent or null. The decoder already copied them out of the page, so
+// keeping them keeps nothing else of the page alive; a server that indents
+// its answers costs only the spaces.
+func settingsOf(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
 }
 
 // readByGet reads the given jobs in parallel; a job that no longer exists is
@@ -277,7 +307,7 @@ func readPermissions(ctx context.Context, c *jobsapi.Client, in planner.Input, l
 		}
 	}
 	for _, l := range live {
-		if k, ok := planner.OwnedKey(in.Project, l.Settings); ok {
+		if k, ok := l.OwnedKey(in.Project); ok {
 			if _, known := idOf[k]; !known {
 				idOf[k] = l.JobID
 			}

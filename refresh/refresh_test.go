@@ -229,3 +229,45 @@ func TestAutoListsWhenPruning(t *testing.T) {
 		t.Fatalf("strategy %s, counts %v: the orphaned tagged job must be found and deleted", p.Refresh.Strategy, p.Counts())
 	}
 }
+
+// A list read keeps each job's settings as JSON, ours and others' alike;
+// jobs completed with jobs/get are trees. Both read back the same values.
+func TestListKeepsSettingsRaw(t *testing.T) {
+	w := newWorld(t)
+	desired := jobs(3, map[int]int{1: 150}, nil)
+	p, _ := w.plan(desired, refresh.List)
+	w.apply(p)
+	foreign, _ := json.Marshal(map[string]any{"name": "someone else's", "timeout_seconds": 86400})
+	otherID, err := w.client.CreateJob(context.Background(), foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, live, err := refresh.Plan(context.Background(), w.client, planner.Input{
+		Desired: desired, Lock: w.store.File(), Project: project, Workspace: "https://emulator",
+	}, refresh.Options{Strategy: refresh.List})
+	if err != nil || !p.Empty() {
+		t.Fatalf("plan: %v, %v; want no changes", err, p.Counts())
+	}
+	if len(live) != 4 {
+		t.Fatalf("%d live jobs, want 4", len(live))
+	}
+	wide := w.store.File().Jobs[desired[1].Key].JobID
+	for _, l := range live {
+		full := l.JobID == wide // 150 tasks: read whole with jobs/get
+		if (l.Settings != nil) != full || (l.RawSettings != nil) == full {
+			t.Errorf("job %d: tree %v, raw %v; want a tree only for the job read with jobs/get", l.JobID, l.Settings != nil, l.RawSettings != nil)
+		}
+		s, err := l.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ours := l.OwnedKey(project)
+		if l.JobID == otherID {
+			if ours || s["name"] != "someone else's" || s["timeout_seconds"] != json.Number("86400") {
+				t.Errorf("foreign job: ours=%v settings %v", ours, s)
+			}
+		} else if !ours {
+			t.Errorf("job %d: not recognised as ours", l.JobID)
+		}
+	}
+}
