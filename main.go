@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -17,7 +18,21 @@ type stdio struct {
 	out, err io.Writer
 }
 
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is unset. With GOGC=100 alone the heap grows to twice the live set between
+// collections: a no-change plan of 10,000 jobs (~150 MB live: the YAML trees,
+// the lockfile, the listed jobs as JSON) peaked at 430 MiB RSS, and loading
+// the YAML alone at 350 MiB. Under this limit it peaks at ~270 MiB for about
+// a second more CPU. It is soft: when the live set itself exceeds it, the
+// runtime caps the GC's share of CPU (at about half) instead of failing, so
+// a far bigger workspace runs slower, never out of memory because of it.
+// GOMEMLIMIT (a size, or "off") overrides it.
+const defaultMemoryLimit = 256 << 20
+
 func main() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, stdio{os.Stdin, os.Stdout, os.Stderr}, os.Getenv)
 	stop()
