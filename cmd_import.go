@@ -270,6 +270,11 @@ func yamlNode(v any) *yaml.Node {
 		}
 		return n
 	}
+	if str, ok := v.(string); ok {
+		// A live value that happens to contain "${var." must read back as
+		// itself, not as a variable of the project file.
+		v = strings.ReplaceAll(str, "${var.", "$${var.")
+	}
 	var n yaml.Node
 	if err := n.Encode(v); err != nil {
 		return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(v)}
