@@ -13,20 +13,30 @@ import (
 
 // lockfileFlags locate a lockfile without connecting to a workspace.
 func lockfileFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default: the target's, else jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
 		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in emulator's lockfile"},
-	}
+	}, projectFlags()...)
 }
 
-func lockfilePath(c *cli.Context) string {
+// lockfilePath is the lockfile the other commands would use: --lockfile,
+// else the selected target's (jobsync.yaml in the current directory), else
+// the default.
+func lockfilePath(c *cli.Context, e *env) (string, error) {
 	if p := c.String("lockfile"); p != "" {
-		return p
+		return p, nil
+	}
+	sel, err := selectProject(c, e, []string{"."}, "text")
+	if err != nil {
+		return "", err
+	}
+	if p := targetLockfile(c, sel); p != "" {
+		return p, nil
 	}
 	if c.Bool("emulator") {
-		return filepath.Join(emulatorDir, "jobsync.lock.json")
+		return filepath.Join(emulatorDir, "jobsync.lock.json"), nil
 	}
-	return "jobsync.lock.json"
+	return "jobsync.lock.json", nil
 }
 
 func stateCommand(e *env) *cli.Command {
@@ -42,7 +52,7 @@ func stateCommand(e *env) *cli.Command {
 					if err := checkArgs(c); err != nil {
 						return err
 					}
-					f, err := readLockfile(c)
+					f, err := readLockfile(c, e)
 					if err != nil {
 						return err
 					}
@@ -68,7 +78,7 @@ func stateCommand(e *env) *cli.Command {
 					if c.NArg() != 1 {
 						return usageError("state show takes one job key")
 					}
-					f, err := readLockfile(c)
+					f, err := readLockfile(c, e)
 					if err != nil {
 						return err
 					}
@@ -95,7 +105,10 @@ func stateCommand(e *env) *cli.Command {
 					if c.NArg() == 0 {
 						return usageError("state rm takes one or more job keys")
 					}
-					path := lockfilePath(c)
+					path, err := lockfilePath(c, e)
+					if err != nil {
+						return err
+					}
 					unlock, err := state.Lock(c.Context, path, c.Duration("lock-timeout"))
 					if err != nil {
 						return err
@@ -129,7 +142,10 @@ func stateCommand(e *env) *cli.Command {
 					if err := checkArgs(c); err != nil {
 						return err
 					}
-					path := lockfilePath(c)
+					path, err := lockfilePath(c, e)
+					if err != nil {
+						return err
+					}
 					if err := state.BreakLock(path); err != nil {
 						return err
 					}
@@ -141,8 +157,11 @@ func stateCommand(e *env) *cli.Command {
 	}
 }
 
-func readLockfile(c *cli.Context) (*state.File, error) {
-	path := lockfilePath(c)
+func readLockfile(c *cli.Context, e *env) (*state.File, error) {
+	path, err := lockfilePath(c, e)
+	if err != nil {
+		return nil, err
+	}
 	st, err := state.Open(c.Context, path)
 	if err != nil {
 		return nil, err
