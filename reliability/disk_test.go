@@ -111,7 +111,7 @@ func TestFaultLockDirReadOnlyMidApply(t *testing.T) {
 			lock := filepath.Join(lockDir, "jobsync.lock.json")
 			var creates atomic.Int32
 			var once sync.Once
-			w.gate.observe = func(r *http.Request) {
+			observe := func(r *http.Request) {
 				if !strings.HasSuffix(r.URL.Path, "/jobs/create") {
 					return
 				}
@@ -121,6 +121,7 @@ func TestFaultLockDirReadOnlyMidApply(t *testing.T) {
 					once.Do(func() { _ = os.Chmod(lockDir, 0o555) })
 				}
 			}
+			w.gate.observe.Store(&observe)
 			r := w.cliApply(t, lock)
 			if r.code != 1 || !strings.Contains(r.stderr, "permission denied") || strings.Contains(r.stderr, "goroutine ") {
 				t.Fatalf("apply whose lockfile directory turned read-only: exit %d\n%s", r.code, r.stderr)

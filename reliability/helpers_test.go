@@ -347,9 +347,10 @@ func (w *world) jobCount() int { return len(w.emu.JobIDs()) }
 // waits).
 type gate struct {
 	next http.Handler
-	// observe, when set before the first request, sees every request
-	// before it is served (tests use it to act at a chosen moment).
-	observe func(*http.Request)
+	// observe, when set, sees every request before it is served (tests
+	// use it to act at a chosen moment). It is atomic because server
+	// goroutines of earlier keep-alive connections read it.
+	observe atomic.Pointer[func(*http.Request)]
 
 	mu    sync.Mutex
 	rules []*rule
@@ -411,8 +412,8 @@ func (g *gate) match(path string) *rule {
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if g.observe != nil {
-		g.observe(r)
+	if f := g.observe.Load(); f != nil {
+		(*f)(r)
 	}
 	rl := g.match(r.URL.Path)
 	if rl == nil {

@@ -30,11 +30,12 @@ func TestSecretNeverShown(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	token := "dapi" + hex.EncodeToString(b[:])
 	var sent atomic.Int64
-	w.gate.observe = func(r *http.Request) {
+	observe := func(r *http.Request) {
 		if r.Header.Get("Authorization") == "Bearer "+token {
 			sent.Add(1)
 		}
 	}
+	w.gate.observe.Store(&observe)
 	jobs := filepath.Join(w.dir, "jobs")
 	lock := filepath.Join(w.dir, "jobsync.lock.json")
 	planFile := filepath.Join(w.dir, "plan.json")
