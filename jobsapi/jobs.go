@@ -182,11 +182,7 @@ func (c *Client) CreateJob(ctx context.Context, body json.RawMessage) (int64, er
 // ResetJob replaces a job's settings; body is {"job_id":N,"new_settings":{…}}.
 // Reset is idempotent, so it is retried like a read.
 func (c *Client) ResetJob(ctx context.Context, body json.RawMessage) error {
-	cl, err := c.post("jobs/reset", body, true)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, cl, nil)
+	_, err := c.write(ctx, "jobs/reset", body, true, nil)
 	return err
 }
 
@@ -194,26 +190,14 @@ func (c *Client) ResetJob(ctx context.Context, body json.RawMessage) error {
 // {"job_id":N,"new_settings":{…},"fields_to_remove":[…]}. Sending the same
 // update twice has the same effect as once, so it is retried.
 func (c *Client) UpdateJob(ctx context.Context, body json.RawMessage) error {
-	cl, err := c.post("jobs/update", body, true)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, cl, nil)
+	_, err := c.write(ctx, "jobs/update", body, true, nil)
 	return err
 }
 
 // DeleteJob deletes a job. When an earlier attempt may have reached the
 // workspace and a retry then finds the job gone, the delete is taken as done.
 func (c *Client) DeleteJob(ctx context.Context, jobID int64) error {
-	cl, err := c.post("jobs/delete", idBody("job_id", jobID), true)
-	if err != nil {
-		return err
-	}
-	oc, err := c.do(ctx, cl, nil)
-	if err != nil && oc.maybeSentBefore && IsNotFound(err) {
-		return nil
-	}
-	return err
+	return c.remove(ctx, "jobs/delete", idBody("job_id", jobID))
 }
 
 func (c *Client) get(endpoint string, q url.Values) *call {
@@ -229,6 +213,26 @@ func (c *Client) post(endpoint string, body json.RawMessage, idempotent bool) (*
 		return nil, fmt.Errorf("POST %s: request body %v", path, err)
 	}
 	return &call{method: http.MethodPost, path: path, endpoint: endpoint, body: body, idempotent: idempotent}, nil
+}
+
+// write sends one POST and decodes its answer into out (unless nil).
+func (c *Client) write(ctx context.Context, endpoint string, body json.RawMessage, idempotent bool, out any) (outcome, error) {
+	cl, err := c.post(endpoint, body, idempotent)
+	if err != nil {
+		return outcome{}, err
+	}
+	return c.do(ctx, cl, out)
+}
+
+// remove sends a delete. When an earlier attempt may have reached the
+// workspace and a retry then finds the object gone, that attempt did the
+// delete: it counts as done.
+func (c *Client) remove(ctx context.Context, endpoint string, body json.RawMessage) error {
+	oc, err := c.write(ctx, endpoint, body, true, nil)
+	if err != nil && oc.maybeSentBefore && IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 func checkObject(body []byte) error {

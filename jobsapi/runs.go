@@ -115,26 +115,18 @@ var runArrays = []string{"tasks", "job_clusters", "job_parameters", "repair_hist
 // start a second run): the error matches ErrMaybeCommitted. With one, the
 // workspace deduplicates and the call is retried.
 func (c *Client) RunNow(ctx context.Context, body json.RawMessage) (RunNowResponse, error) {
-	cl, err := c.post("jobs/run-now", body, hasIdempotencyToken(body))
-	if err != nil {
-		return RunNowResponse{}, err
-	}
 	var resp RunNowResponse
-	_, err = c.do(ctx, cl, &resp)
+	_, err := c.write(ctx, "jobs/run-now", body, hasIdempotencyToken(body), &resp)
 	return resp, err
 }
 
 // SubmitRun starts a one-time run (a SubmitRun body) and returns its run id.
 // Retries follow the rule of RunNow.
 func (c *Client) SubmitRun(ctx context.Context, body json.RawMessage) (int64, error) {
-	cl, err := c.post("jobs/runs/submit", body, hasIdempotencyToken(body))
-	if err != nil {
-		return 0, err
-	}
 	var resp struct {
 		RunID int64 `json:"run_id"`
 	}
-	_, err = c.do(ctx, cl, &resp)
+	_, err := c.write(ctx, "jobs/runs/submit", body, hasIdempotencyToken(body), &resp)
 	return resp.RunID, err
 }
 
@@ -270,11 +262,7 @@ func (c *Client) ExportRun(ctx context.Context, runID int64, views string) (map[
 // CancelRun asks for a run to be cancelled; the run may still be running
 // when this returns.
 func (c *Client) CancelRun(ctx context.Context, runID int64) error {
-	cl, err := c.post("jobs/runs/cancel", idBody("run_id", runID), true)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, cl, nil)
+	_, err := c.write(ctx, "jobs/runs/cancel", idBody("run_id", runID), true, nil)
 	return err
 }
 
@@ -292,11 +280,7 @@ func (c *Client) CancelAllRuns(ctx context.Context, jobID int64, allQueuedRuns b
 	if err != nil {
 		return err
 	}
-	cl, err := c.post("jobs/runs/cancel-all", b, true)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, cl, nil)
+	_, err = c.write(ctx, "jobs/runs/cancel-all", b, true, nil)
 	return err
 }
 
@@ -304,15 +288,7 @@ func (c *Client) CancelAllRuns(ctx context.Context, jobID int64, allQueuedRuns b
 // that finds the run gone after an earlier attempt may have deleted it
 // counts as success.
 func (c *Client) DeleteRun(ctx context.Context, runID int64) error {
-	cl, err := c.post("jobs/runs/delete", idBody("run_id", runID), true)
-	if err != nil {
-		return err
-	}
-	oc, err := c.do(ctx, cl, nil)
-	if err != nil && oc.maybeSentBefore && IsNotFound(err) {
-		return nil
-	}
-	return err
+	return c.remove(ctx, "jobs/runs/delete", idBody("run_id", runID))
 }
 
 // RepairRun re-runs tasks of a finished run (a RepairRun body) and returns
