@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
@@ -44,16 +44,7 @@ type convWorld struct {
 
 func newConvWorld(t *testing.T, project string) *convWorld {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{ReorderReads: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	c, err := jobsapi.New(jobsapi.Config{Host: srv.URL, Token: "convergence-test-token", AuthType: "pat"}, jobsapi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true}, jobsapi.Options{})
 	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
 		t.Fatal(err)

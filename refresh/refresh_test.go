@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
@@ -29,16 +29,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{ReorderReads: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	c, err := jobsapi.New(jobsapi.Config{Host: srv.URL, Token: "refresh-test-token", AuthType: "pat"}, jobsapi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true}, jobsapi.Options{})
 	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,36 @@
+// Package emutest starts the Jobs API emulator on a loopback port with a
+// real jobsapi client of it: the one way tests outside the client and the
+// emulator get a workspace to talk to.
+//
+// It is for tests only (it takes a testing.TB) and must not grow behaviour
+// of its own: knobs belong to the emulator, options to the client.
+package emutest
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/jobsync/jobsync/jobsapi"
+	"github.com/jobsync/jobsync/jobsapi/emulator"
+)
+
+// Token is the credential the client sends. It is long and unusual so that
+// the client's redaction of it from messages never eats real words.
+const Token = "dapi-emutest-0123456789abcdef"
+
+// Start serves a new emulator with o and returns it with a client of it.
+// Both are closed when the test ends.
+func Start(t testing.TB, o emulator.Options, co jobsapi.Options) (*emulator.Server, *jobsapi.Client) {
+	t.Helper()
+	emu, err := emulator.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	c, err := jobsapi.New(jobsapi.Config{Host: srv.URL, Token: Token, AuthType: "pat"}, co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emu, c
+}
