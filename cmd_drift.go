@@ -97,6 +97,15 @@ Exit codes: 0 no drift, 3 drift found, 1 error.`,
 					applied["queue"] = map[string]any{"enabled": false}
 				}
 				dj := schema.NewJob(key, w.lockPath, applied, nil)
+				// The grants jobsync last set, in the mode it set them:
+				// in additive mode grants made by others are not drift.
+				if j.Permissions != nil {
+					perms, err := recordedGrants(j.Permissions)
+					if err != nil {
+						return fmt.Errorf("%s: job %q: permissions: %v; remove the entry (jobsync state rm %s) and apply again", w.lockPath, key, err, key)
+					}
+					dj.Permissions, dj.PermissionsMode = perms, j.PermissionsMode
+				}
 				desired = append(desired, dj)
 			}
 			plan, live, err := refresh.Plan(c.Context, w.client, planner.Input{
@@ -237,4 +246,18 @@ func short(v any) string {
 		s = s[:117] + "..."
 	}
 	return s
+}
+
+// recordedGrants reads the grants a lockfile entry records (entries of the
+// permissions API's request form).
+func recordedGrants(entries []any) ([]schema.Permission, error) {
+	b, err := json.Marshal(entries)
+	if err != nil {
+		return nil, err
+	}
+	perms := []schema.Permission{}
+	if err := json.Unmarshal(b, &perms); err != nil {
+		return nil, err
+	}
+	return perms, nil
 }

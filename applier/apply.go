@@ -216,7 +216,7 @@ func (a *applier) writeRecords(ctx context.Context) ([]string, error) {
 		} else {
 			var applied json.RawMessage
 			if applied, err = state.EncodeApplied(r.Applied); err == nil {
-				err = a.store.Record(ctx, r.Key, state.Job{JobID: r.JobID, Applied: applied, Permissions: r.AppliedPermissions})
+				err = a.store.Record(ctx, r.Key, state.Job{JobID: r.JobID, Applied: applied, Permissions: r.AppliedPermissions, PermissionsMode: r.AppliedPermissionsMode})
 			}
 			a.setID(r.Key, r.JobID)
 		}
@@ -426,7 +426,7 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 	} else if j, ok := a.store.Job(act.Key); ok {
 		recorded = j.Applied
 	}
-	rec := state.Job{JobID: jobID, Applied: recorded, Permissions: act.AppliedPermissions}
+	rec := state.Job{JobID: jobID, Applied: recorded, Permissions: act.AppliedPermissions, PermissionsMode: act.AppliedPermissionsMode}
 	if len(perms) > 0 {
 		if _, err := a.client.SetPermissions(ctx, jobID, perms); err != nil {
 			// The job write happened: record it (with the permissions it

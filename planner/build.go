@@ -342,24 +342,25 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	changes := d.out
 
 	if len(changes) == 0 && len(perm.changes) == 0 {
-		if noLock || !deepEqual(applied, want) || !equalPerms(jp.lock.Permissions, perm.applied) {
+		if noLock || !deepEqual(applied, want) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {
 			reason := jp.adopted
 			if reason == "" {
 				reason = "the workspace already matches; the lockfile record is refreshed"
 			}
-			return nil, &Record{Key: jp.key, JobID: jp.live.JobID, Reason: reason, Applied: want, AppliedPermissions: perm.applied}, nil
+			return nil, &Record{Key: jp.key, JobID: jp.live.JobID, Reason: reason, Applied: want, AppliedPermissions: perm.applied, AppliedPermissionsMode: jp.permMode()}, nil
 		}
 		return nil, nil, nil
 	}
 
 	a := &Action{
-		Key:                jp.key,
-		JobID:              jp.live.JobID,
-		Source:             posString(jp.job.Pos),
-		Applied:            want,
-		AppliedPermissions: perm.applied,
-		LiveDigest:         digestNormalized(live),
-		Needs:              jp.needsCreating(needs),
+		Key:                    jp.key,
+		JobID:                  jp.live.JobID,
+		Source:                 posString(jp.job.Pos),
+		Applied:                want,
+		AppliedPermissions:     perm.applied,
+		AppliedPermissionsMode: jp.permMode(),
+		LiveDigest:             digestNormalized(live),
+		Needs:                  jp.needsCreating(needs),
 	}
 	a.Changes = jp.present(changes)
 	a.Changes = append(a.Changes, perm.present(jp.job)...)
@@ -406,15 +407,16 @@ func (jp *jobPlanner) create(send, want map[string]any, needs []string, perm *pe
 	d := differ{noLock: true, create: true}
 	d.object(nil, rules.job, nil, send, nil, false)
 	a := &Action{
-		Op:                 OpCreate,
-		Key:                jp.key,
-		Reason:             reason,
-		Source:             posString(jp.job.Pos),
-		Changes:            jp.present(d.out),
-		Request:            req,
-		Applied:            want,
-		AppliedPermissions: perm.applied,
-		Needs:              jp.needsCreating(needs),
+		Op:                     OpCreate,
+		Key:                    jp.key,
+		Reason:                 reason,
+		Source:                 posString(jp.job.Pos),
+		Changes:                jp.present(d.out),
+		Request:                req,
+		Applied:                want,
+		AppliedPermissions:     perm.applied,
+		AppliedPermissionsMode: jp.permMode(),
+		Needs:                  jp.needsCreating(needs),
 	}
 	a.Changes = append(a.Changes, perm.present(jp.job)...)
 	return a, nil, nil

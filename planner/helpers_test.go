@@ -364,14 +364,14 @@ func (s *sim) apply(p *planner.Plan, lock *state.File) *state.File {
 		if err != nil {
 			t.Fatalf("apply %s: %v", a.Key, err)
 		}
-		out.Jobs[a.Key] = state.Job{JobID: id, Applied: lockApplied(t, applied), Permissions: a.AppliedPermissions}
+		out.Jobs[a.Key] = state.Job{JobID: id, Applied: lockApplied(t, applied), Permissions: a.AppliedPermissions, PermissionsMode: a.AppliedPermissionsMode}
 	}
 	for _, r := range p.Records {
 		if r.Forget {
 			delete(out.Jobs, r.Key)
 			continue
 		}
-		out.Jobs[r.Key] = state.Job{JobID: r.JobID, Applied: lockApplied(t, r.Applied), Permissions: r.AppliedPermissions}
+		out.Jobs[r.Key] = state.Job{JobID: r.JobID, Applied: lockApplied(t, r.Applied), Permissions: r.AppliedPermissions, PermissionsMode: r.AppliedPermissionsMode}
 	}
 	// The lockfile is stored as JSON: round-trip it so the next plan sees
 	// what a reader sees.

@@ -100,6 +100,16 @@ func canonicalList(l []any) any {
 	return aclFromRecord(l).entries()
 }
 
+// permMode is what the lockfile records of the job's permission mode:
+// "additive", or empty for authoritative (and for a job whose permissions
+// jobsync does not manage).
+func (jp *jobPlanner) permMode() string {
+	if jp.job != nil && jp.job.Permissions != nil && jp.job.PermissionsMode == schema.PermissionsAdditive {
+		return schema.PermissionsAdditive
+	}
+	return ""
+}
+
 // permPlan is what a job's permissions need.
 type permPlan struct {
 	changes []change

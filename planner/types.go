@@ -119,6 +119,9 @@ type Action struct {
 	Applied map[string]any `json:"applied,omitempty"`
 	// AppliedPermissions is the normalised ACL recorded with it.
 	AppliedPermissions []any `json:"applied_permissions,omitempty"`
+	// AppliedPermissionsMode is recorded with them: "additive", or empty
+	// for authoritative.
+	AppliedPermissionsMode string `json:"applied_permissions_mode,omitempty"`
 	// LiveDigest is the digest of the normalised live settings the action was
 	// planned against; apply of a saved plan refuses a job whose digest moved.
 	LiveDigest string `json:"live_digest,omitempty"`
@@ -136,6 +139,8 @@ type Record struct {
 	Reason             string         `json:"reason"`
 	Applied            map[string]any `json:"applied,omitempty"`
 	AppliedPermissions []any          `json:"applied_permissions,omitempty"`
+	// AppliedPermissionsMode: see Action.
+	AppliedPermissionsMode string `json:"applied_permissions_mode,omitempty"`
 }
 
 // Change is one changed keyed path.

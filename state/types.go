@@ -37,4 +37,8 @@ type Job struct {
 	// Permissions is the normalised direct ACL jobsync last set, if it
 	// manages the job's permissions.
 	Permissions []any `json:"permissions,omitempty"`
+	// PermissionsMode is "additive" when jobsync ensured only the recorded
+	// grants and left others alone; empty means authoritative (exactly the
+	// recorded grants). Drift reads it to know which grants are jobsync's.
+	PermissionsMode string `json:"permissions_mode,omitempty"`
 }
