@@ -1,5 +1,11 @@
 // Command jobsync keeps Databricks jobs as code: it validates job YAML, plans
 // the changes that would make a workspace match it, and applies them.
+//
+// Package main is wiring: flags, the order of the steps of each command, what
+// is printed and the exit code. It is the only package that prints or decides
+// exit codes (see report in app.go), and it holds no logic of its own that a
+// package could: loading is schema's, planning planner's, reading the
+// workspace refresh's, writing it applier's.
 package main
 
 import (
