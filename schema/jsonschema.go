@@ -359,7 +359,11 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 		return one(fmt.Sprintf("has %d %s; at most %v are allowed", len(a), noun(ptr), owner["maxItems"]))
 	case "maxProperties":
 		m, _ := val.(map[string]any)
-		return one(fmt.Sprintf("has %d %s; at most %v are allowed", len(m), noun(ptr), owner["maxProperties"]))
+		msg := fmt.Sprintf("has %d %s; at most %v are allowed", len(m), noun(ptr), owner["maxProperties"])
+		if note, ok := owner["x-limit-note"].(string); ok {
+			msg += " (" + note + ")"
+		}
+		return one(msg)
 	case "pattern":
 		return one(fmt.Sprintf("must match %s, got %s", owner["pattern"], describe(val)))
 	}

@@ -109,8 +109,9 @@ func TestLimits(t *testing.T) {
 	}{
 		{"1000 tasks", tasks(1000), nil},
 		{"1001 tasks", tasks(1001), []string{`a.yml:3:5: jobs.a.tasks: has 1001 tasks; at most 1000 are allowed`}},
-		{"25 tags", tags(25), nil},
-		{"26 tags", tags(26), []string{`a.yml:3:5: jobs.a.tags: has 26 tags; at most 25 are allowed`}},
+		// 24: the API's 25 less jobsync's ownership tag.
+		{"24 tags", tags(24), nil},
+		{"25 tags", tags(25), []string{`a.yml:3:5: jobs.a.tags: has 25 tags; at most 24 are allowed (the Jobs API allows 25 tags, and jobsync adds its own ownership tag to every job)`}},
 		{"max_concurrent_runs 1000", "max_concurrent_runs: 1000\n", nil},
 		{"name 4096 bytes", "name: " + strings.Repeat("é", 2048) + "\n", nil},
 		{"name 4097 bytes", "name: x" + strings.Repeat("é", 2048) + "\n", []string{`a.yml:3:5: jobs.a.name: is 4097 bytes long; the Jobs API allows at most 4096 bytes`}},

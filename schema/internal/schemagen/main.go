@@ -378,10 +378,12 @@ func applyOverrides(defs map[string]any) error {
 	set(prop("job", "max_concurrent_runs"), "minimum", 0, "maximum", 1000)
 	set(prop("job", "description"), "maxLength", 27700)
 	set(prop("job", "timeout_seconds"), "minimum", 0)
-	// tags: a free map of strings, at most 25, and "jobsync" is where
-	// jobsync writes its ownership tag.
+	// tags: a free map of strings. The API allows 25, and jobsync adds its
+	// ownership tag under "jobsync" to every job it manages, so the YAML
+	// may hold 24.
 	set(prop("job", "tags"),
-		"maxProperties", 25,
+		"maxProperties", 24,
+		"x-limit-note", "the Jobs API allows 25 tags, and jobsync adds its own ownership tag to every job",
 		"propertyNames", map[string]any{
 			"not":       map[string]any{"const": "jobsync"},
 			"x-message": `tag key "jobsync" is reserved: jobsync writes its ownership tag there; use another key`,
