@@ -3,7 +3,6 @@ package schema
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -268,7 +267,7 @@ func (p *Project) read(ds *Diagnostics) {
 		v.Description, _ = vm["description"].(string)
 		v.Type, _ = vm["type"].(string)
 		if v.Default != nil {
-			got := valueType(v.Default)
+			got := typeName(v.Default)
 			switch {
 			case v.Type == "":
 				v.Type = got
@@ -405,30 +404,10 @@ func (p *Project) checkJobKeys(keys map[string]bool) Diagnostics {
 	return ds
 }
 
-// valueType is the project file's word for the type of a JSON value.
-func valueType(v any) string {
-	switch x := v.(type) {
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number:
-		if isIntegral(x) && !strings.ContainsAny(string(x), ".eE") {
-			return "integer"
-		}
-		return "number"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "mapping"
-	}
-	return "null"
-}
-
 // typeAccepts says whether a value fits a variable type; an integer is a
 // number too.
 func typeAccepts(typ string, v any) bool {
-	got := valueType(v)
+	got := typeName(v)
 	return got == typ || typ == "number" && got == "integer"
 }
 
@@ -442,7 +421,7 @@ func article(typ string) string {
 func describeValue(v any) string {
 	switch v.(type) {
 	case []any, map[string]any:
-		return article(valueType(v))
+		return article(typeName(v))
 	}
-	return article(valueType(v)) + " " + describe(v)
+	return article(typeName(v)) + " " + describe(v)
 }

@@ -156,7 +156,7 @@ func (sel *Selection) expand(s string) (v any, changed bool, msg string) {
 		case bool:
 			b.WriteString(strconv.FormatBool(x))
 		default:
-			return nil, true, fmt.Sprintf("variable %q is %s: it can only be a whole value (\"${var.%s}\" alone), not part of a string", p.name, article(valueType(v)), p.name)
+			return nil, true, fmt.Sprintf("variable %q is %s: it can only be a whole value (\"${var.%s}\" alone), not part of a string", p.name, article(typeName(v)), p.name)
 		}
 	}
 	return b.String(), true, ""
