@@ -86,17 +86,7 @@ Exit codes: 0 no drift, 3 drift found, 1 error.`,
 				if err != nil {
 					return fmt.Errorf("%s: job %q: %v; remove the entry (jobsync state rm %s) and apply again", w.lockPath, key, err, key)
 				}
-				if applied == nil {
-					applied = map[string]any{}
-				}
-				// Normalised settings leave out queue {enabled: false}
-				// (its read-side default), while an omitted queue in the
-				// YAML means "enabled", the 2.2 default (jobs-api.md
-				// §4.2): say it explicitly so the replay means the same.
-				if _, ok := applied["queue"]; !ok {
-					applied["queue"] = map[string]any{"enabled": false}
-				}
-				dj := schema.NewJob(key, w.lockPath, applied, nil)
+				dj := schema.NewJob(key, w.lockPath, planner.AsConfiguration(applied), nil)
 				// The grants jobsync last set, in the mode it set them:
 				// in additive mode grants made by others are not drift.
 				if j.Permissions != nil {

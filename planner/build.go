@@ -453,7 +453,7 @@ func (jp *jobPlanner) sendForm() (map[string]any, []string, error) {
 	// depends on the server's version-specific default. queue.enabled false
 	// is sent as written (a meaningful zero, §12.5).
 	if !hasValue(send["queue"]) {
-		send["queue"] = map[string]any{"enabled": true}
+		send["queue"] = map[string]any{"enabled": omittedQueueEnabled}
 	}
 
 	// References.

@@ -77,3 +77,22 @@ func keepOnExport(k string, parent map[string]any, top bool) bool {
 	}
 	return false
 }
+
+// omittedQueueEnabled is what jobsync sends when the configuration leaves
+// queue out (see Build).
+const omittedQueueEnabled = true
+
+// AsConfiguration turns settings the lockfile recorded (normalised, so
+// queue {enabled: false} is left out as the read-side default) back into
+// settings that mean the same when planned as configuration, where an
+// omitted queue means "enabled". drift replays the last apply this way.
+func AsConfiguration(applied map[string]any) map[string]any {
+	out := make(map[string]any, len(applied)+1)
+	for k, v := range applied {
+		out[k] = v
+	}
+	if !hasValue(out["queue"]) {
+		out["queue"] = map[string]any{"enabled": !omittedQueueEnabled}
+	}
+	return out
+}

@@ -44,3 +44,20 @@ func TestForExport(t *testing.T) {
 		t.Fatal("ForExport modified its argument")
 	}
 }
+
+// TestAsConfiguration: an applied record without queue (normalised away as
+// disabled) replays as an explicit disabled queue, and an explicit queue is
+// kept.
+func TestAsConfiguration(t *testing.T) {
+	got := AsConfiguration(map[string]any{"name": "a"})
+	if q, _ := got["queue"].(map[string]any); q == nil || q["enabled"] != false {
+		t.Fatalf("queue = %v, want {enabled: false}", got["queue"])
+	}
+	on := map[string]any{"enabled": true}
+	if got := AsConfiguration(map[string]any{"queue": on}); !reflect.DeepEqual(got["queue"], on) {
+		t.Fatalf("queue = %v, want %v", got["queue"], on)
+	}
+	if got := AsConfiguration(nil); len(got) != 1 {
+		t.Fatalf("AsConfiguration(nil) = %v", got)
+	}
+}
