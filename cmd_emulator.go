@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 )
 
 func emulatorCommand(e *env) *cli.Command {

@@ -18,9 +18,9 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"

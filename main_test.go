@@ -15,7 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the actual output")

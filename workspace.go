@@ -13,8 +13,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/state"
 )
 

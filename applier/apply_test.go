@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/schema"
 )
 

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"

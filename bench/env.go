@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jobsync/jobsync/applier"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 )
 
 // Benchmarks of the client's read paths against the emulator over loopback

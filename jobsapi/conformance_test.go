@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 )
 
 const testToken = "dapi-conformance-token-0123456789"

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 )
 
 // ListJobsPages sees the same jobs, page by page, as ListJobs, with the

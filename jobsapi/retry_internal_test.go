@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobsync/jobsync/jobsapi/emulator"
+	"github.com/jobsync/jobsync/emulator"
 )
 
 // TestRetryAfterHonoured checks the waits the client chooses, recorded

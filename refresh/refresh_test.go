@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"

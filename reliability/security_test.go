@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/jobsync/jobsync/bench"
+	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
-	"github.com/jobsync/jobsync/jobsapi/emulator"
 )
 
 // TestSecretNeverShown runs a full life cycle through the jobsync binary

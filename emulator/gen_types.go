@@ -7,7 +7,7 @@
 // requests (MALFORMED_REQUEST) and drop unknown fields exactly where the real
 // API does.
 //
-//	go run gen_types.go -in ../../../shared/reference/jobs-api-schema.md
+//	go run gen_types.go -in ../../shared/reference/jobs-api-schema.md
 package main
 
 import (
@@ -39,7 +39,7 @@ var (
 )
 
 func main() {
-	in := flag.String("in", "../../../shared/reference/jobs-api-schema.md", "path of jobs-api-schema.md")
+	in := flag.String("in", "../../shared/reference/jobs-api-schema.md", "path of jobs-api-schema.md")
 	out := flag.String("out", "types_gen.go", "output file")
 	flag.Parse()
 	f, err := os.Open(*in)
