@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -41,7 +40,7 @@ type env struct {
 func run(ctx context.Context, args []string, io stdio, getenv func(string) string) int {
 	e := &env{stdio: io, getenv: getenv}
 	app := newApp(e)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, flagsFirst(app, args))
 	return report(e, err, ctx)
 }
 
@@ -86,7 +85,7 @@ func newApp(e *env) *cli.App {
    2  changes present (plan --detailed-exitcode)
    3  drift found (drift)
  130  interrupted`,
-		Commands: commands(e),
+		Commands: withUsageErrors(commands(e)),
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return usageError(err.Error())
 		},
@@ -101,16 +100,16 @@ func usageError(msg string) error {
 	return &exitErr{code: exitError, msg: msg + " (see --help)"}
 }
 
-// checkArgs guards urfave/cli's habit of treating every token after the first
-// argument as an argument: `jobsync plan dir --out x` would otherwise read
-// "--out" as a path.
-func checkArgs(c *cli.Context) error {
-	for _, a := range c.Args().Slice() {
-		if strings.HasPrefix(a, "-") && a != "-" {
-			return usageError(fmt.Sprintf("flag %s must come before the arguments: jobsync %s [flags] ARGS", a, c.Command.Name))
+// withUsageErrors makes every command report a bad flag as one line, like
+// every other error, rather than urfave/cli's help page.
+func withUsageErrors(cmds []*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err.Error()) }
 		}
+		withUsageErrors(c.Subcommands)
 	}
-	return nil
+	return cmds
 }
 
 func commands(e *env) []*cli.Command {

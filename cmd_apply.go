@@ -39,9 +39,6 @@ lockfile changed since, or when a job it touches changed in the workspace since.
 The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 130).`,
 		Flags: applyFlags(),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			ctx := c.Context
 			var plan *planner.Plan
 			saved := isPlanFile(c.Args().Slice())

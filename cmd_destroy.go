@@ -22,9 +22,6 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 			&cli.BoolFlag{Name: "progress", Usage: "print progress on stderr even when it is not a terminal"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			// The YAML, when there is any, is read for prevent_destroy.
 			var desired []*schema.Job
 			if hasYAML(pathArgs(c)) {

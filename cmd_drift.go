@@ -57,9 +57,6 @@ Exit codes: 0 no drift, 3 drift found, 1 error.`,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json or markdown"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			format := c.String("format")
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError(fmt.Sprintf("unknown --format %q: want text, json or markdown", format))

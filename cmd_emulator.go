@@ -38,9 +38,6 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			if c.NArg() > 0 {
 				return usageError("emulator takes no arguments")
 			}

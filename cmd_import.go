@@ -30,9 +30,6 @@ func importCommand(e *env) *cli.Command {
 		Flags: append(workspaceFlags(),
 			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			args := c.Args().Slice()
 			if len(args) < 2 {
 				return usageError("import takes a job key and a job id: jobsync import KEY JOB_ID [PATH...]")
@@ -128,9 +125,6 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			if c.Bool("all") == (c.NArg() > 0) {
 				return usageError("export takes job ids, or --all (not both)")
 			}

@@ -41,9 +41,6 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when the plan has changes, 0 when it has none"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			format := c.String("format")
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError(fmt.Sprintf("unknown --format %q: want text, json or markdown", format))
@@ -245,9 +242,6 @@ func showCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json or markdown"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			if c.NArg() != 1 {
 				return usageError("show takes exactly one plan file")
 			}

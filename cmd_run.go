@@ -22,9 +22,6 @@ func runCommand(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 0, Usage: "give up waiting after this long (0: no limit)"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			if c.NArg() != 1 {
 				return usageError("run takes one job key")
 			}

@@ -49,9 +49,6 @@ func stateCommand(e *env) *cli.Command {
 				Usage: "list the managed job keys and their job ids",
 				Flags: lockfileFlags(),
 				Action: func(c *cli.Context) error {
-					if err := checkArgs(c); err != nil {
-						return err
-					}
 					f, err := readLockfile(c, e)
 					if err != nil {
 						return err
@@ -72,9 +69,6 @@ func stateCommand(e *env) *cli.Command {
 				ArgsUsage: "KEY",
 				Flags:     lockfileFlags(),
 				Action: func(c *cli.Context) error {
-					if err := checkArgs(c); err != nil {
-						return err
-					}
 					if c.NArg() != 1 {
 						return usageError("state show takes one job key")
 					}
@@ -99,9 +93,6 @@ func stateCommand(e *env) *cli.Command {
 				Flags: append(lockfileFlags(),
 					&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
 				Action: func(c *cli.Context) error {
-					if err := checkArgs(c); err != nil {
-						return err
-					}
 					if c.NArg() == 0 {
 						return usageError("state rm takes one or more job keys")
 					}
@@ -139,9 +130,6 @@ func stateCommand(e *env) *cli.Command {
 				Usage: "break a stale lock left by an apply that died (make sure none is running)",
 				Flags: lockfileFlags(),
 				Action: func(c *cli.Context) error {
-					if err := checkArgs(c); err != nil {
-						return err
-					}
 					path, err := lockfilePath(c, e)
 					if err != nil {
 						return err

@@ -27,9 +27,6 @@ overrides merged. --resolved prints the resolved jobs as YAML.`,
 			&cli.StringFlag{Name: "project", Usage: "project name, as for plan (shown with the target)"},
 		}, projectFlags()...),
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			format := c.String("format")
 			switch format {
 			case "text", "github", "json":
@@ -154,9 +151,6 @@ func schemaCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "project", Usage: "print the schema of the project file (jobsync.yaml) instead"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := checkArgs(c); err != nil {
-				return err
-			}
 			doc := schema.JSONSchema()
 			if c.Bool("project") {
 				doc = schema.ProjectJSONSchema()
