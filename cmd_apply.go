@@ -40,15 +40,11 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 		Flags: applyFlags(),
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			var plan *planner.Plan
-			saved := isPlanFile(c.Args().Slice())
-			if saved {
-				p, err := readPlanFile(c.Args().First())
-				if err != nil {
-					return err
-				}
-				plan = p
+			plan, err := savedPlanArg(c.Args().Slice())
+			if err != nil {
+				return err
 			}
+			saved := plan != nil
 			var cfg *schema.Config
 			if !saved {
 				loaded, err := loadConfig(c, e)

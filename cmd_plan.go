@@ -70,8 +70,15 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 			if err := renderPlan(e, plan, format); err != nil {
 				return err
 			}
-			if out := c.String("out"); out != "" && format == "text" {
-				fmt.Fprintf(e.out, "\nSaved the plan to %s. Apply exactly it with: jobsync apply %s\n", out, out)
+			if out := c.String("out"); out != "" {
+				// The hint goes with the plan on a terminal, to stderr
+				// when stdout is a document.
+				sel, _ := selectProject(c, e, pathArgs(c), "text")
+				hint, w := "\nSaved the plan to %s. Apply exactly it with: %s\n", e.out
+				if format != "text" {
+					hint, w = "Saved the plan to %s. Apply exactly it with: %s\n", e.err
+				}
+				fmt.Fprintf(w, hint, out, applyCommandLine(c, sel, out))
 			}
 			if c.Bool("detailed-exitcode") && !plan.Empty() {
 				return &exitErr{code: exitChanges}

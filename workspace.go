@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/jobsapi"
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -193,13 +196,75 @@ func openState(ctx context.Context, w *workspace) (*state.Store, error) {
 	return st, nil
 }
 
-// isPlanFile tells whether the single argument of apply is a saved plan.
-func isPlanFile(args []string) bool {
-	if len(args) != 1 || !strings.HasSuffix(args[0], ".json") {
-		return false
+// savedPlanArg is apply's argument read as a saved plan, when it is one: a
+// single regular file whose content is a plan document (planner.IsPlan),
+// whatever it is called. Anything else is nil: the arguments are YAML
+// paths.
+func savedPlanArg(args []string) (*planner.Plan, error) {
+	if len(args) != 1 {
+		return nil, nil
 	}
-	fi, err := os.Stat(args[0])
-	return err == nil && !fi.IsDir()
+	if fi, err := os.Stat(args[0]); err != nil || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		return nil, err
+	}
+	if !planner.IsPlan(data) {
+		return nil, nil
+	}
+	p, err := planner.ReadPlan(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", args[0], err)
+	}
+	return p, nil
+}
+
+// workspaceFlagNames are the flags that choose the workspace, the lockfile
+// and the ownership scope: what `apply PLANFILE` needs again to reach the
+// same ones.
+var workspaceFlagNames = []string{"emulator", "host", "profile", "lockfile", "project"}
+
+// applyCommandLine is the command that applies the plan saved at path with
+// the workspace, lockfile and project this command used: its workspace
+// flags as given, and the target it selected (from --target,
+// JOBSYNC_TARGET or the project file's default alike).
+func applyCommandLine(c *cli.Context, sel *schema.Selection, path string) string {
+	words := []string{"jobsync", "apply"}
+	for _, name := range workspaceFlagNames {
+		if !c.IsSet(name) {
+			continue
+		}
+		if _, isBool := flagOf(c, name).(*cli.BoolFlag); isBool {
+			words = append(words, "--"+name)
+			continue
+		}
+		words = append(words, "--"+name, shellQuote(c.String(name)))
+	}
+	if sel != nil && sel.Target != nil {
+		words = append(words, "--target", shellQuote(sel.Target.Name))
+	}
+	return strings.Join(append(words, shellQuote(path)), " ")
+}
+
+func flagOf(c *cli.Context, name string) cli.Flag {
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 var errAborted = errors.New("apply cancelled: nothing was changed")

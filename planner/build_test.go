@@ -299,6 +299,21 @@ func TestPlanFile(t *testing.T) {
 	if !strings.Contains(string(q.Actions[0].Request), "9007199254740993") {
 		t.Errorf("a job id above 2^53 did not survive: %s", q.Actions[0].Request)
 	}
+	if !planner.IsPlan(b.Bytes()) {
+		t.Errorf("IsPlan(a written plan) = false")
+	}
+	for doc, want := range map[string]bool{
+		"\ufeff\n {\"format_version\": 9}":   true, // another version is still a plan (ReadPlan refuses it)
+		`{"jobs": {"a": {"name": "a"}}}`:       false,
+		"jobs:\n  format_version: {}\n":        false,
+		"format_version: 1\n":                  false,
+		`{"format_version": 1, "actions": [`:  false,
+		"":                                     false,
+	} {
+		if got := planner.IsPlan([]byte(doc)); got != want {
+			t.Errorf("IsPlan(%q) = %v, want %v", doc, got, want)
+		}
+	}
 	for doc, want := range map[string]string{
 		`{"format_version": 2, "actions": []}`: "format_version 2",
 		`{"actions": []}`:                      "no format_version",

@@ -42,6 +42,21 @@ func WritePlan(w io.Writer, p *Plan) error {
 	return err
 }
 
+// IsPlan tells whether data is a saved-plan document (of any
+// format_version), whatever the file it came from is called: a JSON object
+// with a top-level format_version. A job file never is one, in YAML or in
+// JSON, since a job file's top level holds only jobs, resources and x- keys.
+func IsPlan(data []byte) bool {
+	data = bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(data) == 0 || data[0] != '{' {
+		return false
+	}
+	var head struct {
+		FormatVersion json.RawMessage `json:"format_version"`
+	}
+	return json.Unmarshal(data, &head) == nil && head.FormatVersion != nil
+}
+
 // ReadPlan reads a saved plan. It refuses a document of another
 // format_version (made by another jobsync release) rather than guess at it.
 func ReadPlan(r io.Reader) (*Plan, error) {
