@@ -304,11 +304,11 @@ func TestPlanFile(t *testing.T) {
 	}
 	for doc, want := range map[string]bool{
 		"\ufeff\n {\"format_version\": 9}":   true, // another version is still a plan (ReadPlan refuses it)
-		`{"jobs": {"a": {"name": "a"}}}`:       false,
-		"jobs:\n  format_version: {}\n":        false,
-		"format_version: 1\n":                  false,
-		`{"format_version": 1, "actions": [`:  false,
-		"":                                     false,
+		`{"jobs": {"a": {"name": "a"}}}`:     false,
+		"jobs:\n  format_version: {}\n":      false,
+		"format_version: 1\n":                false,
+		`{"format_version": 1, "actions": [`: false,
+		"":                                   false,
 	} {
 		if got := planner.IsPlan([]byte(doc)); got != want {
 			t.Errorf("IsPlan(%q) = %v, want %v", doc, got, want)
