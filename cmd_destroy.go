@@ -24,7 +24,11 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 		Action: func(c *cli.Context) error {
 			// The YAML, when there is any, is read for prevent_destroy.
 			var desired []*schema.Job
-			if hasYAML(pathArgs(c)) {
+			proj, err := resolveProject(c, e, "text")
+			if err != nil {
+				return err
+			}
+			if hasYAML(proj.paths) {
 				cfg, err := loadConfig(c, e)
 				if err != nil {
 					return err

@@ -39,16 +39,13 @@ func importCommand(e *env) *cli.Command {
 			if err != nil || id <= 0 {
 				return usageError(fmt.Sprintf("job id %q is not a positive integer", args[1]))
 			}
-			paths := args[2:]
-			if len(paths) == 0 {
-				paths = []string{"."}
-			}
-			cfg, err := loadConfigPaths(c, e, paths)
+			cfg, err := loadConfig(c, e)
 			if err != nil {
 				return err
 			}
 			if cfg.Job(key) == nil {
-				return fmt.Errorf("no job %q in the YAML under %s: write its YAML first (jobsync export %d prints a starting point)", key, strings.Join(paths, ", "), id)
+				proj, _ := resolveProject(c, e, "text")
+				return fmt.Errorf("no job %q in the YAML under %s: write its YAML first (jobsync export %d prints a starting point)", key, strings.Join(proj.paths, ", "), id)
 			}
 			w, st, err := openLocked(c.Context, c, e)
 			if err != nil {

@@ -73,12 +73,12 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 			if out := c.String("out"); out != "" {
 				// The hint goes with the plan on a terminal, to stderr
 				// when stdout is a document.
-				sel, _ := selectProject(c, e, pathArgs(c), "text")
+				proj, _ := resolveProject(c, e, "text")
 				hint, w := "\nSaved the plan to %s. Apply exactly it with: %s\n", e.out
 				if format != "text" {
 					hint, w = "Saved the plan to %s. Apply exactly it with: %s\n", e.err
 				}
-				fmt.Fprintf(w, hint, out, applyCommandLine(c, sel, out))
+				fmt.Fprintf(w, hint, out, applyCommandLine(c, proj.sel, out))
 			}
 			if c.Bool("detailed-exitcode") && !plan.Empty() {
 				return &exitErr{code: exitChanges}
@@ -91,15 +91,11 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 // loadConfig loads and validates the YAML under the command's path
 // arguments, printing every problem.
 func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
-	return loadConfigPaths(c, e, pathArgs(c))
-}
-
-func loadConfigPaths(c *cli.Context, e *env, paths []string) (*schema.Config, error) {
-	sel, err := selectProject(c, e, paths, "text")
+	proj, err := resolveProject(c, e, "text")
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := schema.LoadWith(c.Context, paths, schema.Options{Selection: sel})
+	cfg, err := schema.LoadWith(c.Context, proj.paths, schema.Options{Selection: proj.sel})
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
 		printDiagnostics(e, "text", diags)

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 
 	"github.com/urfave/cli/v2"
@@ -14,29 +13,21 @@ import (
 // lockfileFlags locate a lockfile without connecting to a workspace.
 func lockfileFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default: the target's, else jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
+		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default: the target's; else jobsync.lock.json in the project directory, in " + emulatorDir + "/ with --emulator)"},
 		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in emulator's lockfile"},
 	}, projectFlags()...)
 }
 
-// lockfilePath is the lockfile the other commands would use: --lockfile,
-// else the selected target's (jobsync.yaml in the current directory), else
-// the default.
+// lockfilePath is the lockfile the other commands would use (lockfileOf).
 func lockfilePath(c *cli.Context, e *env) (string, error) {
 	if p := c.String("lockfile"); p != "" {
 		return p, nil
 	}
-	sel, err := selectProject(c, e, []string{"."}, "text")
+	proj, err := resolveProject(c, e, "text")
 	if err != nil {
 		return "", err
 	}
-	if p := targetLockfile(c, sel); p != "" {
-		return p, nil
-	}
-	if c.Bool("emulator") {
-		return filepath.Join(emulatorDir, "jobsync.lock.json"), nil
-	}
-	return "jobsync.lock.json", nil
+	return lockfileOf(c, proj), nil
 }
 
 func stateCommand(e *env) *cli.Command {

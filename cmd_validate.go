@@ -36,11 +36,12 @@ overrides merged. --resolved prints the resolved jobs as YAML.`,
 			if c.Bool("resolved") && format == "github" {
 				return usageError("--resolved prints YAML (or JSON with --format json), not annotations")
 			}
-			sel, err := selectProject(c, e, pathArgs(c), format)
+			proj, err := resolveProject(c, e, format)
 			if err != nil {
 				return err
 			}
-			cfg, err := schema.LoadWith(c.Context, pathArgs(c), schema.Options{Selection: sel})
+			sel := proj.sel
+			cfg, err := schema.LoadWith(c.Context, proj.paths, schema.Options{Selection: sel})
 			var diags schema.Diagnostics
 			if errors.As(err, &diags) {
 				printDiagnostics(e, format, diags)
@@ -159,13 +160,6 @@ func schemaCommand(e *env) *cli.Command {
 			return err
 		},
 	}
-}
-
-func pathArgs(c *cli.Context) []string {
-	if c.NArg() == 0 {
-		return []string{"."}
-	}
-	return c.Args().Slice()
 }
 
 func writeJSON(e *env, v any) error {

@@ -35,8 +35,10 @@ func TestMain(m *testing.M) {
 // Besides testscript's own commands, scenarios have:
 //
 //	exitcode N PROG ARGS...  run PROG and require exit code N
-//	api METHOD PATH [JSON]   send a raw request to the emulator state in .jobsync/
-//	                         (a change "outside jobsync"); prints the answer
+//	api [-C DIR] METHOD PATH [JSON]
+//	                         send a raw request to the emulator state in
+//	                         DIR/.jobsync/ (DIR: the project directory, default
+//	                         .): a change "outside jobsync"; prints the answer
 func TestGolden(t *testing.T) {
 	examples, err := filepath.Abs("examples/jobs")
 	if err != nil {
@@ -82,10 +84,14 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: api METHOD PATH [JSON]")
+	dir := "."
+	if len(args) > 2 && args[0] == "-C" {
+		dir, args = args[1], args[2:]
 	}
-	srv, err := emulator.New(emulator.Options{DataFile: ts.MkAbs(filepath.Join(emulatorDir, "emulator.json"))})
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: api [-C PROJECTDIR] METHOD PATH [JSON]")
+	}
+	srv, err := emulator.New(emulator.Options{DataFile: ts.MkAbs(filepath.Join(dir, emulatorDir, "emulator.json"))})
 	ts.Check(err)
 	defer func() { ts.Check(srv.Close()) }()
 	body := ""

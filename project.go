@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,33 +16,48 @@ import (
 // The project file (jobsync.yaml) gives a configuration a name, variables,
 // project-wide permissions and targets. Every command that reads job YAML
 // or talks to a workspace resolves it once, here: which file, which
-// target, which variable values. Package schema does the reading and the
-// merging; this file decides where the inputs come from.
+// target, which variable values. Package schema finds, reads and merges;
+// this file takes the inputs from flags and environment.
 
-// projectFlags choose the target and set variables.
+// projectFlags find the project, choose the target and set variables.
 func projectFlags() []cli.Flag {
 	return []cli.Flag{
+		&cli.StringFlag{Name: "project-dir", Aliases: []string{"C"}, Usage: "the project's directory, when no path argument is given: its jobsync.yaml, its job files, its lockfiles (default $JOBSYNC_PROJECT_DIR, then the current directory or its nearest parent, up to the repository root, that holds jobsync.yaml)"},
 		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "target of jobsync.yaml to use (default $JOBSYNC_TARGET, then the target marked default: true, else none: the base configuration)"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a variable, `NAME=VALUE` (repeatable); wins over $JOBSYNC_VAR_NAME, the target's value and the default"},
 	}
 }
 
-// selectionKey is where a command's resolved selection is kept (in the
-// app's metadata, which lives as long as one run of the CLI), so that the
+// projectKey is where a command's resolved project is kept (in the app's
+// metadata, which lives as long as one run of the CLI), so that the
 // project file is read once even when both the YAML loader and the
 // workspace need it.
-const selectionKey = "jobsync.selection"
+const projectKey = "jobsync.project"
 
-// selectProject reads the project file for a command whose YAML is under
-// paths (FindProject: the first path when it is a directory, else the
-// current directory), and chooses its target and variable values from
-// --target / JOBSYNC_TARGET and --var / JOBSYNC_VAR_<name>. It returns nil
-// when there is no project file. Problems in the file are printed in
-// format, like validation problems.
-func selectProject(c *cli.Context, e *env, paths []string, format string) (*schema.Selection, error) {
-	if s, ok := c.App.Metadata[selectionKey]; ok {
-		sel, _ := s.(*schema.Selection)
-		return sel, nil
+// project is what a command works on: the project file with its target and
+// variable values (sel, nil without a project file), the project
+// directory, and the job paths.
+type project struct {
+	sel *schema.Selection
+	// dir is the project directory (schema.Discovery.Dir): the default
+	// lockfile and the emulator's state are kept there.
+	dir string
+	// paths are the job paths: the command's path arguments, else dir.
+	paths []string
+}
+
+// emulatorDir is where the in-process emulator keeps its state and
+// lockfiles for this project.
+func (p *project) emulatorDir() string { return filepath.Join(p.dir, emulatorDir) }
+
+// resolveProject finds the project of the command (schema.Discover: its
+// path arguments, -C / JOBSYNC_PROJECT_DIR, the current directory and its
+// parents), reads the project file, and chooses its target and variable
+// values from --target / JOBSYNC_TARGET and --var / JOBSYNC_VAR_<name>.
+// Problems in the file are printed in format, like validation problems.
+func resolveProject(c *cli.Context, e *env, format string) (*project, error) {
+	if p, ok := c.App.Metadata[projectKey].(*project); ok {
+		return p, nil
 	}
 	target, targetFrom := c.String("target"), "--target"
 	if target == "" {
@@ -53,13 +67,17 @@ func selectProject(c *cli.Context, e *env, paths []string, format string) (*sche
 	if err != nil {
 		return nil, err
 	}
-	file, err := schema.FindProject(paths)
+	where := schema.Where{Paths: configPaths(c), Dir: c.String("project-dir"), DirFrom: "--project-dir"}
+	if where.Dir == "" {
+		where.Dir, where.DirFrom = e.getenv("JOBSYNC_PROJECT_DIR"), "JOBSYNC_PROJECT_DIR"
+	}
+	found, err := schema.Discover(where)
 	if err != nil {
 		return nil, err
 	}
 	var p *schema.Project
-	if file != "" {
-		p, err = schema.LoadProject(c.Context, file)
+	if found.File != "" {
+		p, err = schema.LoadProject(c.Context, found.File)
 		var diags schema.Diagnostics
 		if errors.As(err, &diags) {
 			printDiagnostics(e, format, diags)
@@ -76,28 +94,23 @@ func selectProject(c *cli.Context, e *env, paths []string, format string) (*sche
 		printDiagnostics(e, format, diags)
 		return nil, &exitErr{code: exitError}
 	case err != nil && p == nil && target != "":
-		return nil, usageError(fmt.Sprintf("%s %s: no project file (jobsync.yaml) in %s to define targets in", targetFrom, target, strings.Join(searched(paths), " or ")))
+		return nil, usageError(fmt.Sprintf("%s %s: there is no project file (jobsync.yaml) to define targets in: looked in %s; name the project directory with -C DIR", targetFrom, target, strings.Join(found.Searched, ", then ")))
 	case err != nil && p == nil:
-		return nil, usageError(fmt.Sprintf("--var: no project file (jobsync.yaml) in %s declares variables", strings.Join(searched(paths), " or ")))
+		return nil, usageError(fmt.Sprintf("--var: there is no project file (jobsync.yaml) to declare variables in: looked in %s; name the project directory with -C DIR", strings.Join(found.Searched, ", then ")))
 	case err != nil && target != "" && p.Target(target) == nil:
 		return nil, usageError(fmt.Sprintf("%s %s: %v", targetFrom, target, err))
 	case err != nil:
 		return nil, usageError(err.Error())
 	}
+	proj := &project{sel: sel, dir: found.Dir, paths: where.Paths}
+	if len(proj.paths) == 0 {
+		proj.paths = []string{found.Dir}
+	}
 	if c.App.Metadata == nil {
 		c.App.Metadata = map[string]any{}
 	}
-	c.App.Metadata[selectionKey] = sel
-	return sel, nil
-}
-
-// searched names the directories FindProject looks in, for messages.
-func searched(paths []string) []string {
-	out := []string{"the current directory"}
-	if len(paths) > 0 && paths[0] != "." && isDir(paths[0]) {
-		out = append([]string{paths[0]}, out...)
-	}
-	return out
+	c.App.Metadata[projectKey] = proj
+	return proj, nil
 }
 
 // parseVars reads --var NAME=VALUE flags; the last value of a name wins.
@@ -116,13 +129,12 @@ func parseVars(flags []string) (map[string]string, error) {
 	return out, nil
 }
 
-// configPaths are the arguments of a command that name YAML paths, where
-// the project file is looked for; nil for commands without them (the
-// current directory is then searched).
+// configPaths are the arguments of a command that name YAML paths, nil
+// when it was given none (or takes none).
 func configPaths(c *cli.Context) []string {
 	switch c.Command.Name {
 	case "plan", "apply", "destroy", "validate":
-		return pathArgs(c)
+		return c.Args().Slice()
 	case "import":
 		if c.NArg() > 2 {
 			return c.Args().Slice()[2:]
@@ -152,18 +164,23 @@ func projectName(c *cli.Context, e *env, sel *schema.Selection) string {
 	return name
 }
 
-// targetLockfile is the lockfile of the selected target: the --lockfile
-// flag wins; with --emulator it is .jobsync/jobsync.<target>.lock.json (a
-// real workspace's lockfile is never used with the emulator); else the
-// target's lockfile. "" when no target is selected.
-func targetLockfile(c *cli.Context, sel *schema.Selection) string {
-	if c.String("lockfile") != "" || sel == nil || sel.Target == nil {
+// lockfileOf is the command's lockfile: --lockfile; else the selected
+// target's (with --emulator .jobsync/jobsync.<target>.lock.json in the
+// project directory: a real workspace's lockfile is never used with the
+// emulator); else jobsync.lock.json in the project directory (in .jobsync/
+// with --emulator).
+func lockfileOf(c *cli.Context, p *project) string {
+	switch {
+	case c.String("lockfile") != "":
 		return c.String("lockfile")
+	case p.sel != nil && p.sel.Target != nil && c.Bool("emulator"):
+		return filepath.Join(p.emulatorDir(), "jobsync."+p.sel.Target.Name+".lock.json")
+	case p.sel != nil && p.sel.Target != nil:
+		return p.sel.Target.LockfilePath(p.sel.Project)
+	case c.Bool("emulator"):
+		return filepath.Join(p.emulatorDir(), "jobsync.lock.json")
 	}
-	if c.Bool("emulator") {
-		return filepath.Join(emulatorDir, "jobsync."+sel.Target.Name+".lock.json")
-	}
-	return sel.Target.LockfilePath(sel.Project)
+	return filepath.Join(p.dir, "jobsync.lock.json")
 }
 
 // describeSelection is one line saying what the configuration was resolved
@@ -201,11 +218,6 @@ func variableLines(sel *schema.Selection) []string {
 	return out
 }
 
-func isDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}
-
 func compactJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -218,7 +230,10 @@ func compactJSON(v any) string {
 // plan was made for: the plan's target when the project file has it, else
 // --project.
 func projectHint(c *cli.Context, planProject string) string {
-	sel, _ := c.App.Metadata[selectionKey].(*schema.Selection)
+	var sel *schema.Selection
+	if p, ok := c.App.Metadata[projectKey].(*project); ok {
+		sel = p.sel
+	}
 	if i := strings.LastIndexByte(planProject, '/'); i >= 0 && sel != nil {
 		if t := sel.Project.Target(planProject[i+1:]); t != nil {
 			return "pass --target " + t.Name

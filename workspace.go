@@ -21,8 +21,9 @@ import (
 	"github.com/jobsync/jobsync/state"
 )
 
-// Directory of the in-process emulator's state. It never holds a real
-// workspace's lockfile, so trying jobsync out cannot damage real state.
+// Directory of the in-process emulator's state, in the project directory.
+// It never holds a real workspace's lockfile, so trying jobsync out cannot
+// damage real state.
 const emulatorDir = ".jobsync"
 
 // emulatorWorkspace is the workspace name recorded in lockfiles made against
@@ -34,8 +35,8 @@ func workspaceFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "host", Usage: "workspace URL (default $DATABRICKS_HOST or the profile's host)"},
 		&cli.StringFlag{Name: "profile", Usage: "profile in ~/.databrickscfg (default $DATABRICKS_CONFIG_PROFILE, then DEFAULT)"},
-		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in Jobs API emulator (state under " + emulatorDir + "/) instead of a workspace"},
-		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default jobsync.lock.json, or " + emulatorDir + "/jobsync.lock.json with --emulator)"},
+		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in Jobs API emulator (state under " + emulatorDir + "/ in the project directory) instead of a workspace"},
+		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default: the target's; else jobsync.lock.json in the project directory, in " + emulatorDir + "/ with --emulator)"},
 		&cli.StringFlag{Name: "project", Usage: "ownership scope written into every managed job's `jobsync` tag (default $JOBSYNC_PROJECT, then project: of jobsync.yaml, then \"default\"; a target adds /TARGET)"},
 		&cli.IntFlag{Name: "parallelism", Value: 16, Usage: "maximum concurrent API requests"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every API request to stderr (secrets redacted)"},
@@ -62,16 +63,17 @@ func (w *workspace) Close() error {
 func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, error) {
 	// The project file's target names the workspace and the lockfile,
 	// unless flags say otherwise.
-	sel, err := selectProject(c, e, configPaths(c), "text")
+	proj, err := resolveProject(c, e, "text")
 	if err != nil {
 		return nil, err
 	}
+	sel := proj.sel
 	project := projectName(c, e, sel)
 	host, profile := c.String("host"), c.String("profile")
 	if sel != nil && sel.Target != nil && host == "" && profile == "" && !c.Bool("emulator") {
 		host, profile = sel.Target.Host, sel.Target.Profile
 	}
-	lockPath := targetLockfile(c, sel)
+	lockPath := lockfileOf(c, proj)
 	opts := jobsapi.Options{
 		Parallelism: c.Int("parallelism"),
 		UserAgent:   "jobsync/" + version,
@@ -83,7 +85,7 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 		if c.String("host") != "" || c.String("profile") != "" {
 			return nil, usageError("--emulator cannot be combined with --host or --profile")
 		}
-		return openEmulator(ctx, e.getenv, project, lockPath, opts)
+		return openEmulator(ctx, e.getenv, proj.emulatorDir(), project, lockPath, opts)
 	}
 	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: host, Profile: profile})
 	if err != nil {
@@ -93,21 +95,18 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	if err != nil {
 		return nil, err
 	}
-	if lockPath == "" {
-		lockPath = "jobsync.lock.json"
-	}
 	return &workspace{client: client, name: client.Host(), lockPath: lockPath, project: project}, nil
 }
 
 // openEmulator serves the emulator in-process on a loopback port, so that
 // the real client, with its retries and paging, is what talks to it.
-func openEmulator(ctx context.Context, getenv func(string) string, project, lockPath string, opts jobsapi.Options) (*workspace, error) {
-	if err := os.MkdirAll(emulatorDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", emulatorDir, err)
+func openEmulator(ctx context.Context, getenv func(string) string, dir, project, lockPath string, opts jobsapi.Options) (*workspace, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	// The real service reorders depends_on and tasks on read (jobs-api.md §12.8);
 	// so does the emulator here, so that order-sensitivity cannot hide.
-	eo := emulator.Options{DataFile: filepath.Join(emulatorDir, "emulator.json"), ReorderReads: true}
+	eo := emulator.Options{DataFile: filepath.Join(dir, "emulator.json"), ReorderReads: true}
 	// JOBSYNC_EMULATOR_RUN_TIME shortens (or lengthens) how long emulated
 	// runs take, for tests and demos: a quarter pending, the rest running.
 	if s := getenv("JOBSYNC_EMULATOR_RUN_TIME"); s != "" {
@@ -131,9 +130,6 @@ func openEmulator(ctx context.Context, getenv func(string) string, project, lock
 	if err != nil {
 		hs.Close()
 		return nil, err
-	}
-	if lockPath == "" {
-		lockPath = filepath.Join(emulatorDir, "jobsync.lock.json")
 	}
 	return &workspace{
 		client:   client,
@@ -224,7 +220,7 @@ func savedPlanArg(args []string) (*planner.Plan, error) {
 // workspaceFlagNames are the flags that choose the workspace, the lockfile
 // and the ownership scope: what `apply PLANFILE` needs again to reach the
 // same ones.
-var workspaceFlagNames = []string{"emulator", "host", "profile", "lockfile", "project"}
+var workspaceFlagNames = []string{"project-dir", "emulator", "host", "profile", "lockfile", "project"}
 
 // applyCommandLine is the command that applies the plan saved at path with
 // the workspace, lockfile and project this command used: its workspace

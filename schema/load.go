@@ -65,16 +65,16 @@ type Options struct {
 // shape `resources: {jobs: …}`; top-level keys starting with "x-" are
 // ignored, so they can hold YAML anchors shared by several jobs.
 //
-// The project file (FindProject) is read too, with its default target if it
+// The project file (Discover) is read too, with its default target if it
 // marks one and the defaults of its variables: LoadWith chooses otherwise.
 func Load(ctx context.Context, paths []string) (*Config, error) {
-	file, err := FindProject(paths)
+	d, err := Discover(Where{Paths: paths})
 	if err != nil {
 		return nil, err
 	}
 	var p *Project
-	if file != "" {
-		if p, err = LoadProject(ctx, file); err != nil {
+	if d.File != "" {
+		if p, err = LoadProject(ctx, d.File); err != nil {
 			return nil, err
 		}
 	}
@@ -202,7 +202,7 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 					Msg: "this is the project file, not a job file: pass the directory that holds the job files"})
 			case key != absProject:
 				reserved = append(reserved, Diagnostic{Pos: Pos{File: filepath.ToSlash(name)},
-					Msg: "a file with this name is a project file, never a job file, and only the one in the first path (or the current directory) is read: move it there or rename it"})
+					Msg: "a file with this name is a project file, never a job file, and a command reads only its own project's (found from the first path, or the current directory): rename it, or run jobsync on its directory"})
 			}
 			return
 		}

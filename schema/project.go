@@ -15,20 +15,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// projectFileNames are the names of the project file. A file with one of
-// these names is never read as a job file.
-var projectFileNames = []string{"jobsync.yaml", "jobsync.yml"}
-
-// IsProjectFileName says whether name (a base name) is a project file's.
-func IsProjectFileName(name string) bool {
-	for _, n := range projectFileNames {
-		if name == n {
-			return true
-		}
-	}
-	return false
-}
-
 var (
 	variableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	targetNameRE   = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -37,36 +23,6 @@ var (
 // variableTypes are the types a variable may declare, in the words of the
 // project file.
 var variableTypes = []string{"string", "integer", "number", "boolean", "list", "mapping"}
-
-// FindProject returns the project file that a command given these path
-// arguments uses: jobsync.yaml (or jobsync.yml) in the first path when it
-// is a directory, else in the current directory; "" when there is none.
-// Two project files side by side are an error.
-func FindProject(paths []string) (string, error) {
-	var dirs []string
-	if len(paths) > 0 {
-		if st, err := os.Stat(paths[0]); err == nil && st.IsDir() {
-			dirs = append(dirs, paths[0])
-		}
-	}
-	dirs = append(dirs, ".")
-	for _, d := range dirs {
-		var found []string
-		for _, n := range projectFileNames {
-			p := filepath.Join(d, n)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				found = append(found, p)
-			}
-		}
-		switch len(found) {
-		case 1:
-			return found[0], nil
-		case 2:
-			return "", fmt.Errorf("%s and %s are both project files; keep one", filepath.ToSlash(found[0]), filepath.ToSlash(found[1]))
-		}
-	}
-	return "", nil
-}
 
 // Project is a project file: the project's name, its variables, its
 // project-wide permissions and its targets.

@@ -39,13 +39,13 @@ func loadProject(t *testing.T, files map[string]string, target string, vars map[
 		}
 		return out
 	}
-	file, err := FindProject([]string{"."})
+	d, err := Discover(Where{Paths: []string{"."}})
 	if err != nil {
 		return nil, nil, err
 	}
 	var p *Project
-	if file != "" {
-		if p, err = LoadProject(ctx, file); err != nil {
+	if d.File != "" {
+		if p, err = LoadProject(ctx, d.File); err != nil {
 			return nil, lines(err), nil
 		}
 	}
@@ -82,7 +82,7 @@ func jsonOf(t *testing.T, v any) string {
 	return string(b)
 }
 
-func TestFindProject(t *testing.T) {
+func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	write := func(name string) {
@@ -93,25 +93,61 @@ func TestFindProject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check := func(paths []string, want string) {
+	check := func(w Where, wantFile, wantDir string) {
 		t.Helper()
-		got, err := FindProject(paths)
-		if err != nil || filepath.ToSlash(got) != want {
-			t.Errorf("FindProject(%v) = %q, %v; want %q", paths, got, err, want)
+		d, err := Discover(w)
+		if err != nil || filepath.ToSlash(d.File) != wantFile || filepath.ToSlash(d.Dir) != wantDir {
+			t.Errorf("Discover(%+v) = %+v, %v; want file %q in %q", w, d, err, wantFile, wantDir)
 		}
 	}
-	check(nil, "")
-	write("jobs/a.yaml")
-	check([]string{"jobs"}, "")
+	check(Where{}, "", ".")
+	write("repo/jobs/a.yaml")
+	write("repo/jobs/sub/b.yaml")
+	write("repo/other/c.yaml")
+	t.Chdir("repo")
+	check(Where{Paths: []string{"jobs"}}, "", ".")
+	// Outside a repository only the directory itself is searched.
 	write("jobsync.yaml")
-	check(nil, "jobsync.yaml")
-	check([]string{"jobs"}, "jobsync.yaml") // not in the first path: the current directory's
+	check(Where{Paths: []string{"jobs"}}, "jobsync.yaml", ".") // not in the path: the current directory's
+	t.Chdir("jobs/sub")
+	check(Where{}, "", ".")
+	t.Chdir("../..")
+	// Inside one, the parents up to its root.
+	if err := os.Mkdir(".git", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir("jobs/sub")
+	check(Where{}, "../../jobsync.yaml", "../..")
+	check(Where{Paths: []string{"b.yaml"}}, "../../jobsync.yaml", "../..")
+	t.Chdir("../..")
 	write("jobs/jobsync.yml")
-	check([]string{"jobs"}, "jobs/jobsync.yml")
-	check([]string{"jobs/a.yaml"}, "jobsync.yaml") // a file: the current directory's
+	check(Where{Paths: []string{"jobs/sub/b.yaml"}}, "jobs/jobsync.yml", "jobs") // a file: from its directory up
+	check(Where{Paths: []string{"other"}}, "jobsync.yaml", ".")
+	// A named directory is the project, with or without a project file;
+	// the paths still come first.
+	check(Where{Dir: "jobs", DirFrom: "-C"}, "jobs/jobsync.yml", "jobs")
+	check(Where{Dir: "other", DirFrom: "-C"}, "", "other")
+	check(Where{Paths: []string{"jobs"}, Dir: "other", DirFrom: "-C"}, "jobs/jobsync.yml", "jobs")
+	if _, err := Discover(Where{Dir: "nope", DirFrom: "JOBSYNC_PROJECT_DIR"}); err == nil || err.Error() != "JOBSYNC_PROJECT_DIR nope: not a directory" {
+		t.Errorf("a missing named directory: got %v", err)
+	}
 	write("jobs/jobsync.yaml")
-	if _, err := FindProject([]string{"jobs"}); err == nil || !strings.Contains(err.Error(), "both project files") {
+	if _, err := Discover(Where{Paths: []string{"jobs"}}); err == nil || !strings.Contains(err.Error(), "both project files") {
 		t.Errorf("two project files side by side: want an error, got %v", err)
+	}
+}
+
+func TestDiscoverBundleAndProject(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"databricks.yml", "jobsync.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("{}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := append([]projectFile{{"databricks.yml", KindBundle}}, projectFiles...)
+	_, err := findIn(dir, names)
+	if err == nil || !strings.Contains(err.Error(), "is an Asset Bundle and") || !strings.Contains(err.Error(), "remove jobsync.yaml") {
+		t.Errorf("a bundle beside jobsync.yaml: got %v", err)
 	}
 }
 
