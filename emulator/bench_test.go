@@ -82,11 +82,11 @@ func BenchmarkList10kCold(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		s.mu.Lock()
+		s.st.mu.Lock()
 		for id, j := range s.st.jobs {
 			s.st.jobs[id] = newJob(j.id, j.created, j.creator, j.settings)
 		}
-		s.mu.Unlock()
+		s.st.mu.Unlock()
 		b.StartTimer()
 		listAllPages(b, s)
 	}

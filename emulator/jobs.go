@@ -11,6 +11,7 @@ import (
 // createJob: POST jobs/create (§3.2.1). The body is JobSettings plus
 // access_control_list, applied as the job's permissions.
 func (s *Server) createJob(rq *request) (any, *apiError) {
+	st := rq.st
 	settings := maps.Clone(rq.params)
 	aclReq := objects(settings, "access_control_list")
 	delete(settings, "access_control_list")
@@ -26,40 +27,39 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 		return nil, err
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q := s.opts.JobQuota; q >= 0 && len(s.st.jobs) >= q {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if q := s.opts.JobQuota; q >= 0 && len(st.jobs) >= q {
 		// §3.2.1, §6.2 [obs] astronomer/astro-sdk#1550 (HTTP 400; the
 		// rest of the service's message is not quoted anywhere).
 		return nil, &apiError{status: http.StatusBadRequest, code: codeQuotaExceeded,
 			msg: "The quota for the number of jobs has been reached. The current quota is " + strconv.Itoa(q) + "."}
 	}
-	if err := s.countCreate(rq.now); err != nil {
+	if err := st.countCreate(rq.now, s.opts.CreatesPerHour); err != nil {
 		return nil, err
 	}
-	j := newJob(s.st.newJobID(), rq.now, s.opts.User, settings)
-	s.st.putJob(j)
-	s.st.perms[j.id] = acl
+	j := newJob(st.newJobID(), rq.now, s.opts.User, settings)
+	st.putJob(j)
+	st.perms[j.id] = acl
 	return map[string]any{"job_id": num(j.id)}, nil
 }
 
 // countCreate enforces the hourly job-creation limit on the emulated clock
 // (§3.2.1, §6.2: INVALID_STATE as an HTTP 400, KB
 // https://docs.azure.cn/zh-cn/databricks/kb/jobs/job-rate-limit).
-func (s *Server) countCreate(now int64) *apiError {
-	limit := s.opts.CreatesPerHour
+func (st *store) countCreate(now int64, limit int) *apiError {
 	if limit < 0 {
 		return nil
 	}
 	cut := 0
-	for cut < len(s.st.creates) && s.st.creates[cut] <= now-3_600_000 {
+	for cut < len(st.creates) && st.creates[cut] <= now-3_600_000 {
 		cut++
 	}
-	s.st.creates = s.st.creates[cut:]
-	if len(s.st.creates) >= limit {
-		return invalidState("There were already %d jobs created in past 3600 seconds, exceeding rate limit: %d job creations per 3600 seconds.", len(s.st.creates), limit)
+	st.creates = st.creates[cut:]
+	if len(st.creates) >= limit {
+		return invalidState("There were already %d jobs created in past 3600 seconds, exceeding rate limit: %d job creations per 3600 seconds.", len(st.creates), limit)
 	}
-	s.st.creates = append(s.st.creates, now)
+	st.creates = append(st.creates, now)
 	return nil
 }
 
@@ -117,11 +117,12 @@ func asMap(v any) map[string]any {
 
 // getJob: GET jobs/get (§3.2.2, §5.1).
 func (s *Server) getJob(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "job_id")
-	s.mu.RLock()
-	j := s.st.jobs[id]
-	owner := ownerOf(s.st.perms[id])
-	s.mu.RUnlock()
+	st.mu.RLock()
+	j := st.jobs[id]
+	owner := ownerOf(st.perms[id])
+	st.mu.RUnlock()
 	if j == nil {
 		return nil, jobNotFound(id)
 	}
@@ -188,11 +189,12 @@ func runAsUserName(j *job, owner string) string {
 // acceptance/bundle/run_as/job_default) and, on 2.2, an omitted queue turns
 // queueing on (§4.2 quirk 2).
 func (s *Server) resetJob(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "job_id")
 	settings := getMap(rq.params, "new_settings")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.st.jobs[id]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old := st.jobs[id]
 	if old == nil {
 		return nil, jobNotFound(id)
 	}
@@ -211,7 +213,7 @@ func (s *Server) resetJob(rq *request) (any, *apiError) {
 	if err := validateSettings(settings); err != nil {
 		return nil, err
 	}
-	s.st.putJob(newJob(id, old.created, old.creator, settings))
+	st.putJob(newJob(id, old.created, old.creator, settings))
 	return nil, nil
 }
 
@@ -224,11 +226,12 @@ func (s *Server) resetJob(rq *request) (any, *apiError) {
 // fields_to_remove is applied first, so a field both removed and sent ends up
 // as sent (undocumented; assumed). The merged result is validated as a whole.
 func (s *Server) updateJob(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "job_id")
 	incoming := getMap(rq.params, "new_settings")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.st.jobs[id]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old := st.jobs[id]
 	if old == nil {
 		return nil, jobNotFound(id)
 	}
@@ -255,7 +258,7 @@ func (s *Server) updateJob(rq *request) (any, *apiError) {
 	if err := validateSettings(merged); err != nil {
 		return nil, err
 	}
-	s.st.putJob(newJob(id, old.created, old.creator, merged))
+	st.putJob(newJob(id, old.created, old.creator, merged))
 	return nil, nil
 }
 
@@ -328,12 +331,13 @@ func duplicateKey(list []any, key string) string {
 
 // deleteJob: POST jobs/delete (§3.2.6).
 func (s *Server) deleteJob(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "job_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.st.jobs[id] == nil {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.jobs[id] == nil {
 		return nil, jobNotFound(id)
 	}
-	s.st.deleteJob(id)
+	st.deleteJob(id)
 	return nil, nil
 }

@@ -10,6 +10,7 @@ import (
 // relative to the most recently created job", [SDK] ListJobsRequest), paged
 // with opaque tokens.
 func (s *Server) listJobs(rq *request) (any, *apiError) {
+	st := rq.st
 	// limit: 2.2 "greater than 0 and less or equal to 100. The default value
 	// is 20" ([SDK] ListJobsRequest.limit); 2.1 at most 25 ([OAS21]). 0 is
 	// the unset value of the service's request type, hence the default.
@@ -33,18 +34,18 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	expand := getBool(rq.params, "expand_tasks")
 	reorder := s.reorder.Load()
 
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	// Newest first; name is an exact, case-insensitive filter ([SDK]).
 	// ids[i] is the i-th job of the listing.
-	order := s.st.order
+	order := st.order
 	n := len(order)
 	idAt := func(i int) int64 { return order[n-1-i] }
 	if name != "" {
 		var ids []int64
-		for i := len(s.st.order) - 1; i >= 0; i-- {
-			id := s.st.order[i]
-			if strings.EqualFold(jobName(s.st.jobs[id]), name) {
+		for i := len(st.order) - 1; i >= 0; i-- {
+			id := st.order[i]
+			if strings.EqualFold(jobName(st.jobs[id]), name) {
 				ids = append(ids, id)
 			}
 		}
@@ -58,7 +59,7 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	items := make([][]byte, 0, hi-lo)
 	size := 200
 	for i := lo; i < hi; i++ {
-		item := listView(s.st.jobs[idAt(i)], expand, rq.v21(), reorder)
+		item := listView(st.jobs[idAt(i)], expand, rq.v21(), reorder)
 		items = append(items, item)
 		size += len(item) + 1
 	}

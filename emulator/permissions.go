@@ -111,11 +111,12 @@ func (s *Server) initialACL(list []map[string]any) ([]ace, *apiError) {
 // job exists. The answer for a missing job is undocumented; 404
 // RESOURCE_DOES_NOT_EXIST assumed (the generic Permissions API's convention).
 func (s *Server) jobForPermissions(rq *request) (int64, *apiError) {
+	st := rq.st
 	id, err := strconv.ParseInt(rq.pathID, 10, 64)
 	if err != nil {
 		return 0, invalidParam("Invalid job id %q.", rq.pathID)
 	}
-	if s.st.jobs[id] == nil {
+	if st.jobs[id] == nil {
 		return 0, &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "Job " + rq.pathID + " does not exist."}
 	}
 	return id, nil
@@ -123,13 +124,14 @@ func (s *Server) jobForPermissions(rq *request) (int64, *apiError) {
 
 // getPermissions: GET /api/2.0/permissions/jobs/{job_id} (§3.4).
 func (s *Server) getPermissions(rq *request) (any, *apiError) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	st := rq.st
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	id, err := s.jobForPermissions(rq)
 	if err != nil {
 		return nil, err
 	}
-	return permissionsBody(id, s.st.perms[id]), nil
+	return permissionsBody(id, st.perms[id]), nil
 }
 
 // setPermissions: PUT replaces all direct entries ("Deletes all direct
@@ -146,15 +148,16 @@ func (s *Server) updatePermissions(rq *request) (any, *apiError) {
 }
 
 func (s *Server) writePermissions(rq *request, replace bool) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	st := rq.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	id, err := s.jobForPermissions(rq)
 	if err != nil {
 		return nil, err
 	}
 	var base []ace
 	if !replace {
-		base = s.st.perms[id]
+		base = st.perms[id]
 	}
 	acl, err := parseACL(base, objects(rq.params, "access_control_list"))
 	if err != nil {
@@ -163,7 +166,7 @@ func (s *Server) writePermissions(rq *request, replace bool) (any, *apiError) {
 	if err := checkOwners(acl); err != nil {
 		return nil, err
 	}
-	s.st.perms[id] = acl
+	st.perms[id] = acl
 	return permissionsBody(id, acl), nil
 }
 
@@ -221,8 +224,9 @@ func permissionsBody(id int64, acl []ace) permissionsResponse {
 // permissionLevels: GET .../permissionLevels. The descriptions are ours:
 // public sources do not quote the service's (§3.4).
 func (s *Server) permissionLevels(rq *request) (any, *apiError) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	st := rq.st
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	if _, err := s.jobForPermissions(rq); err != nil {
 		return nil, err
 	}

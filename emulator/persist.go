@@ -123,9 +123,9 @@ func (s *Server) save() error {
 // snapshot encodes the state. Jobs are written from their cached settings
 // encoding, so a save of many unchanged jobs is mostly a copy.
 func (s *Server) snapshot() ([]byte, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	st := s.st
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	runs := make([]*run, 0, len(st.runs))
 	for _, r := range st.runs {
 		runs = append(runs, r)

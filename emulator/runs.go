@@ -8,15 +8,16 @@ import (
 
 // runNow: POST jobs/run-now (§3.2.7).
 func (s *Server) runNow(rq *request) (any, *apiError) {
+	st := rq.st
 	p := rq.params
 	id := getInt(p, "job_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j := s.st.jobs[id]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	j := st.jobs[id]
 	if j == nil {
 		return nil, jobNotFound(id)
 	}
-	if r, done, err := s.replay(getString(p, "idempotency_token")); done || err != nil {
+	if r, done, err := st.replay(getString(p, "idempotency_token")); done || err != nil {
 		return runNowBody(r), err
 	}
 	if err := checkLegacyParams(p); err != nil {
@@ -38,13 +39,13 @@ func (s *Server) runNow(rq *request) (any, *apiError) {
 	if _, ok := j.settings["max_concurrent_runs"]; ok {
 		maxRuns = getInt(j.settings, "max_concurrent_runs")
 	}
-	start, skipped := s.scheduleRun(id, maxRuns, getBool(queue, "enabled"), rq.now)
-	r := s.newRun(rq.now, start, j.settings, tasks)
+	start, skipped := st.scheduleRun(id, maxRuns, getBool(queue, "enabled"), rq.now)
+	r := s.newRun(rq, start, j.settings, tasks)
 	r.JobID, r.Type, r.Name, r.Skipped = id, runTypeJob, jobName(j), skipped
 	r.Token = getString(p, "idempotency_token")
 	r.Params = resolveParams(j.settings, getMap(p, "job_parameters"))
 	r.Overriding = overriding(p)
-	s.addRun(r)
+	st.addRun(r)
 	return runNowBody(r), nil
 }
 
@@ -58,18 +59,18 @@ func runNowBody(r *run) any {
 
 // replay implements idempotency_token (≤ 64 characters): the same token gives
 // the same run; if that run was deleted, an error ([SDK] RunNow, SubmitRun).
-func (s *Server) replay(token string) (*run, bool, *apiError) {
+func (st *store) replay(token string) (*run, bool, *apiError) {
 	if token == "" {
 		return nil, false, nil
 	}
 	if len(token) > maxIdempotencyLen {
 		return nil, false, invalidParam("idempotency_token must be at most %d characters long.", maxIdempotencyLen)
 	}
-	rid, ok := s.st.tokens[token]
+	rid, ok := st.tokens[token]
 	if !ok {
 		return nil, false, nil
 	}
-	if r := s.st.runs[rid]; r != nil {
+	if r := st.runs[rid]; r != nil {
 		return r, true, nil
 	}
 	return nil, true, invalidParam("The run with idempotency token %s has been deleted.", token)
@@ -183,12 +184,12 @@ func overriding(p map[string]any) map[string]any {
 // (MAXIMUM_CONCURRENT_RUNS_REACHED). max_concurrent_runs 0 skips every run
 // ([SDK] JobSettings.max_concurrent_runs). A queued run keeps the start
 // computed here even if an earlier run is cancelled (simplification).
-func (s *Server) scheduleRun(jobID, maxRuns int64, queue bool, now int64) (int64, bool) {
+func (st *store) scheduleRun(jobID, maxRuns int64, queue bool, now int64) (int64, bool) {
 	if maxRuns <= 0 {
 		return now, true
 	}
 	var ends []int64
-	for _, r := range s.st.runs {
+	for _, r := range st.runs {
 		if r.JobID == jobID && r.Type == runTypeJob && !r.Skipped {
 			if e := r.end(); e > now {
 				ends = append(ends, e)
@@ -206,11 +207,11 @@ func (s *Server) scheduleRun(jobID, maxRuns int64, queue bool, now int64) (int64
 }
 
 // newRun creates a run of tasks (not yet stored) starting at start.
-func (s *Server) newRun(now, start int64, settings map[string]any, tasks []map[string]any) *run {
+func (s *Server) newRun(rq *request, start int64, settings map[string]any, tasks []map[string]any) *run {
 	r := &run{
-		ID:        s.st.newRunID(),
+		ID:        rq.st.newRunID(),
 		Creator:   s.opts.User,
-		Created:   now,
+		Created:   rq.now,
 		PendingMs: s.opts.RunPending.Milliseconds(),
 		RunningMs: max(s.opts.RunRunning.Milliseconds(), 1),
 		Settings:  settings,
@@ -219,26 +220,27 @@ func (s *Server) newRun(now, start int64, settings map[string]any, tasks []map[s
 	for _, t := range tasks {
 		key := getString(t, "task_key")
 		ep.Keys = append(ep.Keys, key)
-		r.Tasks = append(r.Tasks, &taskRun{Key: key, Attempts: []*attempt{{RunID: s.st.newRunID(), Def: t}}})
+		r.Tasks = append(r.Tasks, &taskRun{Key: key, Attempts: []*attempt{{RunID: rq.st.newRunID(), Def: t}}})
 	}
 	r.Epochs = []*epoch{ep}
 	return r
 }
 
-func (s *Server) addRun(r *run) {
-	s.st.runs[r.ID] = r
+func (st *store) addRun(r *run) {
+	st.runs[r.ID] = r
 	for _, t := range r.Tasks {
 		for _, a := range t.Attempts {
-			s.st.taskRuns[a.RunID] = r.ID
+			st.taskRuns[a.RunID] = r.ID
 		}
 	}
 	if r.Token != "" {
-		s.st.tokens[r.Token] = r.ID
+		st.tokens[r.Token] = r.ID
 	}
 }
 
 // submitRun: POST jobs/runs/submit (§3.2.8): a one-time run, not a saved job.
 func (s *Server) submitRun(rq *request) (any, *apiError) {
+	st := rq.st
 	p := rq.params
 	settings := map[string]any{}
 	for _, k := range []string{"tasks", "git_source", "environments", "timeout_seconds", "run_as", "queue", "email_notifications", "webhook_notifications", "notification_settings", "health", "performance_target", "budget_policy_id"} {
@@ -261,27 +263,27 @@ func (s *Server) submitRun(rq *request) (any, *apiError) {
 	if len(name) > maxNameBytes {
 		return nil, invalidParam("run_name must be at most %d bytes long.", maxNameBytes)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, done, err := s.replay(getString(p, "idempotency_token")); done || err != nil {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r, done, err := st.replay(getString(p, "idempotency_token")); done || err != nil {
 		if r == nil {
 			return nil, err
 		}
 		return map[string]any{"run_id": num(r.ID)}, nil
 	}
-	r := s.newRun(rq.now, rq.now, settings, tasks)
+	r := s.newRun(rq, rq.now, settings, tasks)
 	r.Type, r.Name, r.Token = runTypeSubmit, name, getString(p, "idempotency_token")
-	s.addRun(r)
+	st.addRun(r)
 	return map[string]any{"run_id": num(r.ID)}, nil
 }
 
 // findRun resolves a job run id or a task run id.
-func (s *Server) findRun(id int64) (*run, *attempt) {
-	if r := s.st.runs[id]; r != nil {
+func (st *store) findRun(id int64) (*run, *attempt) {
+	if r := st.runs[id]; r != nil {
 		return r, nil
 	}
-	if rid, ok := s.st.taskRuns[id]; ok {
-		r := s.st.runs[rid]
+	if rid, ok := st.taskRuns[id]; ok {
+		r := st.runs[rid]
 		for _, t := range r.Tasks {
 			for _, a := range t.Attempts {
 				if a.RunID == id {
@@ -297,10 +299,11 @@ func (s *Server) findRun(id int64) (*run, *attempt) {
 // the service; here the run is TERMINATED/CANCELED at once. Cancelling a
 // finished run does nothing. A task run id cancels its job run (assumed).
 func (s *Server) cancelRun(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "run_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, _ := s.findRun(id)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	r, _ := st.findRun(id)
 	if r == nil {
 		return nil, runNotFound(id)
 	}
@@ -317,17 +320,18 @@ func cancel(r *run, now int64) {
 // cancelAllRuns: POST jobs/runs/cancel-all (§3.2.14): the active runs of
 // job_id, or with all_queued_runs and no job_id every queued run.
 func (s *Server) cancelAllRuns(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "job_id")
 	queued := getBool(rq.params, "all_queued_runs")
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if id == 0 && !queued {
 		return nil, invalidParam("Either job_id or all_queued_runs must be set.")
 	}
-	if id != 0 && s.st.jobs[id] == nil {
+	if id != 0 && st.jobs[id] == nil {
 		return nil, jobNotFound(id)
 	}
-	for _, r := range s.st.runs {
+	for _, r := range st.runs {
 		if id != 0 && (r.JobID != id || r.Type != runTypeJob) {
 			continue
 		}
@@ -342,17 +346,18 @@ func (s *Server) cancelAllRuns(rq *request) (any, *apiError) {
 // deleteRun: POST jobs/runs/delete (§3.2.15): "Deletes a non-active run.
 // Returns an error if the run is active." (error code assumed).
 func (s *Server) deleteRun(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "run_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.runs[id]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	r := st.runs[id]
 	if r == nil {
 		return nil, runNotFound(id)
 	}
 	if r.eval(rq.now).active() {
 		return nil, invalidState("Run %d is active and cannot be deleted; cancel it first.", id)
 	}
-	s.st.deleteRun(id)
+	st.deleteRun(id)
 	return nil, nil
 }
 
@@ -363,11 +368,12 @@ func (s *Server) deleteRun(rq *request) (any, *apiError) {
 // task that did not succeed; rerun_dependent_tasks adds their downstream
 // tasks. Error messages are assumed.
 func (s *Server) repairRun(rq *request) (any, *apiError) {
+	st := rq.st
 	p := rq.params
 	id := getInt(p, "run_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.runs[id]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	r := st.runs[id]
 	if r == nil {
 		return nil, runNotFound(id)
 	}
@@ -384,7 +390,7 @@ func (s *Server) repairRun(rq *request) (any, *apiError) {
 	}
 	settings := r.Settings
 	if r.Type == runTypeJob {
-		j := s.st.jobs[r.JobID]
+		j := st.jobs[r.JobID]
 		if j == nil {
 			return nil, jobNotFound(r.JobID)
 		}
@@ -418,7 +424,7 @@ func (s *Server) repairRun(rq *request) (any, *apiError) {
 	for _, t := range objects(settings, "tasks") {
 		defs[getString(t, "task_key")] = t
 	}
-	ep := &epoch{RepairID: s.st.newRunID(), Start: rq.now}
+	ep := &epoch{RepairID: st.newRunID(), Start: rq.now}
 	for _, t := range r.Tasks {
 		if !rerun[t.Key] {
 			continue
@@ -432,9 +438,9 @@ func (s *Server) repairRun(rq *request) (any, *apiError) {
 	// Commit only after every check passed.
 	for _, t := range r.Tasks {
 		if rerun[t.Key] {
-			a := &attempt{RunID: s.st.newRunID(), Epoch: len(r.Epochs), Def: defs[t.Key]}
+			a := &attempt{RunID: st.newRunID(), Epoch: len(r.Epochs), Def: defs[t.Key]}
 			t.Attempts = append(t.Attempts, a)
-			s.st.taskRuns[a.RunID] = r.ID
+			st.taskRuns[a.RunID] = r.ID
 		}
 	}
 	r.Skipped = false

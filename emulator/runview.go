@@ -220,6 +220,7 @@ func statusView(life, result, msg string) map[string]any {
 // order by end time. If a run has not finished, it falls back to start time",
 // [SDK] interface.go), paged with opaque tokens.
 func (s *Server) listRuns(rq *request) (any, *apiError) {
+	st := rq.st
 	p := rq.params
 	// limit: "greater than 0 and less than 25. The default value is 20. If a
 	// request specifies a limit of 0, the service instead uses the maximum
@@ -243,9 +244,9 @@ func (s *Server) listRuns(rq *request) (any, *apiError) {
 	runType := getString(p, "run_type")
 	expand := getBool(p, "expand_tasks")
 
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if jobID != 0 && s.st.jobs[jobID] == nil {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if jobID != 0 && st.jobs[jobID] == nil {
 		return nil, jobNotFound(jobID)
 	}
 	type item struct {
@@ -254,7 +255,7 @@ func (s *Server) listRuns(rq *request) (any, *apiError) {
 		key cursor
 	}
 	var items []item
-	for _, r := range s.st.runs {
+	for _, r := range st.runs {
 		if jobID != 0 && (r.JobID != jobID || r.Type != runTypeJob) ||
 			runType != "" && runType != r.Type ||
 			from != 0 && r.Created < from || to != 0 && r.Created > to {
@@ -304,10 +305,11 @@ func (s *Server) listRuns(rq *request) (any, *apiError) {
 // run. 2.2 pages tasks, job_clusters, job_parameters and repair_history at
 // 100; 2.1 refuses runs of more than 100 tasks (assumed from §11.1).
 func (s *Server) getRun(rq *request) (any, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "run_id")
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, att := s.findRun(id)
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	r, att := st.findRun(id)
 	if r == nil {
 		return nil, runNotFound(id)
 	}
@@ -341,8 +343,9 @@ func (s *Server) getRun(rq *request) (any, *apiError) {
 // several tasks the service answers 400 (§3.2.11 [obs]
 // databricks/databricks-sdk-go#375).
 func (s *Server) outputTask(rq *request) (*run, *taskState, *apiError) {
+	st := rq.st
 	id := getInt(rq.params, "run_id")
-	r, att := s.findRun(id)
+	r, att := st.findRun(id)
 	if r == nil {
 		return nil, nil, runNotFound(id)
 	}
@@ -358,8 +361,9 @@ func (s *Server) outputTask(rq *request) (*run, *taskState, *apiError) {
 
 // getRunOutput: GET jobs/runs/get-output (§3.2.11).
 func (s *Server) getRunOutput(rq *request) (any, *apiError) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	st := rq.st
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	r, ts, err := s.outputTask(rq)
 	if err != nil {
 		return nil, err
@@ -391,8 +395,9 @@ func (s *Server) getRunOutput(rq *request) (any, *apiError) {
 // exportRun: GET jobs/runs/export (§3.2.12): the notebook views of a task
 // run; views_to_export defaults to CODE ([SDK] ExportRunRequest).
 func (s *Server) exportRun(rq *request) (any, *apiError) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	st := rq.st
+	st.mu.RLock()
+	defer st.mu.RUnlock()
 	_, ts, err := s.outputTask(rq)
 	if err != nil {
 		return nil, err

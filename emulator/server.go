@@ -106,8 +106,7 @@ type Request struct {
 type Server struct {
 	opts Options
 
-	mu sync.RWMutex // guards st
-	st *store
+	st *store // the workspace of every token (see Options.Workspaces)
 
 	latency  atomic.Int64 // time.Duration
 	reorder  atomic.Bool
@@ -223,8 +222,8 @@ func (s *Server) record(rq Request) {
 
 // JobIDs returns the ids of all jobs, ascending.
 func (s *Server) JobIDs() []int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
 	out := make([]int64, len(s.st.order))
 	copy(out, s.st.order)
 	return out
@@ -236,6 +235,7 @@ type request struct {
 	version  string // "2.1", "2.2" or "2.0"
 	endpoint string // e.g. "jobs/create"
 	pathID   string // job id of the permissions paths
+	st       *store // the workspace the request is served from
 	body     []byte
 	params   map[string]any // conformed body, or typed query parameters
 	now      int64          // emulated time, epoch ms
@@ -284,6 +284,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int 
 		return respondError(w, aerr)
 	}
 	rq.body = body
+	rq.st = s.st
 	if len(body) > maxBodyBytes {
 		// §6.4: 10 MB per request (status and code assumed).
 		return respondError(w, invalidParam("The request body exceeds the maximum size of %d bytes.", maxBodyBytes))

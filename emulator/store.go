@@ -2,15 +2,20 @@ package emulator
 
 import (
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
-// store is the emulated workspace state. It is guarded by Server.mu.
+// store is the state of one emulated workspace: its jobs, runs, permissions
+// and workspace files. It is guarded by its own mu, so that per-token
+// workspaces (Options.Workspaces) never contend with each other.
 //
 // Stored values are copy-on-write: a job's settings map (and everything
 // reachable from it) is never modified once stored; every change stores a new
 // *job. Readers can therefore render and cache without copying the tree.
 type store struct {
+	mu sync.RWMutex
+
 	nextJobID int64
 	nextRunID int64
 	jobs      map[int64]*job
