@@ -72,8 +72,10 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
+	// An empty code is left out: some workspace-files errors carry none
+	// (see importFile).
 	body, _ := json.Marshal(struct {
-		ErrorCode string `json:"error_code"`
+		ErrorCode string `json:"error_code,omitempty"`
 		Message   string `json:"message"`
 	}{e.code, e.msg})
 	writeBody(w, e.status, body)

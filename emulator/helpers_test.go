@@ -192,3 +192,10 @@ func nb(key string, deps ...string) map[string]any {
 	}
 	return t
 }
+
+func newTestServer(t *testing.T, s *Server) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}

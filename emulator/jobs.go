@@ -22,7 +22,7 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 	if err := validateSettings(settings); err != nil {
 		return nil, err
 	}
-	acl, err := s.initialACL(aclReq)
+	acl, err := initialACL(rq.who, aclReq)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 	if err := st.countCreate(rq.now, s.opts.CreatesPerHour); err != nil {
 		return nil, err
 	}
-	j := newJob(st.newJobID(), rq.now, s.opts.User, settings)
+	j := newJob(st.newJobID(), rq.now, rq.who.name, settings)
 	st.putJob(j)
 	st.perms[j.id] = acl
 	return map[string]any{"job_id": num(j.id)}, nil

@@ -84,11 +84,12 @@ func ownerOf(acl []ace) string {
 	return ""
 }
 
-// initialACL is the ACL of a new job: the creator is IS_OWNER and the
-// access_control_list of jobs/create is applied on top ([SDK] CreateJob). An
-// owner named in that list replaces the creator as owner (assumed).
-func (s *Server) initialACL(list []map[string]any) ([]ace, *apiError) {
-	creator := ace{Kind: "user_name", Name: s.opts.User, Level: levelOwner}
+// initialACL is the ACL of a new job: the creator (a user or a service
+// principal) is IS_OWNER and the access_control_list of jobs/create is
+// applied on top ([SDK] CreateJob). An owner named in that list replaces the
+// creator as owner (assumed).
+func initialACL(creatorP *principal, list []map[string]any) ([]ace, *apiError) {
+	creator := ace{Kind: creatorP.kind, Name: creatorP.name, Level: levelOwner}
 	acl, err := parseACL([]ace{creator}, list)
 	if err != nil {
 		return nil, err

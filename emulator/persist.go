@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,10 @@ type stateFile struct {
 	Runs      []*run            `json:"runs"`
 	Tokens    map[string]int64  `json:"idempotency_tokens,omitempty"`
 	Creates   []int64           `json:"recent_creates,omitempty"`
+	// The workspace tree, by path; content is base64 (encoding/json's
+	// []byte). Files written before the tree existed have neither field.
+	NextObjectID int64     `json:"next_object_id,omitempty"`
+	Objects      []*object `json:"workspace_objects,omitempty"`
 }
 
 type persister struct {
@@ -131,11 +137,18 @@ func (s *Server) snapshot() ([]byte, error) {
 		runs = append(runs, r)
 	}
 	sortDesc(runs, func(r *run) cursor { return cursor{K1: -r.ID} })
+	objects := make([]*object, 0, len(st.objects))
+	for _, o := range st.objects {
+		objects = append(objects, o)
+	}
+	slices.SortFunc(objects, func(a, b *object) int { return strings.Compare(a.Path, b.Path) })
 	rest, err := json.Marshal(struct {
-		Runs    []*run           `json:"runs"`
-		Tokens  map[string]int64 `json:"idempotency_tokens,omitempty"`
-		Creates []int64          `json:"recent_creates,omitempty"`
-	}{runs, st.tokens, st.creates})
+		Runs         []*run           `json:"runs"`
+		Tokens       map[string]int64 `json:"idempotency_tokens,omitempty"`
+		Creates      []int64          `json:"recent_creates,omitempty"`
+		NextObjectID int64            `json:"next_object_id,omitempty"`
+		Objects      []*object        `json:"workspace_objects,omitempty"`
+	}{runs, st.tokens, st.creates, st.nextObjectID, objects})
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +275,10 @@ func loadState(path string) (*store, error) {
 		st.tokens = f.Tokens
 	}
 	st.creates = f.Creates
+	st.nextObjectID = f.NextObjectID
+	if err := loadObjects(st, f.Objects); err != nil {
+		return nil, bad(err)
+	}
 	return st, nil
 }
 
@@ -301,6 +318,41 @@ func writeFileAtomic(path string, data []byte) error {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // best effort: not every filesystem supports it
 		d.Close()
+	}
+	return nil
+}
+
+// loadObjects rebuilds the tree, checking what a hand edit could break:
+// canonical absolute paths, known types, each object's parent a directory.
+func loadObjects(st *store, objs []*object) error {
+	slices.SortFunc(objs, func(a, b *object) int { return strings.Compare(a.Path, b.Path) })
+	for _, o := range objs {
+		if o == nil {
+			return errors.New("an empty workspace object")
+		}
+		if w, err := parsePath(o.Path); err != nil || w.canon != o.Path || w.prefix != "" {
+			return fmt.Errorf("workspace object path %q is not canonical (absolute, clean, without /Workspace)", o.Path)
+		}
+		switch o.Type {
+		case objDirectory, objFile:
+		case objNotebook:
+			if commentPrefix[o.Language] == "" || (o.Format != fmtSource && o.Format != fmtJupyter) {
+				return fmt.Errorf("notebook %s has language %q and format %q", o.Path, o.Language, o.Format)
+			}
+		default:
+			return fmt.Errorf("workspace object %s has type %q", o.Path, o.Type)
+		}
+		if o.Path != "/" {
+			if p := st.get(path.Dir(o.Path)); p == nil || p.Type != objDirectory {
+				return fmt.Errorf("workspace object %s has no parent directory", o.Path)
+			}
+		} else if o.Type != objDirectory {
+			return errors.New("the workspace root is not a directory")
+		}
+		if st.get(o.Path) != nil {
+			return fmt.Errorf("workspace object %s is listed twice", o.Path)
+		}
+		st.put(o)
 	}
 	return nil
 }

@@ -6,45 +6,103 @@ import (
 	"strings"
 )
 
-// route is one endpoint of §3.1.
+// route is one endpoint.
 type route struct {
 	method   string
 	reqType  string // API type of the body (POST/PUT/PATCH) or query (GET)
 	write    bool   // changes state (persisted)
 	versions string // API versions serving it
-	handler  func(*Server, *request) (any, *apiError)
+	// raw handlers decode the request themselves (bodies that are not
+	// JobSettings-typed JSON: workspace files, SCIM).
+	raw     bool
+	maxBody int // request body limit; 0 = maxBodyBytes
+	handler func(*Server, *request) (any, *apiError)
 }
 
-// routes lists every endpoint of jobs-api.md §3.1, keyed by method and the
-// path after the version prefix. Jobs endpoints exist under /api/2.2/ and
-// /api/2.1/ (§11.1); permissions only under /api/2.0/ (§3.4).
-var routes = map[string]route{
-	"POST jobs/create":                      {http.MethodPost, "CreateJob", true, jobsVersions, (*Server).createJob},
-	"GET jobs/get":                          {http.MethodGet, "GetJobRequest", false, jobsVersions, (*Server).getJob},
-	"GET jobs/list":                         {http.MethodGet, "ListJobsRequest", false, jobsVersions, (*Server).listJobs},
-	"POST jobs/reset":                       {http.MethodPost, "ResetJob", true, jobsVersions, (*Server).resetJob},
-	"POST jobs/update":                      {http.MethodPost, "UpdateJob", true, jobsVersions, (*Server).updateJob},
-	"POST jobs/delete":                      {http.MethodPost, "DeleteJob", true, jobsVersions, (*Server).deleteJob},
-	"POST jobs/run-now":                     {http.MethodPost, "RunNow", true, jobsVersions, (*Server).runNow},
-	"POST jobs/runs/submit":                 {http.MethodPost, "SubmitRun", true, jobsVersions, (*Server).submitRun},
-	"GET jobs/runs/list":                    {http.MethodGet, "ListRunsRequest", false, jobsVersions, (*Server).listRuns},
-	"GET jobs/runs/get":                     {http.MethodGet, "GetRunRequest", false, jobsVersions, (*Server).getRun},
-	"GET jobs/runs/get-output":              {http.MethodGet, "GetRunOutputRequest", false, jobsVersions, (*Server).getRunOutput},
-	"GET jobs/runs/export":                  {http.MethodGet, "ExportRunRequest", false, jobsVersions, (*Server).exportRun},
-	"POST jobs/runs/cancel":                 {http.MethodPost, "CancelRun", true, jobsVersions, (*Server).cancelRun},
-	"POST jobs/runs/cancel-all":             {http.MethodPost, "CancelAllRuns", true, jobsVersions, (*Server).cancelAllRuns},
-	"POST jobs/runs/delete":                 {http.MethodPost, "DeleteRun", true, jobsVersions, (*Server).deleteRun},
-	"POST jobs/runs/repair":                 {http.MethodPost, "RepairRun", true, jobsVersions, (*Server).repairRun},
-	"GET permissions/jobs":                  {http.MethodGet, "", false, permVersions, (*Server).getPermissions},
-	"PUT permissions/jobs":                  {http.MethodPut, "JobPermissionsRequest", true, permVersions, (*Server).setPermissions},
-	"PATCH permissions/jobs":                {http.MethodPatch, "JobPermissionsRequest", true, permVersions, (*Server).updatePermissions},
-	"GET permissions/jobs/permissionLevels": {http.MethodGet, "", false, permVersions, (*Server).permissionLevels},
+func (rt route) bodyLimit() int {
+	if rt.maxBody > 0 {
+		return rt.maxBody
+	}
+	return maxBodyBytes
 }
 
 const (
 	jobsVersions = "2.1 2.2"
-	permVersions = "2.0"
+	v20          = "2.0"
+	read, write  = false, true
 )
+
+// jobsRoute is an endpoint of the Jobs API (jobs.go, runs.go, runview.go,
+// list.go), typed against the SDK model.
+func jobsRoute(method, reqType string, w bool, h func(*Server, *request) (any, *apiError)) route {
+	return route{method: method, reqType: reqType, write: w, versions: jobsVersions, handler: h}
+}
+
+// rawRoute is a /api/2.0 endpoint whose handler reads the request itself.
+func rawRoute(method string, w bool, h func(*Server, *request) (any, *apiError)) route {
+	return route{method: method, write: w, versions: v20, raw: true, handler: h}
+}
+
+// routes lists every endpoint, keyed by method and the path after the
+// version prefix, grouped by the file that answers it. Jobs endpoints
+// exist under /api/2.2/ and /api/2.1/ (§11.1); everything else only under
+// /api/2.0/.
+var routes = map[string]route{
+	// jobs.go and list.go: jobs (jobs-api.md §3.1).
+	"POST jobs/create": jobsRoute(http.MethodPost, "CreateJob", write, (*Server).createJob),
+	"GET jobs/get":     jobsRoute(http.MethodGet, "GetJobRequest", read, (*Server).getJob),
+	"GET jobs/list":    jobsRoute(http.MethodGet, "ListJobsRequest", read, (*Server).listJobs),
+	"POST jobs/reset":  jobsRoute(http.MethodPost, "ResetJob", write, (*Server).resetJob),
+	"POST jobs/update": jobsRoute(http.MethodPost, "UpdateJob", write, (*Server).updateJob),
+	"POST jobs/delete": jobsRoute(http.MethodPost, "DeleteJob", write, (*Server).deleteJob),
+
+	// runs.go and runview.go: runs.
+	"POST jobs/run-now":         jobsRoute(http.MethodPost, "RunNow", write, (*Server).runNow),
+	"POST jobs/runs/submit":     jobsRoute(http.MethodPost, "SubmitRun", write, (*Server).submitRun),
+	"GET jobs/runs/list":        jobsRoute(http.MethodGet, "ListRunsRequest", read, (*Server).listRuns),
+	"GET jobs/runs/get":         jobsRoute(http.MethodGet, "GetRunRequest", read, (*Server).getRun),
+	"GET jobs/runs/get-output":  jobsRoute(http.MethodGet, "GetRunOutputRequest", read, (*Server).getRunOutput),
+	"GET jobs/runs/export":      jobsRoute(http.MethodGet, "ExportRunRequest", read, (*Server).exportRun),
+	"POST jobs/runs/cancel":     jobsRoute(http.MethodPost, "CancelRun", write, (*Server).cancelRun),
+	"POST jobs/runs/cancel-all": jobsRoute(http.MethodPost, "CancelAllRuns", write, (*Server).cancelAllRuns),
+	"POST jobs/runs/delete":     jobsRoute(http.MethodPost, "DeleteRun", write, (*Server).deleteRun),
+	"POST jobs/runs/repair":     jobsRoute(http.MethodPost, "RepairRun", write, (*Server).repairRun),
+
+	// permissions.go: job permissions (§3.4).
+	"GET permissions/jobs":                  {method: http.MethodGet, versions: v20, handler: (*Server).getPermissions},
+	"PUT permissions/jobs":                  {method: http.MethodPut, reqType: "JobPermissionsRequest", write: write, versions: v20, handler: (*Server).setPermissions},
+	"PATCH permissions/jobs":                {method: http.MethodPatch, reqType: "JobPermissionsRequest", write: write, versions: v20, handler: (*Server).updatePermissions},
+	"GET permissions/jobs/permissionLevels": {method: http.MethodGet, versions: v20, handler: (*Server).permissionLevels},
+
+	// workspace.go: workspace files.
+	"POST workspace/mkdirs":            rawRoute(http.MethodPost, write, (*Server).mkdirs),
+	"GET workspace/get-status":         rawRoute(http.MethodGet, read, (*Server).getStatus),
+	"GET workspace/list":               rawRoute(http.MethodGet, read, (*Server).listObjects),
+	"POST workspace/import":            withBody(rawRoute(http.MethodPost, write, (*Server).importObject), maxImportBody),
+	"GET workspace/export":             rawRoute(http.MethodGet, read, (*Server).exportObject),
+	"POST workspace/delete":            rawRoute(http.MethodPost, write, (*Server).deleteObject),
+	"POST workspace-files/import-file": withBody(rawRoute(http.MethodPost, write, (*Server).importFile), maxImportFileBytes),
+
+	// identity.go: the current user (host metadata and OAuth are served
+	// before routing, without a token).
+	"GET preview/scim/v2/Me": rawRoute(http.MethodGet, read, (*Server).me),
+}
+
+func withBody(rt route, limit int) route { rt.maxBody = limit; return rt }
+
+// bodyLimitFor is how much of a request body ServeHTTP reads before
+// routing: the limit of the endpoint the path names, maxBodyBytes for
+// unknown paths.
+func bodyLimitFor(path string) int {
+	rest, _ := strings.CutPrefix(path, "/api/2.0/")
+	switch {
+	case rest == "workspace/import":
+		return maxImportBody
+	case strings.HasPrefix(rest, "workspace-files/import-file/"):
+		return maxImportFileBytes
+	}
+	return maxBodyBytes
+}
 
 // route finds the endpoint of r. Unknown paths and known paths with another
 // method are 404 ENDPOINT_NOT_FOUND (see endpointNotFound).
@@ -55,8 +113,9 @@ func (s *Server) route(r *http.Request) (route, *request, *apiError) {
 		return route{}, nil, endpointNotFound(r.Method, r.URL.Path)
 	}
 	rq := &request{r: r, version: version, endpoint: rest}
-	// /api/2.0/permissions/jobs/{job_id}[/permissionLevels]
-	if strings.HasPrefix(rest, "permissions/") {
+	switch {
+	case strings.HasPrefix(rest, "permissions/"):
+		// /api/2.0/permissions/jobs/{job_id}[/permissionLevels]
 		rq.endpoint = "" // only the two shapes below exist
 		if p, ok := strings.CutPrefix(rest, "permissions/jobs/"); ok {
 			id, tail, _ := strings.Cut(p, "/")
@@ -68,6 +127,13 @@ func (s *Server) route(r *http.Request) (route, *request, *apiError) {
 				rq.pathID, rq.endpoint = id, "permissions/jobs/permissionLevels"
 			}
 		}
+	case strings.HasPrefix(rest, "workspace-files/import-file/"):
+		// The object path follows, without its leading slash and
+		// path-escaped by the CLI ([CLI] libs/filer/workspace_files_client.go
+		// Write: url.PathEscape(strings.TrimLeft(absPath, "/"))); r.URL.Path
+		// is already unescaped.
+		rq.pathID = "/" + strings.TrimPrefix(rest, "workspace-files/import-file/")
+		rq.endpoint = "workspace-files/import-file"
 	}
 	rt, ok := routes[r.Method+" "+rq.endpoint]
 	if !ok || !slices.Contains(strings.Fields(rt.versions), version) {

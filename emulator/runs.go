@@ -210,7 +210,7 @@ func (st *store) scheduleRun(jobID, maxRuns int64, queue bool, now int64) (int64
 func (s *Server) newRun(rq *request, start int64, settings map[string]any, tasks []map[string]any) *run {
 	r := &run{
 		ID:        rq.st.newRunID(),
-		Creator:   s.opts.User,
+		Creator:   rq.who.name,
 		Created:   rq.now,
 		PendingMs: s.opts.RunPending.Milliseconds(),
 		RunningMs: max(s.opts.RunRunning.Milliseconds(), 1),

@@ -6,7 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,9 +24,18 @@ type Options struct {
 	// 16 digits, odd and above 2^53, so that a client decoding ids through
 	// float64 loses precision and fails loudly (§2, §12.15).
 	FirstJobID int64
-	// User is the authenticated principal: creator, default owner and
-	// run_as_user_name of new jobs. Default "user@example.com".
+	// User is the default principal: every token that Directory does not
+	// map to another principal authenticates as this user, who creates and
+	// owns what it writes. Default "user@example.com"; it is a member of
+	// the groups "admins" and "users".
 	User string
+	// Directory adds users, groups, service principals and token mappings
+	// to the principal directory (identity.go).
+	Directory Directory
+	// WorkspaceID is the workspace id of host metadata and of the
+	// X-Databricks-Org-Id header of /Me. Default 7_474_650_000_000_001
+	// (16 digits, like real ones).
+	WorkspaceID int64
 	// Latency is added to every request (see SetLatency).
 	Latency time.Duration
 	// DataFile, when set, is loaded by New if it exists and written
@@ -69,6 +78,7 @@ const (
 	jobIDStep         = 1_000_002
 	runIDStep         = 2_002
 	defaultUser       = "user@example.com"
+	defaultWorkspace  = 7_474_650_000_000_001
 	maxBodyBytes      = 10 << 20 // §6.4: max request size 10 MB
 )
 
@@ -105,8 +115,9 @@ type Request struct {
 // concurrent use.
 type Server struct {
 	opts Options
+	dir  *directory
 
-	st *store // the workspace of every token (see Options.Workspaces)
+	st *store // the workspace every token sees (tenancy.go)
 
 	latency  atomic.Int64 // time.Duration
 	reorder  atomic.Bool
@@ -138,6 +149,13 @@ func New(o Options) (*Server, error) {
 	if o.User == "" {
 		o.User = defaultUser
 	}
+	if o.WorkspaceID <= 0 {
+		o.WorkspaceID = defaultWorkspace
+	}
+	dir, err := newDirectory(o.User, o.Directory)
+	if err != nil {
+		return nil, err
+	}
 	if o.RunPending <= 0 {
 		o.RunPending = time.Second
 	}
@@ -158,6 +176,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:     o,
+		dir:      dir,
 		st:       newStore(o.FirstJobID, o.FirstRunID),
 		limiters: map[string]*bucket{},
 		rng:      rand.New(rand.NewPCG(uint64(o.Seed), 0x6a6f6273796e63)), // "jobsync"
@@ -175,6 +194,7 @@ func New(o Options) (*Server, error) {
 			s.persist.loaded = true
 		}
 	}
+	s.seed(s.st)
 	return s, nil
 }
 
@@ -232,18 +252,19 @@ func (s *Server) JobIDs() []int64 {
 // request is one API call being served.
 type request struct {
 	r        *http.Request
-	version  string // "2.1", "2.2" or "2.0"
-	endpoint string // e.g. "jobs/create"
-	pathID   string // job id of the permissions paths
-	st       *store // the workspace the request is served from
+	version  string     // "2.1", "2.2" or "2.0"
+	endpoint string     // e.g. "jobs/create"
+	pathID   string     // job id of the permissions paths; object path of workspace-files/import-file
+	st       *store     // the workspace the request is served from (tenancy.go)
+	who      *principal // the authenticated principal (identity.go)
 	body     []byte
 	params   map[string]any // conformed body, or typed query parameters
 	now      int64          // emulated time, epoch ms
 }
 
-// ServeHTTP serves the Jobs API.
+// ServeHTTP serves the emulated workspace (routes.go lists the endpoints).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(bodyLimitFor(r.URL.Path))+1))
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body}
 	if err != nil {
 		// The client went away mid-body; nobody reads an answer.
@@ -270,10 +291,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int 
 			return 0
 		}
 	}
+	// Host metadata and the OAuth endpoints are asked for before the client
+	// has a token (identity.go).
+	if r.URL.Path == hostMetadataPath {
+		return s.serveHostMetadata(w, r)
+	}
 	if strings.HasPrefix(r.URL.Path, "/oidc/") {
 		return s.serveOIDC(w, r, body)
 	}
-	if !s.opts.AllowAnonymous && r.Header.Get("Authorization") == "" {
+	authz := r.Header.Get("Authorization")
+	if !s.opts.AllowAnonymous && authz == "" {
 		// [OAS21] 401 Unauthorized; the message is the one workspaces send
 		// for a request without credentials.
 		return respondError(w, &apiError{status: http.StatusUnauthorized, code: codeUnauthenticated,
@@ -284,10 +311,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int 
 		return respondError(w, aerr)
 	}
 	rq.body = body
-	rq.st = s.st
-	if len(body) > maxBodyBytes {
+	var key string
+	rq.who, key = s.dir.authenticate(authz)
+	rq.st = s.storeFor(key)
+	if limit := rt.bodyLimit(); len(body) > limit {
 		// §6.4: 10 MB per request (status and code assumed).
-		return respondError(w, invalidParam("The request body exceeds the maximum size of %d bytes.", maxBodyBytes))
+		return respondError(w, invalidParam("The request body exceeds the maximum size of %d bytes.", limit))
 	}
 	if f := s.takeFault(r.Method, rq.endpoint); f != nil {
 		switch {
@@ -309,42 +338,72 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int 
 	if aerr != nil {
 		return respondError(w, aerr)
 	}
-	writeBody(w, http.StatusOK, out)
+	writeAnswer(w, out)
 	return http.StatusOK
 }
 
+// answer is a successful reply that is not a plain JSON value: raw bytes
+// with their content type, or a JSON body with extra headers.
+type answer struct {
+	body        []byte
+	contentType string // default application/json
+	header      http.Header
+}
+
 // call decodes the request, runs the handler and encodes its answer.
-func (s *Server) call(rt route, rq *request) ([]byte, *apiError) {
+// Handlers of raw routes decode the request themselves.
+func (s *Server) call(rt route, rq *request) (answer, *apiError) {
 	var aerr *apiError
-	if rt.method == http.MethodGet {
+	switch {
+	case rt.raw:
+	case rt.method == http.MethodGet:
 		rq.params, aerr = queryParams(rq.r.URL.Query(), rq.body, rt.reqType)
-	} else if rq.params, aerr = parseJSON(rq.body); aerr == nil && rt.reqType != "" {
-		rq.params, aerr = conform(rq.params, rt.reqType)
+	default:
+		if rq.params, aerr = parseJSON(rq.body); aerr == nil && rt.reqType != "" {
+			rq.params, aerr = conform(rq.params, rt.reqType)
+		}
 	}
 	if aerr != nil {
-		return nil, aerr
+		return answer{}, aerr
 	}
 	rq.now = s.now()
 	out, aerr := rt.handler(s, rq)
 	if aerr != nil {
-		return nil, aerr
+		return answer{}, aerr
 	}
 	if rt.write {
 		s.persist.changed(s)
 	}
 	switch v := out.(type) {
-	case []byte:
+	case answer:
 		return v, nil
+	case []byte:
+		return answer{body: v}, nil
 	case nil:
-		return []byte("{}"), nil
+		return answer{body: []byte("{}")}, nil
 	case map[string]any:
-		return appendJSON(nil, v), nil
+		return answer{body: appendJSON(nil, v)}, nil
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: "emulator: " + err.Error()}
+		return answer{}, &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: "emulator: " + err.Error()}
 	}
-	return b, nil
+	return answer{body: b}, nil
+}
+
+// writeAnswer writes a successful reply.
+func writeAnswer(w http.ResponseWriter, a answer) {
+	for k, vs := range a.header {
+		w.Header()[k] = vs
+	}
+	if a.contentType == "" {
+		writeBody(w, http.StatusOK, a.body)
+		return
+	}
+	w.Header().Set("Content-Type", a.contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(a.body)
 }
 
 func respondError(w http.ResponseWriter, e *apiError) int {
@@ -412,42 +471,4 @@ func dropConnection(w http.ResponseWriter) {
 	}
 	// HTTP/2 or a recorder: net/http's documented way to abort a response.
 	panic(http.ErrAbortHandler)
-}
-
-// serveOIDC emulates the workspace OAuth endpoints used by machine-to-machine
-// auth (§10.2): discovery and a client-credentials token endpoint that
-// accepts any client id and secret sent with HTTP Basic auth.
-func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request, body []byte) int {
-	base := "http://" + r.Host
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/oidc/.well-known/oauth-authorization-server":
-		b, _ := json.Marshal(map[string]string{
-			"authorization_endpoint": base + "/oidc/v1/authorize",
-			"token_endpoint":         base + "/oidc/v1/token",
-		})
-		writeBody(w, http.StatusOK, b)
-		return http.StatusOK
-	case r.Method == http.MethodPost && r.URL.Path == "/oidc/v1/token":
-		id, secret, ok := r.BasicAuth()
-		form, _ := url.ParseQuery(string(body))
-		if !ok || id == "" || secret == "" || form.Get("grant_type") != "client_credentials" {
-			b := []byte(`{"error":"invalid_client","error_description":"Client authentication failed"}`)
-			writeBody(w, http.StatusUnauthorized, b)
-			return http.StatusUnauthorized
-		}
-		scope := form.Get("scope")
-		if scope == "" {
-			scope = "all-apis"
-		}
-		n := s.logCount.Load()
-		b, _ := json.Marshal(map[string]any{
-			"access_token": fmt.Sprintf("emulator-token-%d", n),
-			"token_type":   "Bearer",
-			"expires_in":   3600,
-			"scope":        scope,
-		})
-		writeBody(w, http.StatusOK, b)
-		return http.StatusOK
-	}
-	return respondError(w, endpointNotFound(r.Method, r.URL.Path))
 }

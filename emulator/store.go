@@ -25,6 +25,11 @@ type store struct {
 	taskRuns  map[int64]int64 // task run id -> job run id
 	tokens    map[string]int64
 	creates   []int64 // emulated ms of recent jobs/create calls (hourly limit)
+
+	// The workspace tree (workspace_tree.go), by canonical path.
+	objects      map[string]*object
+	children     map[string]map[string]bool // directory path -> names in it
+	nextObjectID int64
 }
 
 func newStore(firstJobID, firstRunID int64) *store {
@@ -36,6 +41,8 @@ func newStore(firstJobID, firstRunID int64) *store {
 		runs:      map[int64]*run{},
 		taskRuns:  map[int64]int64{},
 		tokens:    map[string]int64{},
+		objects:   map[string]*object{},
+		children:  map[string]map[string]bool{},
 	}
 }
 
