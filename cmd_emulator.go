@@ -16,12 +16,17 @@ import (
 func emulatorCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "emulator",
-		Usage: "serve the built-in Jobs API emulator",
+		Usage: "serve the built-in workspace emulator",
 		Description: `Serves an emulated Databricks workspace: the Jobs API 2.2 and 2.1
-(/api/2.2/jobs/..., /api/2.1/jobs/...) and the job permissions API
-(/api/2.0/permissions/jobs/...), with the service's defaults, quirks, paging
-and errors. It runs until interrupted (Ctrl-C); with --data its state is
-loaded at start and saved on exit (and shortly after every change).
+(/api/2.2/jobs/..., /api/2.1/jobs/...), the job permissions API
+(/api/2.0/permissions/jobs/...), the workspace files API
+(/api/2.0/workspace/..., /api/2.0/workspace-files/import-file/...), SCIM /Me,
+host metadata and an OAuth M2M token endpoint, with the service's defaults,
+quirks, paging and errors. It runs until interrupted (Ctrl-C); with --data its
+state is loaded at start and saved on exit (and shortly after every change).
+
+Any token is accepted and authenticates as --user; --token maps a token to
+another principal of the directory (--principal, --principals).
 
 Point jobsync or curl at it with DATABRICKS_HOST=http://ADDR and any
 DATABRICKS_TOKEN. Runs go PENDING -> RUNNING -> TERMINATED within a few
@@ -34,7 +39,11 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second allowed across all endpoints; more get 429 with Retry-After (0 = no limit)"},
 			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction (0..1) of requests that fail with a random 500 or 503"},
 			&cli.BoolFlag{Name: "reorder", Usage: "return tasks, depends_on and webhook lists in the service's own order, as real workspaces may"},
-			&cli.StringFlag{Name: "user", Value: "user@example.com", Usage: "the authenticated user: creator and first owner of new jobs"},
+			&cli.StringFlag{Name: "user", Value: "user@example.com", Usage: "the default user (a workspace admin): every token not mapped by --token authenticates as it"},
+			&cli.StringSliceFlag{Name: "principal", Usage: "add a principal: user:NAME[:GROUP,...], group:NAME or sp:APPLICATION_ID[:GROUP,...] (repeatable)"},
+			&cli.StringFlag{Name: "principals", Usage: "JSON file of users, groups, service principals and tokens to add (see emulator/README.md)"},
+			&cli.StringSliceFlag{Name: "token", Usage: "TOKEN=NAME: requests with this bearer token authenticate as the user or service principal NAME (repeatable)"},
+			&cli.Int64Flag{Name: "workspace-id", Usage: "the workspace id of host metadata and /Me (default 7474650000000001)"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -49,11 +58,17 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 				failRate:    c.Float64("fail-rate"),
 				reorder:     c.Bool("reorder"),
 				user:        c.String("user"),
+				workspaceID: c.Int64("workspace-id"),
 				allowRemote: c.Bool("allow-remote"),
 			}
 			if err := o.validate(); err != nil {
 				return err
 			}
+			dir, err := emulatorDirectory(c.String("principals"), c.StringSlice("principal"), c.StringSlice("token"))
+			if err != nil {
+				return err
+			}
+			o.directory = dir
 			return runEmulator(c.Context, e, o)
 		},
 	}
@@ -61,6 +76,8 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 
 type emulatorOpts struct {
 	addr, data, user    string
+	directory           emulator.Directory
+	workspaceID         int64
 	latency             time.Duration
 	rateLimit, failRate float64
 	reorder             bool
@@ -68,7 +85,33 @@ type emulatorOpts struct {
 	ready               func(url string) // called once serving (tests)
 }
 
+// emulatorDirectory builds the principal directory of the flags: the file
+// first, then each --principal and --token.
+func emulatorDirectory(file string, principals, tokens []string) (emulator.Directory, error) {
+	var d emulator.Directory
+	if file != "" {
+		var err error
+		if d, err = emulator.ReadDirectory(file); err != nil {
+			return d, usageError(err.Error())
+		}
+	}
+	for _, p := range principals {
+		if err := d.AddPrincipal(p); err != nil {
+			return d, usageError("--principal " + err.Error())
+		}
+	}
+	for _, t := range tokens {
+		if err := d.AddToken(t); err != nil {
+			return d, usageError("--token: " + err.Error())
+		}
+	}
+	return d, nil
+}
+
 func (o emulatorOpts) validate() error {
+	if o.workspaceID < 0 {
+		return usageError("--workspace-id must be a positive number")
+	}
 	if o.latency < 0 {
 		return usageError("--latency must not be negative")
 	}
@@ -94,7 +137,8 @@ func (o emulatorOpts) validate() error {
 // runEmulator serves until ctx is cancelled, then saves the state.
 func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
 	// A standalone server's request log is never read: keep it small.
-	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user, RequestLogLimit: 100})
+	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user,
+		Directory: o.directory, WorkspaceID: o.workspaceID, RequestLogLimit: 100})
 	if err != nil {
 		return err
 	}
@@ -114,7 +158,7 @@ func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
 	if o.data != "" {
 		stateLine = "state: " + o.data + " (saved on exit)"
 	}
-	fmt.Fprintf(e.out, `jobsync emulator: serving the Databricks Jobs API on %s
+	fmt.Fprintf(e.out, `jobsync emulator: serving an emulated Databricks workspace on %s
   %s
 Point jobsync at it:
   export DATABRICKS_HOST=%s DATABRICKS_TOKEN=anything

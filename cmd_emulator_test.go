@@ -61,7 +61,7 @@ func TestEmulatorCommandServesAndSaves(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"serving the Databricks Jobs API on " + url, "DATABRICKS_HOST=" + url, "curl", "Stopped; state saved to " + data} {
+	for _, want := range []string{"serving an emulated Databricks workspace on " + url, "DATABRICKS_HOST=" + url, "curl", "Stopped; state saved to " + data} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -99,5 +99,33 @@ func TestEmulatorCommandFlags(t *testing.T) {
 	code := run(context.Background(), []string{"jobsync", "emulator", "--addr", "0.0.0.0:9"}, stdio{strings.NewReader(""), &out, &out}, func(string) string { return "" })
 	if code != exitError || !strings.Contains(out.String(), "loopback") {
 		t.Errorf("exit %d: %s", code, out.String())
+	}
+}
+
+func TestEmulatorDirectoryFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "principals.json")
+	if err := os.WriteFile(file, []byte(`{"service_principals": [{"applicationId": "ci-app", "displayName": "CI"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := emulatorDirectory(file, []string{"user:ann@example.com:data-eng", "group:ops"}, []string{"ann-token=ann@example.com", "ci-token=ci-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Users) != 1 || len(d.Groups) != 1 || len(d.ServicePrincipals) != 1 || d.Tokens["ci-token"] != "ci-app" {
+		t.Errorf("directory %+v", d)
+	}
+	for _, c := range []struct {
+		principals, tokens []string
+		want               string
+	}{
+		{[]string{"ann"}, nil, "--principal"},
+		{nil, []string{"no-equals"}, "--token"},
+	} {
+		if _, err := emulatorDirectory("", c.principals, c.tokens); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: %v", c.principals, c.tokens, err)
+		}
+	}
+	if _, err := emulatorDirectory(filepath.Join(t.TempDir(), "missing.json"), nil, nil); err == nil {
+		t.Error("a missing --principals file is not an error")
 	}
 }

@@ -83,8 +83,9 @@ type Stats struct {
 	TokenRequests int64
 }
 
-// Client is a Jobs API 2.2 and permissions 2.0 client. It is safe for
-// concurrent use; every method takes a context and stops when it ends.
+// Client is a client of one workspace's Jobs, permissions, workspace files
+// and SCIM /Me APIs. It is safe for concurrent use; every method takes a
+// context and stops when it ends.
 type Client struct {
 	host           string
 	jobsBase       string // "/api/2.2/jobs"
@@ -332,6 +333,11 @@ type call struct {
 	// idempotent calls may be repeated after a transport error or a
 	// gateway timeout: repeating them cannot duplicate an effect.
 	idempotent bool
+	// contentType of body; default application/json.
+	contentType string
+	// emptyOK accepts a 2xx answer without a body (writes whose answer
+	// carries nothing, such as workspace-files/import-file).
+	emptyOK bool
 }
 
 // outcome says how a call ended beyond its error.
@@ -340,6 +346,8 @@ type outcome struct {
 	// reached the server (so a delete that now says "does not exist" may
 	// have been done by that attempt).
 	maybeSentBefore bool
+	// header of the successful answer.
+	header http.Header
 }
 
 // transportError is a request that got no HTTP answer.
@@ -416,6 +424,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 		case res.status/100 == 2:
 			lim.succeeded(c.now())
 			if res.decodeErr == nil {
+				oc.header = res.header
 				return oc, nil
 			}
 			derr := res.decodeErr
@@ -583,7 +592,11 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
 	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := cl.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	if err := c.auth.authorize(actx, req); err != nil {
 		if ctx.Err() != nil {
@@ -653,7 +666,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 			sent:   true,
 		}
 	}
-	if resp.StatusCode/100 == 2 && !isJSONObject(data) {
+	if resp.StatusCode/100 == 2 && !isJSONObject(data) && !(cl.emptyOK && len(bytes.TrimSpace(data)) == 0) {
 		// The Jobs API answers every write with a JSON object ({} at
 		// least). Anything else (an SSO login page, a captive portal, a
 		// misrouted gateway) means the request never reached it, whatever

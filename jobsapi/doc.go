@@ -1,6 +1,8 @@
-// Package jobsapi is jobsync's HTTP client of the Databricks Jobs API 2.2 and
-// the job permissions API 2.0: authentication, retries, rate limiting and
-// pagination.
+// Package jobsapi is jobsync's HTTP client of a Databricks workspace: the
+// Jobs API 2.2, the job permissions API 2.0, the workspace files API
+// (workspace.go: mkdirs, get-status, list, import, import-file, export,
+// delete) and the current user (me.go: SCIM /Me). It owns authentication,
+// retries, rate limiting and pagination.
 //
 // Settings travel as generic JSON trees so that fields this package does not
 // know survive a round trip. It must not import any other jobsync package, and
@@ -23,7 +25,12 @@
 //   - 500 only for GETs.
 //
 // A request that is not safe to repeat (jobs/create, runs/repair, run-now
-// and runs/submit without a token) and may have reached the workspace is
-// never repeated: its error matches ErrMaybeCommitted, and the caller must
-// look at the workspace before trying again.
+// and runs/submit without a token, a workspace import without overwrite)
+// and may have reached the workspace is never repeated: its error matches
+// ErrMaybeCommitted, and the caller must look at the workspace before trying
+// again.
+//
+// Errors of the workspace match ErrNotFound, ErrAlreadyExists and
+// ErrDirectoryNotEmpty with errors.Is, whichever of its several shapes the
+// answer had.
 package jobsapi

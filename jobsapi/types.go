@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Job is a job as read through jobs/get or jobs/list. Settings holds the
@@ -77,19 +78,78 @@ func (e *APIError) Error() string {
 // ([SDK] apierr/error_overrides.go).
 var notFoundMessage = regexp.MustCompile(`^(Job|Run) -?\d+ does not exist\.?$|^Run: -?\d+ in job: -?\d+ doesn't exist\.?$`)
 
-// IsNotFound reports whether err says the job or run does not exist.
-func IsNotFound(err error) bool {
-	var e *APIError
-	if !errors.As(err, &e) {
-		return false
+// IsNotFound reports whether err says the job, run or workspace object does
+// not exist. It is errors.Is(err, ErrNotFound).
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsAlreadyExists reports whether err says the workspace object already
+// exists. It is errors.Is(err, ErrAlreadyExists).
+func IsAlreadyExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }
+
+// Errors an *APIError matches with errors.Is, whatever shape the workspace
+// gave the answer.
+var (
+	// ErrNotFound: the job, run or workspace object does not exist
+	// (RESOURCE_DOES_NOT_EXIST, any 404 but ENDPOINT_NOT_FOUND, and the
+	// Jobs API's 400 "Job <id> does not exist.").
+	ErrNotFound = errors.New("does not exist")
+	// ErrAlreadyExists: the workspace object exists (an import without
+	// overwrite, a mkdirs through a file).
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrDirectoryNotEmpty: a delete of a non-empty directory without
+	// recursive.
+	ErrDirectoryNotEmpty = errors.New("directory not empty")
+)
+
+// Is lets errors.Is match the sentinel errors above.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.notFound()
+	case ErrAlreadyExists:
+		return e.alreadyExists()
+	case ErrDirectoryNotEmpty:
+		return e.code() == "DIRECTORY_NOT_EMPTY"
 	}
-	if e.StatusCode == 404 && e.ErrorCode != "ENDPOINT_NOT_FOUND" {
+	return false
+}
+
+func (e *APIError) notFound() bool {
+	if e.StatusCode == 404 && e.code() != "ENDPOINT_NOT_FOUND" {
 		return true
 	}
-	if e.ErrorCode == "RESOURCE_DOES_NOT_EXIST" {
+	if e.code() == "RESOURCE_DOES_NOT_EXIST" {
 		return true
 	}
 	return e.ErrorCode == "INVALID_PARAMETER_VALUE" && notFoundMessage.MatchString(e.Message)
+}
+
+// alreadyExists covers every way the workspace says so: error_code
+// RESOURCE_ALREADY_EXISTS (workspace/import, mkdirs), 409 (import-file over
+// a file), and 400 with an empty error_code whose message says "already
+// exists." (import-file over a notebook, in the old "Path (<path>) already
+// exists." and the new "RESOURCE_ALREADY_EXISTS: <path> already exists."
+// forms; databricks/cli libs/filer/workspace_files_client.go @7bbe2852).
+func (e *APIError) alreadyExists() bool {
+	switch {
+	case e.code() == "RESOURCE_ALREADY_EXISTS" || e.code() == "ALREADY_EXISTS":
+		return true
+	case e.StatusCode == 409:
+		return true
+	}
+	return e.StatusCode == 400 && e.ErrorCode == "" && strings.Contains(e.Message, "already exists.")
+}
+
+// code is the error code, also when the workspace put it only at the start
+// of the message ("RESOURCE_ALREADY_EXISTS: ...") and left error_code empty.
+func (e *APIError) code() string {
+	if e.ErrorCode != "" {
+		return e.ErrorCode
+	}
+	if m := codeMsgR.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // RawBody is a request body that is sent exactly as given.
