@@ -14,10 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
 
+	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
-	"github.com/jobsync/jobsync/state"
 )
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -25,7 +25,7 @@ var keyPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 func importCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "import",
-		Usage:     "adopt an existing job under a key of the YAML, and show what the next apply would change",
+		Usage:     "adopt an existing job under a key of the YAML (tagging it as this project's), and show what the next apply would change",
 		ArgsUsage: "KEY JOB_ID [PATH...]",
 		Flags: append(workspaceFlags(),
 			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
@@ -52,43 +52,17 @@ func importCommand(e *env) *cli.Command {
 				return err
 			}
 			defer w.Close()
-			if f := st.File(); f != nil {
-				if j, ok := f.Jobs[key]; ok {
-					return fmt.Errorf("%s already manages job %d: run jobsync state rm %s first to adopt another job under that key", key, j.JobID, key)
-				}
-				for k, j := range f.Jobs {
-					if j.JobID == id {
-						return fmt.Errorf("job %d is already managed as %s", id, k)
-					}
-				}
-			}
-			job, err := w.client.GetJob(c.Context, id)
-			if jobsapi.IsNotFound(err) {
-				return fmt.Errorf("job %d does not exist in %s", id, w.name)
-			}
+			imp, err := applier.Import(c.Context, w.client, st, applier.ImportInput{
+				Workspace: w.name, Project: w.project, Key: key, JobID: id, Configured: true,
+			})
 			if err != nil {
 				return err
 			}
-			if other, ok := ownerTag(job.Settings); ok && other != planner.OwnerTagValue(w.project, key) {
-				return fmt.Errorf("job %d carries the tag %s=%s: it is managed by another jobsync project or key, so it is not adopted", id, planner.OwnerTagKey, other)
+			if imp.Tagged {
+				fmt.Fprintf(e.out, "Tagged job %d with %s=%s and imported it as %s.\n\n", id, planner.OwnerTagKey, imp.Tag, key)
+			} else {
+				fmt.Fprintf(e.out, "Imported job %d as %s (it already carried the tag %s=%s).\n\n", id, key, planner.OwnerTagKey, imp.Tag)
 			}
-			if st.File() == nil {
-				st.Init(w.name, w.project)
-			}
-			// What jobsync "last applied" to an imported job is what an
-			// export of it says: server-filled fields are not the YAML's to
-			// manage unless it sets them.
-			applied, err := state.EncodeApplied(planner.ForExport(job.Settings))
-			if err != nil {
-				return fmt.Errorf("job %d: %w", id, err)
-			}
-			if err := st.Record(c.Context, key, state.Job{JobID: id, Applied: applied}); err != nil {
-				return err
-			}
-			if err := st.Commit(c.Context); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "Imported job %d as %s.\n\n", id, key)
 			plan, err := planWith(c.Context, e, w, st.File(), cfg.Jobs, planOptions{only: []string{key}}, c.Int("parallelism"))
 			if err != nil {
 				return err
@@ -101,12 +75,6 @@ func importCommand(e *env) *cli.Command {
 			return render.Text(e.out, plan, render.Options{Color: useColor(e)})
 		},
 	}
-}
-
-func ownerTag(settings map[string]any) (string, bool) {
-	tags, _ := settings["tags"].(map[string]any)
-	v, ok := tags[planner.OwnerTagKey].(string)
-	return v, ok
 }
 
 func exportCommand(e *env) *cli.Command {

@@ -5,6 +5,9 @@
 // lockfile's journal before it counts as done, so that an apply killed at any
 // instant loses nothing and duplicates nothing.
 //
+// It also adopts a job on purpose (Import): the one write jobsync makes to
+// a job that does not carry its ownership tag yet, which is that tag.
+//
 // It never decides what to change (that is the planner's job) and never
 // prints (progress goes to Options.Progress; the CLI renders it).
 package applier

@@ -17,10 +17,12 @@ import (
 // Identity. A key's job is the one the lockfile names, confirmed by its
 // ownership tag (OwnerTagKey), or — when the lockfile does not name one, or
 // names one that is gone — the single live job carrying the key's tag
-// (adopted, never duplicated). Two live jobs with the same key's tag, or a
-// lockfile id whose job carries another key's or project's tag, are errors
-// naming the ids: guessing would mean writing to the wrong job. Jobs without
-// our project's tag that the lockfile does not name are never touched.
+// (adopted, never duplicated). Two live jobs with the same key's tag are an
+// error naming the ids, and so is a lockfile id whose job carries no tag or
+// another key's or project's (an *OwnershipError): guessing would mean
+// writing to the wrong job. So every action on an existing job is planned
+// against a live read showing this project's tag for that key; a job
+// without it is never touched, whatever the lockfile says.
 //
 // Op choice, per job:
 //
@@ -115,6 +117,15 @@ func Build(in Input) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %v", key, err)
 		}
+		if live != nil {
+			// identify matched only jobs that carry the key's tag; this is
+			// the last point before a request is made for one, so the
+			// rule is stated here too, where no refactoring of identity
+			// can lose it.
+			if err := CheckOwner(in.Project, key, live.JobID, live.Settings); err != nil {
+				return nil, err
+			}
+		}
 		var lockEntry *state.Job
 		if e, ok := lockJobs[key]; ok {
 			lockEntry = &e
@@ -199,14 +210,11 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 	sort.Strings(id.keys)
 
 	tag := func(k string) string { return OwnerTagKey + "=" + OwnerTagValue(in.Project, k) }
-	claimed := map[int64]string{} // job id -> the key it was matched to
+	// A job carries one ownership tag, and a key matches only a job with
+	// its own tag, so no two keys can resolve to one job (a lockfile that
+	// names one job for two keys fails the tag check of one of them).
 	for _, k := range id.keys {
 		l, err := matchKey(k, tagged[k], lockJobs, byID, owner, in.Project, tag, id.adopted)
-		if err == nil && l != nil {
-			if other, dup := claimed[l.JobID]; dup {
-				err = fmt.Errorf("keys %q and %q both resolve to job %d: the lockfile is damaged; remove one entry (jobsync state rm KEY) and plan again", other, k, l.JobID)
-			}
-		}
 		if err != nil {
 			if only != nil && !only[k] {
 				// Not this plan's business (--only); the key stays unmatched.
@@ -218,7 +226,6 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 		if l == nil {
 			continue
 		}
-		claimed[l.JobID] = k
 		id.match[k] = l
 	}
 	return id, nil
@@ -241,8 +248,15 @@ func matchKey(k string, ts []*Live, lockJobs map[string]state.Job, byID map[int6
 	switch {
 	case inLock && byID[e.JobID] != nil:
 		l = byID[e.JobID]
-		if other := owner[l]; other != "" && other != OwnerTagValue(project, k) {
-			return nil, fmt.Errorf("the lockfile maps %q to job %d, but that job carries the tag %s=%s: the lockfile is out of date or belongs to another project; remove the entry (jobsync state rm %s) and plan again", k, e.JobID, OwnerTagKey, other, k)
+		// The lockfile alone never makes a job ours: a hand-edited entry,
+		// a journal replayed from elsewhere or a job whose tag was removed
+		// would otherwise be reset or deleted (issue 12).
+		if err := checkOwnerTag(project, k, l.JobID, owner[l]); err != nil {
+			oe := err.(*OwnershipError)
+			if len(ts) == 1 {
+				oe.Tagged = ts[0].JobID
+			}
+			return nil, oe
 		}
 		if len(ts) == 1 && ts[0].JobID != e.JobID {
 			return nil, fmt.Errorf("key %q has two jobs: %d (recorded in the lockfile) and %d (tagged %s); delete the duplicate in the workspace and plan again", k, e.JobID, ts[0].JobID, tag(k))

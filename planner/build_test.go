@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -239,11 +241,17 @@ func TestBuildErrors(t *testing.T) {
 
 func TestIdentityEdges(t *testing.T) {
 	yaml := "jobs:\n  a:\n    name: a\n    tasks: [{task_key: t, notebook_task: {notebook_path: /a}}]\n  b:\n    name: b\n    tasks: [{task_key: t, notebook_task: {notebook_path: /b}}]\n"
-	untagged := planner.Live{JobID: 5, Settings: mustJSON(t, `{"name":"a"}`)}
-	// A damaged lockfile naming one job for two keys must not plan two writes to it.
+	// A damaged lockfile naming one job for two keys must not plan two
+	// writes to it: the job carries one key's tag, so the other is refused.
 	lock := &state.File{Lineage: "l", Jobs: map[string]state.Job{"a": {JobID: 5}, "b": {JobID: 5}}}
-	if _, err := build(t, yaml, []planner.Live{untagged}, lock); err == nil || !strings.Contains(err.Error(), "both resolve to job 5") {
+	var oe *planner.OwnershipError
+	if _, err := build(t, yaml, []planner.Live{liveOf(t, 5, "a", `{"name":"a"}`)}, lock); !errors.As(err, &oe) || oe.Key != "b" || oe.JobID != 5 || oe.Tag != "acme/a" {
 		t.Errorf("two keys on one job: %v", err)
+	}
+	// Nor a job without any tag, for either key.
+	untagged := planner.Live{JobID: 5, Settings: mustJSON(t, `{"name":"a"}`)}
+	if _, err := build(t, yaml, []planner.Live{untagged}, lock); !errors.As(err, &oe) || oe.Key != "a" || oe.Tag != "" {
+		t.Errorf("two keys on an untagged job: %v", err)
 	}
 	// A problem with a key outside --only does not block the plan.
 	dup := []planner.Live{liveOf(t, 1, "a", `{"name":"a"}`), liveOf(t, 2, "a", `{"name":"a"}`), liveOf(t, 3, "b", `{"name":"old"}`)}
@@ -413,5 +421,73 @@ func TestOwnership(t *testing.T) {
 	}
 	if _, ok := planner.OwnedKey("acme", map[string]any{"tags": "bad"}); ok {
 		t.Errorf("malformed tags owned")
+	}
+}
+
+// TestForeignJobInLockfile: a lockfile entry naming a job without the key's
+// ownership tag stops every plan that could write to it (an update or
+// reset of a configured key, a delete under prune or destroy), with an
+// *OwnershipError naming the key, the job and its tag. --only leaves keys
+// outside it alone, as with every other identity problem.
+func TestForeignJobInLockfile(t *testing.T) {
+	yaml := "jobs:\n  a:\n    name: a\n    tasks: [{task_key: t, notebook_task: {notebook_path: /a}}]\n  b:\n    name: b\n    tasks: [{task_key: t, notebook_task: {notebook_path: /b}}]\n"
+	desired := loadYAML(t, "j.yaml", []byte(yaml))
+	ours := []planner.Live{liveOf(t, 1, "a", `{"name":"a"}`), liveOf(t, 2, "b", `{"name":"b"}`)}
+	for _, foreign := range []struct{ name, tag string }{{"untagged", ""}, {"other project", "other/b"}, {"other key", "acme/a2"}} {
+		settings := map[string]any{"name": "someone else's", "tags": map[string]any{"team": "x"}}
+		if foreign.tag != "" {
+			settings["tags"].(map[string]any)["jobsync"] = foreign.tag
+		}
+		live := append(slices.Clone(ours), planner.Live{JobID: 99, Settings: settings})
+		for _, c := range []struct {
+			name    string
+			key     string // the key planted with job 99
+			desired []*schema.Job
+			prune   bool
+			destroy bool
+			only    []string
+			refused bool
+		}{
+			{name: "configured key", key: "b", desired: desired, refused: true},
+			{name: "configured key, prune", key: "b", desired: desired, prune: true, refused: true},
+			{name: "removed key, prune", key: "gone", desired: desired, prune: true, refused: true},
+			{name: "removed key, no prune", key: "gone", desired: desired, refused: true},
+			{name: "destroy", key: "b", desired: desired, destroy: true, refused: true},
+			{name: "destroy, removed key", key: "gone", destroy: true, refused: true},
+			{name: "outside --only", key: "b", desired: desired, only: []string{"a"}},
+		} {
+			t.Run(foreign.name+"/"+c.name, func(t *testing.T) {
+				lock := &state.File{Lineage: "l", Serial: 1, Project: "acme", Jobs: map[string]state.Job{"a": {JobID: 1}, "b": {JobID: 2}}}
+				lock.Jobs[c.key] = state.Job{JobID: 99}
+				p, err := planner.Build(planner.Input{Desired: c.desired, Live: live, Lock: lock, Project: "acme",
+					Prune: c.prune, Destroy: c.destroy, Only: c.only})
+				var oe *planner.OwnershipError
+				if !c.refused {
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, a := range append(p.Actions, p.Skipped...) {
+						if a.JobID == 99 {
+							t.Errorf("plans %s of the foreign job 99", a.Op)
+						}
+					}
+					return
+				}
+				if !errors.As(err, &oe) {
+					t.Fatalf("want an *OwnershipError, got plan %v, error %v", p, err)
+				}
+				msg := err.Error()
+				if oe.Key != c.key || oe.JobID != 99 || oe.Tag != foreign.tag || !strings.Contains(msg, "jobsync state rm "+c.key) || !strings.Contains(msg, "jobsync import "+c.key+" 99") {
+					t.Errorf("error %+v: %s", oe, msg)
+				}
+				want := "carries no jobsync tag"
+				if foreign.tag != "" {
+					want = "carries the tag jobsync=" + foreign.tag
+				}
+				if !strings.Contains(msg, want) {
+					t.Errorf("message does not say %q: %s", want, msg)
+				}
+			})
+		}
 	}
 }
