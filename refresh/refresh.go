@@ -32,8 +32,15 @@ const (
 	List Strategy = "list"
 	// Get reads each job the lockfile names with jobs/get, in parallel. It
 	// cannot find jobs that carry our tag but are missing from the lockfile,
-	// so Auto only picks it when the lockfile is complete.
+	// so Auto only picks it when the lockfile is complete, and when the
+	// gets show the lockfile stale (a job gone, or without its key's tag)
+	// the workspace is listed as well before the plan is made.
 	Get Strategy = "get"
+	// GetThenList is reported (never chosen) when a Get read found the
+	// lockfile stale for some key and the workspace was listed too, so
+	// that a job re-created under our tag with another id is adopted
+	// rather than created a second time.
+	GetThenList Strategy = "get+list"
 )
 
 // getThreshold is the number of managed jobs up to which Auto prefers
@@ -75,6 +82,10 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 		live, fullyRead, err = readByList(ctx, c, in, o.Parallelism)
 	case Get:
 		live, err = readByGet(ctx, c, lockedIDs(in), o.Parallelism)
+		if err == nil && !lockConfirmed(in, live) {
+			strategy = GetThenList
+			live, fullyRead, err = listAfterGet(ctx, c, in, live, o.Parallelism)
+		}
 	default:
 		return nil, nil, fmt.Errorf("unknown refresh strategy %q: want auto, list or get", strategy)
 	}
@@ -89,11 +100,29 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if err != nil {
 		return nil, nil, err
 	}
+	if strategy == Get && hasCreate(plan) {
+		// Gets see only the ids the lockfile names; a create planned from
+		// them may duplicate a job that carries the key's tag under an id
+		// the lockfile never saw. lockConfirmed predicts every create of a
+		// configured key, so this is the rule stated once more, not a
+		// path taken in practice.
+		strategy = GetThenList
+		if live, fullyRead, err = listAfterGet(ctx, c, in, live, o.Parallelism); err != nil {
+			return nil, nil, err
+		}
+		if err := readPermissions(ctx, c, in, live, o.Parallelism); err != nil {
+			return nil, nil, err
+		}
+		in.Live = live
+		if plan, err = planner.Build(in); err != nil {
+			return nil, nil, err
+		}
+	}
 
 	// A list view can hide a difference (it is complete but it is still a
 	// different endpoint); everything that will be written is planned from
 	// a full jobs/get, as DESIGN.md §3 asks.
-	if strategy == List {
+	if strategy == List || strategy == GetThenList {
 		var confirm []int64
 		for _, a := range plan.Actions {
 			if a.JobID != 0 && a.Op != planner.OpCreate && a.Op != planner.OpDelete && !fullyRead[a.JobID] {
@@ -118,6 +147,72 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 		Strategy:   string(strategy),
 	}
 	return plan, in.Live, nil
+}
+
+// lockConfirmed tells whether a per-job read confirms the lockfile: every
+// key the plan covers that the lockfile names was found, carrying that
+// key's tag, and every configured key has an entry. Otherwise the lockfile
+// is stale for some key (its job deleted and perhaps re-created under our
+// tag with another id, or its tag gone), and only a list can tell adoption
+// from creation, or name the tagged job in the refusal.
+func lockConfirmed(in planner.Input, live []planner.Live) bool {
+	if in.Lock == nil {
+		return false
+	}
+	var only map[string]bool
+	if len(in.Only) > 0 {
+		only = make(map[string]bool, len(in.Only))
+		for _, k := range in.Only {
+			only[k] = true
+		}
+	}
+	byID := make(map[int64]*planner.Live, len(live))
+	for i := range live {
+		byID[live[i].JobID] = &live[i]
+	}
+	for k, e := range in.Lock.Jobs {
+		if only != nil && !only[k] {
+			continue
+		}
+		l := byID[e.JobID]
+		if l == nil {
+			return false
+		}
+		if owned, ok := l.OwnedKey(in.Project); !ok || owned != k {
+			return false
+		}
+	}
+	if in.Destroy {
+		return true
+	}
+	for _, j := range in.Desired {
+		if _, ok := in.Lock.Jobs[j.Key]; !ok && (only == nil || only[j.Key]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasCreate(p *planner.Plan) bool {
+	for _, a := range p.Actions {
+		if a.Op == planner.OpCreate {
+			return true
+		}
+	}
+	return false
+}
+
+// listAfterGet lists the workspace after a per-job read found the lockfile
+// stale; the jobs already read whole with jobs/get are kept as read.
+func listAfterGet(ctx context.Context, c *jobsapi.Client, in planner.Input, got []planner.Live, parallelism int) ([]planner.Live, map[int64]bool, error) {
+	listed, read, err := readByList(ctx, c, in, parallelism)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range got {
+		read[l.JobID] = true
+	}
+	return replace(listed, got), read, nil
 }
 
 func chooseStrategy(in planner.Input) Strategy {
