@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -40,8 +40,7 @@ func runCommand(e *env) *cli.Command {
 				return fmt.Errorf("no managed job %q in %s: apply it first (jobsync state list shows the keys)", key, w.lockPath)
 			}
 			id := f.Jobs[key].JobID
-			body, _ := json.Marshal(map[string]any{"job_id": id})
-			r, err := w.client.RunNow(c.Context, body)
+			r, err := applier.RunNow(c.Context, w.client, w.project, key, id)
 			if err != nil {
 				return err
 			}

@@ -136,3 +136,24 @@ func Import(ctx context.Context, c *jobsapi.Client, st *state.Store, in ImportIn
 	}
 	return out, nil
 }
+
+// RunNow starts a run of key's job (jobID, as the lockfile names it), once a
+// fresh read shows that the job carries key's ownership tag: a lockfile
+// entry alone never makes a job jobsync's to run.
+func RunNow(ctx context.Context, c *jobsapi.Client, project, key string, jobID int64) (jobsapi.RunNowResponse, error) {
+	job, err := c.GetJob(ctx, jobID)
+	if jobsapi.IsNotFound(err) {
+		return jobsapi.RunNowResponse{}, fmt.Errorf("job %d (%s) no longer exists in the workspace: run `jobsync apply` to create it again", jobID, key)
+	}
+	if err != nil {
+		return jobsapi.RunNowResponse{}, fmt.Errorf("reading job %d (%s): %w", jobID, key, err)
+	}
+	if err := planner.CheckOwner(project, key, jobID, job.Settings); err != nil {
+		return jobsapi.RunNowResponse{}, err
+	}
+	body, err := json.Marshal(map[string]any{"job_id": jobID})
+	if err != nil {
+		return jobsapi.RunNowResponse{}, err
+	}
+	return c.RunNow(ctx, body)
+}

@@ -372,6 +372,13 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	if act.Op == planner.OpUpdate || act.Op == planner.OpReset {
+		// The request names its job itself: it must be the job that was
+		// checked, or an edited plan file could aim a write elsewhere.
+		if id, err := requestJobID(body); err != nil || id != jobID {
+			return jobID, "", fmt.Errorf("the plan's %s of %s is for job %d but its request body names job %s: the plan file is damaged or was edited; make the plan again with `jobsync plan`", act.Op, act.Key, jobID, orUnreadable(id, err))
+		}
+	}
 
 	if a.opts.CheckLive && act.Op != planner.OpCreate {
 		gone, err := a.checkLive(ctx, act, jobID, appliedSettings)
@@ -515,6 +522,22 @@ func (a *applier) findOwned(ctx context.Context, key, name string) ([]int64, err
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids, nil
+}
+
+// requestJobID is the job_id of an update or reset body.
+func requestJobID(body json.RawMessage) (int64, error) {
+	var b struct {
+		JobID int64 `json:"job_id"`
+	}
+	err := json.Unmarshal(body, &b)
+	return b.JobID, err
+}
+
+func orUnreadable(id int64, err error) string {
+	if err != nil {
+		return "(unreadable)"
+	}
+	return fmt.Sprint(id)
 }
 
 func settingsName(body json.RawMessage) string {

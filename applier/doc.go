@@ -5,8 +5,11 @@
 // lockfile's journal before it counts as done, so that an apply killed at any
 // instant loses nothing and duplicates nothing.
 //
-// It also adopts a job on purpose (Import): the one write jobsync makes to
-// a job that does not carry its ownership tag yet, which is that tag.
+// It also makes the two writes to a managed job that are not plan actions:
+// Import, which adopts a job on purpose by writing its ownership tag, and
+// RunNow. Every write it makes goes to a job whose live settings, read in
+// this run, carry the ownership tag of the action's key (for a saved plan,
+// re-read at apply time; for a fresh plan, planned from that read).
 //
 // It never decides what to change (that is the planner's job) and never
 // prints (progress goes to Options.Progress; the CLI renders it).

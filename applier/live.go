@@ -39,7 +39,10 @@ func (e *StaleError) Error() string {
 const maxFields = 10
 
 // checkLive re-reads the job an action touches and refuses the action when
-// the job's digest differs from the one it was planned against. gone
+// the job does not carry the action's key's ownership tag (an
+// *planner.OwnershipError: a plan file edited, or made against a lockfile
+// that named someone else's job, or a job whose tag was changed since), or
+// when its digest differs from the one it was planned against. gone
 // reports a job that no longer exists, which is only fine for a delete.
 func (a *applier) checkLive(ctx context.Context, act *planner.Action, jobID int64, planned map[string]any) (gone bool, err error) {
 	live, err := a.client.GetJob(ctx, jobID)
@@ -51,6 +54,13 @@ func (a *applier) checkLive(ctx context.Context, act *planner.Action, jobID int6
 	}
 	if err != nil {
 		return false, fmt.Errorf("re-reading job %d to check it did not change since the plan: %w", jobID, err)
+	}
+	// The tag first: a foreign job is refused as foreign, whatever its
+	// digest says (a doctored plan can carry any digest, or none).
+	if err := planner.CheckOwner(a.plan.Project, act.Key, jobID, live.Settings); err != nil {
+		oe := err.(*planner.OwnershipError)
+		oe.Op = act.Op
+		return false, oe
 	}
 	if act.LiveDigest == "" || planner.Digest(live.Settings) == act.LiveDigest {
 		return false, nil

@@ -1,0 +1,157 @@
+package applier
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/jobsync/jobsync/emulator"
+	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/schema"
+)
+
+// writesTo returns the logged write requests (anything but GET) that name
+// job id, in their path or as the job_id of their body.
+func writesTo(emu *emulator.Server, id int64) []emulator.Request {
+	var out []emulator.Request
+	for _, r := range emu.Requests() {
+		if r.Method == http.MethodGet {
+			continue
+		}
+		var b struct {
+			JobID json.Number `json:"job_id"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.UseNumber()
+		_ = dec.Decode(&b)
+		if b.JobID.String() == fmt.Sprint(id) || strings.Contains(r.Path, fmt.Sprint(id)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// foreignJob creates a job that is not ours: without a jobsync tag, or with
+// another project's.
+func foreignJob(t *testing.T, e *env, tag string) int64 {
+	t.Helper()
+	s := map[string]any{"name": "someone else's", "tasks": []any{map[string]any{"task_key": "x", "notebook_task": map[string]any{"notebook_path": "/x"}}}}
+	if tag != "" {
+		s["tags"] = map[string]any{"jobsync": tag}
+	}
+	body, _ := json.Marshal(s)
+	id, err := e.client.CreateJob(context.Background(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestSavedPlanNeverWritesForeignJob: a saved plan is re-read at apply time,
+// and the fresh read's tag must be the action's key's, so a plan file
+// edited to point at someone else's job (or made before that job lost our
+// tag) writes nothing to it, for every kind of write.
+func TestSavedPlanNeverWritesForeignJob(t *testing.T) {
+	ctx := context.Background()
+	for _, tag := range []string{"", "other/a"} {
+		for _, op := range []planner.Op{planner.OpUpdate, planner.OpReset, planner.OpDelete, planner.OpPermissions} {
+			t.Run(fmt.Sprintf("%q/%s", tag, op), func(t *testing.T) {
+				e := newEnv(t, emulator.Options{})
+				desired := jobs("a", "b")
+				e.converge(desired, false)
+				foreign := foreignJob(t, e, tag)
+
+				switch op {
+				case planner.OpUpdate:
+					desired[0].Settings["timeout_seconds"] = json.Number("600")
+				case planner.OpReset:
+					desired[0].Settings["parameters"] = []any{map[string]any{"name": "p", "default": "1"}}
+				case planner.OpDelete:
+					desired = desired[1:]
+				case planner.OpPermissions:
+					desired[0].Permissions = []schema.Permission{{GroupName: "ops", PermissionLevel: "CAN_VIEW"}}
+				}
+				p := e.plan(desired, op == planner.OpDelete)
+				if len(p.Actions) != 1 || p.Actions[0].Op != op || p.Actions[0].Key != "a" {
+					t.Fatalf("plan %+v", p.Actions)
+				}
+				// Aim the action at the foreign job, request body and all.
+				act := &p.Actions[0]
+				ours := act.JobID
+				act.JobID = foreign
+				act.Request = json.RawMessage(strings.ReplaceAll(string(act.Request), fmt.Sprint(ours), fmt.Sprint(foreign)))
+				p = savedPlan(t, p)
+
+				e.emu.ResetRequests()
+				res, err := e.apply(ctx, p, Options{CheckLive: true})
+				var oe *planner.OwnershipError
+				if !errors.As(err, &oe) || oe.Key != "a" || oe.JobID != foreign || oe.Tag != tag || oe.Op != op {
+					t.Fatalf("want an ownership error for a and job %d, got %v (result %+v)", foreign, err, res)
+				}
+				if !strings.Contains(err.Error(), fmt.Sprintf("the saved plan's %s of \"a\" writes to job %d", op, foreign)) {
+					t.Errorf("message: %v", err)
+				}
+				if w := writesTo(e.emu, foreign); len(w) > 0 {
+					t.Errorf("wrote to the foreign job: %+v", w)
+				}
+				if _, err := e.client.GetJob(ctx, foreign); err != nil {
+					t.Errorf("the foreign job: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestSavedPlanJobLostItsTag: the tag of a planned job removed in the
+// workspace after the plan was made is an ownership refusal, not a write.
+func TestSavedPlanJobLostItsTag(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Options{})
+	desired := jobs("a")
+	e.converge(desired, false)
+	id := e.lock().Jobs["a"].JobID
+	desired[0].Settings["timeout_seconds"] = json.Number("600")
+	p := savedPlan(t, e.plan(desired, false))
+	if err := e.client.UpdateJob(ctx, json.RawMessage(fmt.Sprintf(`{"job_id":%d,"new_settings":{"tags":{"team":"x"}}}`, id))); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.ResetRequests()
+	_, err := e.apply(ctx, p, Options{CheckLive: true})
+	var oe *planner.OwnershipError
+	if !errors.As(err, &oe) || oe.JobID != id || oe.Tag != "" {
+		t.Fatalf("got %v", err)
+	}
+	if w := writesTo(e.emu, id); len(w) > 0 {
+		t.Errorf("wrote to the job that lost its tag: %+v", w)
+	}
+}
+
+// TestRequestNamesAnotherJob: an update or reset whose body names another
+// job than the action's is refused before anything is sent, saved plan or
+// not.
+func TestRequestNamesAnotherJob(t *testing.T) {
+	ctx := context.Background()
+	for _, checkLive := range []bool{false, true} {
+		e := newEnv(t, emulator.Options{})
+		desired := jobs("a")
+		e.converge(desired, false)
+		foreign := foreignJob(t, e, "")
+		desired[0].Settings["timeout_seconds"] = json.Number("600")
+		p := e.plan(desired, false)
+		act := &p.Actions[0]
+		act.Request = json.RawMessage(strings.ReplaceAll(string(act.Request), fmt.Sprint(act.JobID), fmt.Sprint(foreign)))
+		e.emu.ResetRequests()
+		_, err := e.apply(ctx, p, Options{CheckLive: checkLive})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("its request body names job %d", foreign)) {
+			t.Errorf("CheckLive %v: got %v", checkLive, err)
+		}
+		if w := writesTo(e.emu, foreign); len(w) > 0 {
+			t.Errorf("CheckLive %v: wrote to the foreign job: %+v", checkLive, w)
+		}
+	}
+}
