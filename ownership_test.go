@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jobsync/jobsync/emulator"
@@ -79,6 +80,9 @@ type ownWorld struct {
 	url  string
 	dir  string
 	lock string
+	// handling counts requests inside the emulator: it logs a request
+	// after answering it, so the log is read once none is left.
+	handling sync.WaitGroup
 }
 
 func newOwnWorld(t *testing.T) *ownWorld {
@@ -87,13 +91,18 @@ func newOwnWorld(t *testing.T) *ownWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(emu)
+	w := &ownWorld{t: t, emu: emu}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.handling.Add(1)
+		defer w.handling.Done()
+		emu.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "jobs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w := &ownWorld{t: t, emu: emu, url: srv.URL, dir: dir, lock: filepath.Join(dir, "jobsync.lock.json")}
+	w.url, w.dir, w.lock = srv.URL, dir, filepath.Join(dir, "jobsync.lock.json")
 	w.writeYAML(ownYAML)
 	return w
 }
@@ -234,6 +243,7 @@ func (w *ownWorld) plant(where, key string, id int64) {
 // writesTo is every logged request other than a read that names job id,
 // in its path (permissions) or as its body's job_id.
 func (w *ownWorld) writesTo(id int64) []string {
+	w.handling.Wait()
 	var out []string
 	for _, r := range w.emu.Requests() {
 		if r.Method == http.MethodGet {
@@ -252,8 +262,15 @@ func (w *ownWorld) writesTo(id int64) []string {
 	return out
 }
 
+// resetLog empties the request log once the requests in flight are logged.
+func (w *ownWorld) resetLog() {
+	w.handling.Wait()
+	w.emu.ResetRequests()
+}
+
 // writes is every logged request other than a read.
 func (w *ownWorld) writes() []string {
+	w.handling.Wait()
 	var out []string
 	for _, r := range w.emu.Requests() {
 		if r.Method != http.MethodGet {
@@ -304,7 +321,7 @@ func TestNoWriteToForeignJob(t *testing.T) {
 					w.mustCLI([]string{"apply", "--auto-approve"}, w.jobs())
 					id := w.foreign(f.tag)
 					w.plant(where, c.key, id)
-					w.emu.ResetRequests()
+					w.resetLog()
 
 					args := []string{w.jobs()}
 					if c.name == "run" {
@@ -359,7 +376,7 @@ func TestSavedPlanNoWriteToForeignJob(t *testing.T) {
 					t.Fatal(err)
 				}
 				w.plant(where, "nightly_etl", id)
-				w.emu.ResetRequests()
+				w.resetLog()
 
 				code, out, errs := w.cli([]string{"apply"}, planFile)
 				if code != 1 {
@@ -408,7 +425,7 @@ func TestImportWithForeignJobPlanted(t *testing.T) {
 				out := w.api("POST", "/api/2.2/jobs/create", handMade)
 				other, _ := out["job_id"].(json.Number).Int64()
 				w.writeYAML(adHocYAML)
-				w.emu.ResetRequests()
+				w.resetLog()
 
 				// Another job under the key that names the foreign one.
 				code, _, errs := w.cli([]string{"import"}, "nightly_etl", fmt.Sprint(other), w.jobs())
@@ -457,7 +474,7 @@ func TestImportAdoptsOnPurpose(t *testing.T) {
 			if code, _, errs := w.cli([]string{"plan"}, w.jobs()); code != 1 || !strings.Contains(errs, "carries no jobsync tag") {
 				t.Fatalf("plan: exit %d\n%s", code, errs)
 			}
-			w.emu.ResetRequests()
+			w.resetLog()
 			out := w.mustCLI([]string{"import"}, "nightly_etl", fmt.Sprint(id), w.jobs())
 			if !strings.Contains(out, "The next apply will make these changes:") {
 				t.Errorf("import shows no preview:\n%s", out)
@@ -467,6 +484,7 @@ func TestImportAdoptsOnPurpose(t *testing.T) {
 				t.Fatalf("import wrote %v, want one jobs/update", writes)
 			}
 			var body map[string]any
+			w.handling.Wait()
 			for _, r := range w.emu.Requests() {
 				if r.Method == http.MethodPost {
 					dec := json.NewDecoder(bytes.NewReader(r.Body))
@@ -490,7 +508,7 @@ func TestImportAdoptsOnPurpose(t *testing.T) {
 		w.mustCLI([]string{"apply", "--auto-approve"}, w.jobs())
 		w.writeYAML(ownYAML + "    finance_close:\n      name: finance-close\n      tasks:\n        - task_key: close\n          notebook_task:\n            notebook_path: /Workspace/finance/close\n")
 		id := w.foreign("payments/nightly_etl")
-		w.emu.ResetRequests()
+		w.resetLog()
 		code, _, errs := w.cli([]string{"import"}, "finance_close", fmt.Sprint(id), w.jobs())
 		if code != 1 || !strings.Contains(errs, "carries the tag jobsync=payments/nightly_etl") {
 			t.Errorf("exit %d\n%s", code, errs)

@@ -16,10 +16,13 @@ import (
 )
 
 // writesTo returns the logged write requests (anything but GET) that name
-// job id, in their path or as the job_id of their body.
-func writesTo(emu *emulator.Server, id int64) []emulator.Request {
+// job id, in their path or as the job_id of their body. It first waits for
+// the handlers still running: the emulator logs a request after answering
+// it, and a large answer reaches the client before the handler returns.
+func (e *env) writesTo(id int64) []emulator.Request {
+	e.handling.Wait()
 	var out []emulator.Request
-	for _, r := range emu.Requests() {
+	for _, r := range e.emu.Requests() {
 		if r.Method == http.MethodGet {
 			continue
 		}
@@ -87,6 +90,7 @@ func TestSavedPlanNeverWritesForeignJob(t *testing.T) {
 				act.Request = json.RawMessage(strings.ReplaceAll(string(act.Request), fmt.Sprint(ours), fmt.Sprint(foreign)))
 				p = savedPlan(t, p)
 
+				e.handling.Wait()
 				e.emu.ResetRequests()
 				res, err := e.apply(ctx, p, Options{CheckLive: true})
 				var oe *planner.OwnershipError
@@ -96,7 +100,7 @@ func TestSavedPlanNeverWritesForeignJob(t *testing.T) {
 				if !strings.Contains(err.Error(), fmt.Sprintf("the saved plan's %s of \"a\" writes to job %d", op, foreign)) {
 					t.Errorf("message: %v", err)
 				}
-				if w := writesTo(e.emu, foreign); len(w) > 0 {
+				if w := e.writesTo(foreign); len(w) > 0 {
 					t.Errorf("wrote to the foreign job: %+v", w)
 				}
 				if _, err := e.client.GetJob(ctx, foreign); err != nil {
@@ -120,13 +124,14 @@ func TestSavedPlanJobLostItsTag(t *testing.T) {
 	if err := e.client.UpdateJob(ctx, json.RawMessage(fmt.Sprintf(`{"job_id":%d,"new_settings":{"tags":{"team":"x"}}}`, id))); err != nil {
 		t.Fatal(err)
 	}
+	e.handling.Wait()
 	e.emu.ResetRequests()
 	_, err := e.apply(ctx, p, Options{CheckLive: true})
 	var oe *planner.OwnershipError
 	if !errors.As(err, &oe) || oe.JobID != id || oe.Tag != "" {
 		t.Fatalf("got %v", err)
 	}
-	if w := writesTo(e.emu, id); len(w) > 0 {
+	if w := e.writesTo(id); len(w) > 0 {
 		t.Errorf("wrote to the job that lost its tag: %+v", w)
 	}
 }
@@ -145,12 +150,13 @@ func TestRequestNamesAnotherJob(t *testing.T) {
 		p := e.plan(desired, false)
 		act := &p.Actions[0]
 		act.Request = json.RawMessage(strings.ReplaceAll(string(act.Request), fmt.Sprint(act.JobID), fmt.Sprint(foreign)))
+		e.handling.Wait()
 		e.emu.ResetRequests()
 		_, err := e.apply(ctx, p, Options{CheckLive: checkLive})
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("its request body names job %d", foreign)) {
 			t.Errorf("CheckLive %v: got %v", checkLive, err)
 		}
-		if w := writesTo(e.emu, foreign); len(w) > 0 {
+		if w := e.writesTo(foreign); len(w) > 0 {
 			t.Errorf("CheckLive %v: wrote to the foreign job: %+v", checkLive, w)
 		}
 	}
