@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -146,23 +145,6 @@ func outcome(res *applier.Result, err error) string {
 		return "stopped"
 	}
 	return "complete"
-}
-
-// confirm asks on stdout and reads one line; only "yes" approves.
-func confirm(ctx context.Context, e *env, question string) (bool, error) {
-	fmt.Fprint(e.out, question)
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(e.in).ReadString('\n')
-		line <- s
-	}()
-	select {
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case s := <-line:
-		fmt.Fprintln(e.out)
-		return strings.TrimSpace(s) == "yes", nil
-	}
 }
 
 // progress prints one line per finished action on stderr when stderr is a

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
@@ -91,14 +90,19 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 // loadConfig loads and validates the YAML under the command's path
 // arguments, printing every problem.
 func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
-	proj, err := resolveProject(c, e, "text")
+	return loadConfigAs(c, e, "text")
+}
+
+// loadConfigAs is loadConfig printing problems in format.
+func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error) {
+	proj, err := resolveProject(c, e, format)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := schema.LoadWith(c.Context, proj.paths, schema.Options{Selection: proj.sel})
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
-		printDiagnostics(e, "text", diags)
+		printDiagnostics(e, format, diags)
 		return nil, &exitErr{code: exitError}
 	}
 	return cfg, err
@@ -170,16 +174,6 @@ func renderPlan(e *env, plan *planner.Plan, format string) error {
 		return render.Markdown(e.out, plan)
 	}
 	return render.Text(e.out, plan, render.Options{Color: useColor(e)})
-}
-
-// useColor: colour only on a terminal, and never when NO_COLOR is set
-// (https://no-color.org).
-func useColor(e *env) bool {
-	if e.getenv("NO_COLOR") != "" || e.getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := e.out.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // savePlan writes the plan file atomically and private to the user: it holds

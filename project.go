@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -181,49 +179,6 @@ func lockfileOf(c *cli.Context, p *project) string {
 		return filepath.Join(p.emulatorDir(), "jobsync.lock.json")
 	}
 	return filepath.Join(p.dir, "jobsync.lock.json")
-}
-
-// describeSelection is one line saying what the configuration was resolved
-// with, for validate and --resolved.
-func describeSelection(sel *schema.Selection, project string) string {
-	if sel == nil {
-		return ""
-	}
-	if sel.Target == nil {
-		names := sel.Project.TargetNames()
-		if len(names) == 0 {
-			return fmt.Sprintf("Project file %s: no targets (project %s).", sel.Project.File, project)
-		}
-		return fmt.Sprintf("Project file %s: no target selected, so the base configuration (project %s); its targets are %s (--target NAME).",
-			sel.Project.File, project, strings.Join(names, ", "))
-	}
-	return fmt.Sprintf("Target %s of %s (project %s).", sel.Target.Name, sel.Project.File, project)
-}
-
-// variableLines describe every variable's value and where it came from.
-func variableLines(sel *schema.Selection) []string {
-	if sel == nil {
-		return nil
-	}
-	var out []string
-	for _, v := range sel.Project.Variables {
-		val, ok := sel.Values[v.Name]
-		if !ok {
-			out = append(out, fmt.Sprintf("%s: (no value)", v.Name))
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s = %s (%s)", v.Name, compactJSON(val.Value), val.From))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func compactJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 // projectHint says how to make a command use the ownership scope a saved

@@ -453,3 +453,24 @@ func directGrants(p *jobsapi.JobPermissions) []schema.Permission {
 	}
 	return out
 }
+
+// Drift compares the workspace with the last apply that in.Lock records
+// (planner.DriftDesired) and inventories the jobs the project does not
+// manage. It always lists the whole workspace: the inventory needs every
+// job. lockPath names the lockfile in messages.
+func Drift(ctx context.Context, c *jobsapi.Client, in planner.Input, lockPath string, o Options) (*planner.DriftReport, error) {
+	if in.Lock == nil || len(in.Lock.Jobs) == 0 {
+		return nil, fmt.Errorf("no lockfile at %s (or it manages no jobs): drift compares the workspace with the last apply, so run jobsync apply first", lockPath)
+	}
+	desired, err := planner.DriftDesired(in.Lock, lockPath)
+	if err != nil {
+		return nil, err
+	}
+	in.Desired, in.Prune, in.Destroy, in.Only = desired, false, false, nil
+	o.Strategy = List
+	plan, live, err := Plan(ctx, c, in, o)
+	if err != nil {
+		return nil, err
+	}
+	return planner.Drift(plan, live), nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/jobsync/jobsync/schema"
+)
+
+// What every command shares in printing: the --format and --no-redact
+// flags, JSON on stdout, colour, counted nouns and the yes/no question.
+
+func formatFlag(choices string) cli.Flag {
+	return &cli.StringFlag{Name: "format", Value: "text", Usage: "output: " + choices}
+}
+
+// formatOf is --format, refused unless it is one of choices.
+func formatOf(c *cli.Context, choices ...string) (string, error) {
+	f := c.String("format")
+	for _, ch := range choices {
+		if f == ch {
+			return f, nil
+		}
+	}
+	want := strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	return "", usageError(fmt.Sprintf("unknown --format %q: want %s", f, want))
+}
+
+func noRedactFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "no-redact", Usage: "show secret-looking values as they are (for a trusted terminal; never in a CI log)"}
+}
+
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// useColor: colour only on a terminal, and never when NO_COLOR is set
+// (https://no-color.org).
+func useColor(e *env) bool {
+	if e.getenv("NO_COLOR") != "" || e.getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := e.out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks on stdout and reads one line; only "yes" approves.
+func confirm(ctx context.Context, e *env, question string) (bool, error) {
+	fmt.Fprint(e.out, question)
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(e.in).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case s := <-line:
+		fmt.Fprintln(e.out)
+		return strings.TrimSpace(s) == "yes", nil
+	}
+}
+
+// printDiagnostics prints every problem: as text on stderr, as GitHub
+// Actions annotations on stdout (with the count on stderr, for the log), or
+// as a JSON document on stdout.
+func printDiagnostics(e *env, format string, diags schema.Diagnostics) {
+	w := e.err
+	if format != "text" {
+		w = e.out
+	}
+	_ = schema.WriteProblems(w, format, diags)
+	if format != "json" {
+		fmt.Fprintln(e.err, diags.Summary())
+	}
+}
