@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -111,7 +112,11 @@ func stateCommand(e *env) *cli.Command {
 						if err := st.Forget(c.Context, key); err != nil {
 							return err
 						}
-						fmt.Fprintf(e.out, "Forgot %s (job %d). The job is still in the workspace and still carries its jobsync tag: remove the tag, or it will be adopted again by the next apply of that key.\n", key, j.JobID)
+						// state rm reads no workspace: it cannot tell whether the
+						// job carries our tag (an entry that named someone else's
+						// job is the usual reason to forget one).
+						fmt.Fprintf(e.out, "Forgot %s (job %d). The job is left in the workspace as it is; if it carries the tag %s=%s, the next apply of that key adopts it again (remove the tag to prevent that).\n",
+							key, j.JobID, planner.OwnerTagKey, planner.OwnerTagValue(st.File().Project, key))
 					}
 					return st.Commit(c.Context)
 				},
