@@ -161,3 +161,85 @@ func TestRequestNamesAnotherJob(t *testing.T) {
 		}
 	}
 }
+
+// TestImportEdges: Import writes the tag only when it is missing, never
+// past the API's tag limit, and records nothing when the tag write fails.
+func TestImportEdges(t *testing.T) {
+	ctx := context.Background()
+	in := func(id int64) ImportInput {
+		return ImportInput{Workspace: "https://emulator", Project: testProject, Key: "adopted", JobID: id, Configured: true}
+	}
+	create := func(t *testing.T, e *env, tags map[string]any) int64 {
+		body, _ := json.Marshal(map[string]any{"name": "by hand", "tags": tags})
+		id, err := e.client.CreateJob(ctx, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	t.Run("25 tags", func(t *testing.T) {
+		e := newEnv(t, emulator.Options{})
+		tags := map[string]any{}
+		for i := 0; i < 25; i++ {
+			tags[fmt.Sprintf("t%02d", i)] = "x"
+		}
+		id := create(t, e, tags)
+		e.handling.Wait()
+		e.emu.ResetRequests()
+		_, err := Import(ctx, e.client, e.store(), in(id))
+		if err == nil || !strings.Contains(err.Error(), "has 25 tags, the most the Jobs API allows") {
+			t.Fatalf("got %v", err)
+		}
+		if w := e.writesTo(id); len(w) > 0 {
+			t.Errorf("wrote %+v", w)
+		}
+		if f := e.store().File(); f != nil && len(f.Jobs) > 0 {
+			t.Errorf("recorded %+v", f.Jobs)
+		}
+	})
+
+	t.Run("tag write fails", func(t *testing.T) {
+		e := newEnv(t, emulator.Options{})
+		id := create(t, e, nil)
+		e.emu.InjectFault(emulator.Fault{Method: "POST", Endpoint: "jobs/update", Status: 403, ErrorCode: "PERMISSION_DENIED", Message: "no"})
+		_, err := Import(ctx, e.client, e.store(), in(id))
+		if err == nil || !strings.Contains(err.Error(), "adding the ownership tag") {
+			t.Fatalf("got %v", err)
+		}
+		if f := e.store().File(); f != nil && len(f.Jobs) > 0 {
+			t.Errorf("a job whose tag was not written was recorded: %+v", f.Jobs)
+		}
+	})
+
+	t.Run("already tagged", func(t *testing.T) {
+		e := newEnv(t, emulator.Options{})
+		id := create(t, e, map[string]any{"jobsync": planner.OwnerTagValue(testProject, "adopted")})
+		e.handling.Wait()
+		e.emu.ResetRequests()
+		imp, err := Import(ctx, e.client, e.store(), in(id))
+		if err != nil || imp.Tagged {
+			t.Fatalf("got %+v, %v", imp, err)
+		}
+		if w := e.writesTo(id); len(w) > 0 {
+			t.Errorf("wrote %+v", w)
+		}
+		if got := e.lock().Jobs["adopted"].JobID; got != id {
+			t.Errorf("recorded job %d, want %d", got, id)
+		}
+		// Once recorded and tagged there is nothing to import.
+		if _, err := Import(ctx, e.client, e.store(), in(id)); err == nil || !strings.Contains(err.Error(), "nothing to import") {
+			t.Errorf("second import: %v", err)
+		}
+	})
+
+	t.Run("not configured", func(t *testing.T) {
+		e := newEnv(t, emulator.Options{})
+		id := create(t, e, nil)
+		i := in(id)
+		i.Configured = false
+		if _, err := Import(ctx, e.client, e.store(), i); err == nil || !strings.Contains(err.Error(), "no job \"adopted\" in the YAML") {
+			t.Errorf("got %v", err)
+		}
+	})
+}
