@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/internal/atomicfile"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/refresh"
@@ -183,7 +183,7 @@ func savePlan(path string, plan *planner.Plan) error {
 	if err := planner.WritePlan(&buf, plan); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes(), 0o600)
+	return atomicfile.Write(path, buf.Bytes(), 0o600)
 }
 
 func readPlanFile(path string) (*planner.Plan, error) {
@@ -197,37 +197,6 @@ func readPlanFile(path string) (*planner.Plan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 func showCommand(e *env) *cli.Command {

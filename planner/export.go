@@ -1,5 +1,11 @@
 package planner
 
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
 // ForExport returns live settings as a person would write them in YAML:
 // normalised (server defaults left out), without the fields the server fills
 // in by itself (cluster attributes and the like, the table's "computed"
@@ -95,4 +101,88 @@ func AsConfiguration(applied map[string]any) map[string]any {
 		out["queue"] = map[string]any{"enabled": !omittedQueueEnabled}
 	}
 	return out
+}
+
+// Exported is live jobs as a job file would hold them (Export).
+type Exported struct {
+	// Keys are the job keys in the order the jobs were given.
+	Keys []string
+	// Jobs are the settings per key, as ForExport writes them.
+	Jobs map[string]any
+	// Adopt are the jobs no jobsync project manages, under the keys they
+	// were given: `jobsync import KEY JOB_ID` makes each the project's.
+	Adopt []Adoption
+	// Foreign are the jobs another jobsync project (or target) manages;
+	// import refuses them.
+	Foreign []Adoption
+}
+
+// Adoption is a job exported under a key it is not managed under.
+type Adoption struct {
+	Key   string
+	JobID int64
+	// Owner is the other project's ownership tag (Exported.Foreign).
+	Owner string
+}
+
+// Export turns live jobs into a job file's content. A job the project
+// manages keeps its key, so a plan after export shows no change; any
+// other is keyed after its name (lower-case, "_" for anything else;
+// job_<id> when the name leaves nothing), made unique with a suffix.
+func Export(project string, live []Live) *Exported {
+	out := &Exported{Jobs: map[string]any{}}
+	type pending struct {
+		l     *Live
+		owner string
+	}
+	var others []pending
+	// Managed jobs claim their keys first, so an unmanaged job of the same
+	// name never takes one.
+	for i := range live {
+		l := &live[i]
+		if key, ok := OwnedKey(project, l.Settings); ok {
+			if _, taken := out.Jobs[key]; !taken {
+				out.Keys = append(out.Keys, key)
+				out.Jobs[key] = ForExport(l.Settings)
+				continue
+			}
+		}
+		others = append(others, pending{l, ownerTag(l.Settings)})
+	}
+	for _, p := range others {
+		settings := ForExport(p.l.Settings)
+		key := uniqueKey(out.Jobs, slug(settings["name"], p.l.JobID))
+		out.Keys = append(out.Keys, key)
+		out.Jobs[key] = settings
+		a := Adoption{Key: key, JobID: p.l.JobID, Owner: p.owner}
+		if p.owner == "" {
+			out.Adopt = append(out.Adopt, a)
+		} else {
+			out.Foreign = append(out.Foreign, a)
+		}
+	}
+	return out
+}
+
+var nonKey = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+func slug(name any, id int64) string {
+	s, _ := name.(string)
+	s = strings.Trim(nonKey.ReplaceAllString(strings.ToLower(s), "_"), "_-")
+	if s == "" {
+		s = fmt.Sprintf("job_%d", id)
+	}
+	return s
+}
+
+func uniqueKey(taken map[string]any, key string) string {
+	if _, ok := taken[key]; !ok {
+		return key
+	}
+	for i := 2; ; i++ {
+		k := fmt.Sprintf("%s_%d", key, i)
+		if _, ok := taken[k]; !ok {
+			return k
+		}
+	}
 }

@@ -61,3 +61,31 @@ func TestAsConfiguration(t *testing.T) {
 		t.Fatalf("AsConfiguration(nil) = %v", got)
 	}
 }
+
+func TestExportKeys(t *testing.T) {
+	job := func(id int64, name, tag string) Live {
+		s := map[string]any{"name": name}
+		if tag != "" {
+			s["tags"] = map[string]any{OwnerTagKey: tag}
+		}
+		return Live{JobID: id, Settings: s}
+	}
+	ex := Export("p", []Live{
+		job(1, "Daily ETL", ""),
+		job(2, "daily etl", "p/daily_etl"), // ours: keeps its key, the other gets a suffix
+		job(3, "!!!", ""),
+		job(4, "report", "other/report"),
+	})
+	if want := []string{"daily_etl", "daily_etl_2", "job_3", "report"}; !reflect.DeepEqual(ex.Keys, want) {
+		t.Errorf("keys %v, want %v", ex.Keys, want)
+	}
+	if want := []Adoption{{Key: "daily_etl_2", JobID: 1}, {Key: "job_3", JobID: 3}}; !reflect.DeepEqual(ex.Adopt, want) {
+		t.Errorf("adopt %v, want %v", ex.Adopt, want)
+	}
+	if want := []Adoption{{Key: "report", JobID: 4, Owner: "other/report"}}; !reflect.DeepEqual(ex.Foreign, want) {
+		t.Errorf("foreign %v, want %v", ex.Foreign, want)
+	}
+	if _, tagged := ex.Jobs["daily_etl"].(map[string]any)["tags"]; tagged {
+		t.Error("the ownership tag was exported")
+	}
+}

@@ -474,3 +474,41 @@ func Drift(ctx context.Context, c *jobsapi.Client, in planner.Input, lockPath st
 	}
 	return planner.Drift(plan, live), nil
 }
+
+// Export reads the jobs to export, ids or (all) every job of the
+// workspace, each with a full jobs/get, and turns them into a job file's
+// content for project (planner.Export). workspace names it in messages.
+func Export(ctx context.Context, c *jobsapi.Client, project, workspace string, ids []int64, all bool, o Options) (*planner.Exported, error) {
+	if all {
+		list, err := c.ListJobs(ctx, jobsapi.ListJobsOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range list {
+			ids = append(ids, j.JobID)
+		}
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 16
+	}
+	live := make([]planner.Live, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Parallelism)
+	for i, id := range ids {
+		g.Go(func() error {
+			j, err := c.GetJob(gctx, id)
+			if jobsapi.IsNotFound(err) {
+				return fmt.Errorf("job %d does not exist in %s", id, workspace)
+			}
+			if err != nil {
+				return err
+			}
+			live[i] = planner.Live{JobID: id, Settings: j.Settings}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return planner.Export(project, live), nil
+}
