@@ -145,9 +145,11 @@ type elem struct {
 
 func (e elem) isField() bool { return e.keyField == "" && e.index < 0 }
 
-func fieldElem(f string) elem   { return elem{field: f, index: -1} }
-func indexElem(i int) elem      { return elem{index: i} }
-func fromStep(s Step) elem      { return elem{field: s.Field, keyField: s.KeyField, keyValue: s.KeyValue, index: -1} }
+func fieldElem(f string) elem { return elem{field: f, index: -1} }
+func indexElem(i int) elem    { return elem{index: i} }
+func fromStep(s Step) elem {
+	return elem{field: s.Field, keyField: s.KeyField, keyValue: s.KeyValue, index: -1}
+}
 func pathOf(ps []elem, e elem) []elem {
 	return append(append([]elem(nil), ps...), e)
 }
