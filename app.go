@@ -119,6 +119,7 @@ func commands(e *env) []*cli.Command {
 		applyCommand(e),
 		showCommand(e),
 		driftCommand(e),
+		pullCommand(e),
 		importCommand(e),
 		exportCommand(e),
 		destroyCommand(e),

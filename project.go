@@ -133,6 +133,8 @@ func configPaths(c *cli.Context) []string {
 	switch c.Command.Name {
 	case "plan", "apply", "destroy", "validate":
 		return c.Args().Slice()
+	case "pull":
+		return c.StringSlice("path")
 	case "import":
 		if c.NArg() > 2 {
 			return c.Args().Slice()[2:]

@@ -155,6 +155,9 @@ func Build(in Input) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if in.observe != nil {
+			in.observe(&jp)
+		}
 		if a != nil {
 			p.Actions = append(p.Actions, *a)
 		}
@@ -308,6 +311,16 @@ type jobPlanner struct {
 	ignore      [][]seg
 	runAsFilled bool
 	notes       []string
+	// compared is what plan compared, for Pull.
+	compared *compared
+}
+
+// compared is one job's comparison: the normalised live, desired and
+// last-applied settings and their differences.
+type compared struct {
+	live, want, applied map[string]any
+	noLock              bool
+	changes             []change
 }
 
 func (jp *jobPlanner) plan() (*Action, *Record, error) {
@@ -354,6 +367,7 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	d := differ{ignore: jp.ignore, noLock: noLock}
 	d.object(nil, rules.job, live, want, applied, false)
 	changes := d.out
+	jp.compared = &compared{live: live, want: want, applied: applied, noLock: noLock, changes: changes}
 
 	if len(changes) == 0 && len(perm.changes) == 0 {
 		if noLock || !deepEqual(applied, want) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {

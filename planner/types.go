@@ -61,6 +61,10 @@ type Input struct {
 	Only        []string
 	Now         time.Time
 	ToolVersion string
+
+	// observe, when set, sees each configured job once it is planned
+	// (Pull reads the raw differences this way; they never go into a Plan).
+	observe func(*jobPlanner)
 }
 
 // StateRef names the lockfile a plan was made against.

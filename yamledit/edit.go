@@ -37,6 +37,8 @@ type Edit struct {
 	Path   []Step
 	Delete bool
 	Value  any
+	// ID is the caller's, to tell its edits apart in a Result.
+	ID int
 }
 
 // PathString renders the path the way plans do.

@@ -456,7 +456,7 @@ func (d *doc) deleteEntry(parent map[*yaml.Node]frame, m *yaml.Node, ki, depth, 
 	}
 	if d.t.onlySpaceBefore(ks) {
 		s := d.t.commentsAbove(d.t.lineStart(ks))
-		return &splice{start: s, end: d.t.nextLine(vs.end), text: ""}, nil, nil
+		return &splice{start: s, end: d.t.blankAfter(s, d.t.nextLine(vs.end)), text: ""}, nil, nil
 	}
 	// The first entry of a list element ("- key: value"): the next entry
 	// moves up after the dash.
@@ -521,6 +521,17 @@ func (d *doc) insertItem(r renderer, seq *yaml.Node, idx int, value any) (*splic
 		return nil, fmt.Errorf("a list that starts after other text on its line")
 	}
 	ind := d0 - d.t.lineStart(d0)
+	// Elements set apart by blank lines get one before the new one too.
+	sep := ""
+	if len(seq.Content) >= 2 {
+		if lp, err := d.t.nodeOff(seq.Content[len(seq.Content)-1]); err == nil {
+			if ld, err := d.t.dashBefore(lp); err == nil {
+				if s := d.t.commentsAbove(d.t.lineStart(ld)); s > 0 && d.t.isBlank(d.t.lineStart(s-1)) {
+					sep = r.l.eol
+				}
+			}
+		}
+	}
 	gap := first - d0 // the dash and the spaces after it, as the first element has them
 	if gap < 2 || d.t.lineOf(first) != d.t.lineOf(d0) {
 		gap = 2
@@ -532,7 +543,7 @@ func (d *doc) insertItem(r renderer, seq *yaml.Node, idx int, value any) (*splic
 			return nil, err
 		}
 		p := d.t.lineEnd(ls.end)
-		return &splice{start: p, end: p, text: r.l.eol + item}, nil
+		return &splice{start: p, end: p, text: r.l.eol + sep + item}, nil
 	}
 	at, err := d.t.nodeOff(seq.Content[idx])
 	if err != nil {
@@ -543,7 +554,7 @@ func (d *doc) insertItem(r renderer, seq *yaml.Node, idx int, value any) (*splic
 		return nil, err
 	}
 	p := d.t.commentsAbove(d.t.lineStart(dk))
-	return &splice{start: p, end: p, text: item + r.l.eol}, nil
+	return &splice{start: p, end: p, text: item + r.l.eol + sep}, nil
 }
 
 // deleteItem removes element ii of seq, with the comment lines above it.
@@ -599,7 +610,7 @@ func (d *doc) deleteItem(parent map[*yaml.Node]frame, seq *yaml.Node, ii int) (*
 		return nil, nil, fmt.Errorf("a list element that starts after other text on its line")
 	}
 	s := d.t.commentsAbove(d.t.lineStart(dk))
-	return &splice{start: s, end: d.t.nextLine(is.end), text: ""}, nil, nil
+	return &splice{start: s, end: d.t.blankAfter(s, d.t.nextLine(is.end)), text: ""}, nil, nil
 }
 
 // aliasToMerge rewrites the alias *a of a mapping as a mapping that merges

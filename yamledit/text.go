@@ -390,3 +390,16 @@ func (t *text) commentsAbove(s int) int {
 	}
 	return s
 }
+
+// isBlank says whether the line starting at s holds only spaces.
+func (t *text) isBlank(s int) bool { return strings.TrimLeft(t.lineText(s), " \t") == "" }
+
+// blankAfter extends the removal of the lines [s, e) over the blank line at
+// e when a blank line precedes s too, so that removing a block set apart by
+// blank lines leaves one blank line, not two.
+func (t *text) blankAfter(s, e int) int {
+	if s > 0 && e < len(t.src) && t.isBlank(t.lineStart(s-1)) && t.isBlank(e) {
+		return t.nextLine(e)
+	}
+	return e
+}
