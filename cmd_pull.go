@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -78,7 +79,7 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 				if err := rep.Write(ctx, reload, w.client, st); err != nil {
 					return err
 				}
-				fmt.Fprintln(e.out, "\nWrote the YAML; the lockfile records the pulled values.")
+				fmt.Fprintf(e.out, "\nWrote %s; the lockfile records the pulled values.\n", strings.Join(rep.ChangedFiles(), ", "))
 			}
 			if n := rep.Unresolved(); n > 0 {
 				return &exitErr{code: exitDrift, msg: fmt.Sprintf("%s left in the workspace that pull did not write (see above)", plural(n, "change", "changes"))}

@@ -52,6 +52,9 @@ type PullEdit struct {
 	Steps  []PathStep `json:"-"`
 	Kind   string     `json:"kind"` // add, remove or modify, as seen from the YAML
 	Delete bool       `json:"-"`
+	// Zero is, for a removal, the value that means the same (the field's
+	// default), for where the field cannot be removed; nil when none.
+	Zero any `json:"-"`
 	// Value is what the YAML is to say, as jobsync reads YAML: references
 	// to managed jobs as ${jobs.<key>.id}, no ownership tag, no name
 	// prefix, fields the server fills in left out. It is never a
@@ -220,6 +223,9 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 			return
 		}
 		e.Kind, e.Delete = KindRemove, true
+		if n := nodeAt(c.segs); n != nil && n.hasDefault {
+			e.Zero = canonical(n.dflt)
+		}
 	default:
 		v := stripComputed(nodeAt(c.segs), liveV, len(c.segs) == 0)
 		if r := redact(c.segs, v); !deepEqual(r, v) {
@@ -235,6 +241,8 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 				return
 			}
 			yv = strings.TrimPrefix(name, o.NamePrefix)
+			from, _ := e.From.(string)
+			e.From, e.To = strings.TrimPrefix(from, o.NamePrefix), yv
 		}
 		e.Value = yv
 		if _, inYAML := lookupSegs(jp.job.Settings, c.segs); inYAML {

@@ -93,7 +93,7 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 		for ei, e := range pj.Edits {
 			id := len(refs)
 			refs[id] = ref{ji, ei}
-			edits[pj.File] = append(edits[pj.File], yamledit.Edit{Job: pj.Key, Path: yamlPath(e.Steps), Delete: e.Delete, Value: e.Value, ID: id})
+			edits[pj.File] = append(edits[pj.File], yamledit.Edit{Job: pj.Key, Path: yamlPath(e.Steps), Delete: e.Delete, Zero: e.Zero, Value: e.Value, ID: id})
 		}
 	}
 	files, err := yamledit.ApplyFiles(ctx, edits)
@@ -138,6 +138,17 @@ func (r *Report) Changed() bool {
 		}
 	}
 	return false
+}
+
+// ChangedFiles are the names of the files that change.
+func (r *Report) ChangedFiles() []string {
+	var out []string
+	for _, f := range r.Files {
+		if f.Changed() {
+			out = append(out, f.File)
+		}
+	}
+	return out
 }
 
 // Unresolved counts the differences pull leaves that are still drift: the

@@ -14,12 +14,7 @@ import (
 // the YAML; then what needs a decision (with its file:line:col), what is
 // kept in the YAML, and the jobs deleted outside jobsync.
 func (r *Report) WriteText(w io.Writer) {
-	files := []string{}
-	for _, f := range r.Files {
-		if f.Changed() {
-			files = append(files, f.File)
-		}
-	}
+	files := r.ChangedFiles()
 	jobs := 0
 	for _, j := range r.Jobs {
 		if len(j.Written) > 0 {

@@ -37,6 +37,10 @@ type Edit struct {
 	Path   []Step
 	Delete bool
 	Value  any
+	// Zero, when not nil, is a value that means the same as no value (a
+	// field's default). A removal that cannot be written — the field comes
+	// through a merge key — sets the field to Zero locally instead.
+	Zero any
 	// ID is the caller's, to tell its edits apart in a Result.
 	ID int
 }
@@ -173,6 +177,7 @@ type op struct {
 	base  int
 	kind  opKind
 	value any
+	zero  any // for opDelete: see Edit.Zero
 }
 
 // doc is a parsed file.
@@ -356,7 +361,7 @@ func (d *doc) edit(e Edit) (*doc, *Decision, error) {
 	var ops []op
 	switch old, ok := lookup(d.values[loc.doc], path); {
 	case e.Delete:
-		ops = []op{{doc: loc.doc, path: path, base: base, kind: opDelete}}
+		ops = []op{{doc: loc.doc, path: path, base: base, kind: opDelete, zero: e.Zero}}
 	case ok:
 		ops = diffOps(loc.doc, base, path, old, e.Value, nil)
 	default:
@@ -387,6 +392,9 @@ func (d *doc) apply(o op) (*doc, *Decision, error) {
 			break // already so
 		}
 		also = sp.also
+		if sp.zeroed {
+			o.kind, o.value = opSet, o.zero
+		}
 		src := make([]byte, 0, len(cur.t.src)+len(sp.text))
 		src = append(src, cur.t.src[:sp.start]...)
 		src = append(src, sp.text...)

@@ -15,6 +15,8 @@ type splice struct {
 	// reached through its only alias: the anchor's own path, plus the rest
 	// of the op's path. The anchor's value changes with the job's.
 	also []elem
+	// zeroed says a removal was written as the field's Zero value.
+	zeroed bool
 }
 
 // frame is where a node is held: the value of the key at idx of a mapping
@@ -160,6 +162,14 @@ func (d *doc) walk(r renderer, parent map[*yaml.Node]frame, o op, n *yaml.Node, 
 			ki := ownKey(n, e.field)
 			if ki < 0 {
 				if src := mergeSource(n, e.field); src != nil {
+					if last && o.kind == opDelete && o.zero != nil {
+						// The removal, said as the value that means none.
+						sp, err := d.addEntry(r, n, e.field, o.zero)
+						if sp != nil {
+							sp.zeroed = true
+						}
+						return sp, false, nil, err
+					}
 					if last && o.kind == opDelete {
 						return nil, false, d.decision(src, "%s comes from the merge key <<: %s and cannot be removed here: remove it where the anchor is written, or stop merging it", e.field, mergeName(src)), nil
 					}
