@@ -28,6 +28,12 @@ type projectFile struct {
 var projectFiles = []projectFile{
 	{"jobsync.yaml", KindJobsync},
 	{"jobsync.yml", KindJobsync},
+	// An Asset Bundle's root file, in the order the bundle CLI looks for
+	// them (databricks/cli bundle/config/filename.go); read by loadBundle.
+	{"databricks.yml", KindBundle},
+	{"databricks.yaml", KindBundle},
+	{"bundle.yml", KindBundle},
+	{"bundle.yaml", KindBundle},
 }
 
 // IsProjectFileName says whether name (a base name) is a project file's.

@@ -43,6 +43,9 @@ type loadedJob struct {
 type loader struct {
 	jobs  []*loadedJob
 	diags Diagnostics
+	// warns are what the files have that is skipped (other bundle
+	// resource kinds).
+	warns Diagnostics
 	// sel is what jobs are resolved with; nil without a project file.
 	sel *Selection
 }
@@ -53,6 +56,18 @@ type Options struct {
 	// are resolved with (Select makes one); nil when there is no project
 	// file.
 	Selection *Selection
+	// Identity is the workspace's current user (SCIM /Me, fetched by the
+	// caller), for a bundle's ${workspace.current_user.*}, mode:
+	// development and default workspace paths; nil when not known.
+	Identity *Identity
+	// Host is the workspace URL, for a bundle's ${workspace.host}.
+	Host string
+	// Project is the ownership scope's project name (without the target),
+	// for a bundle's default workspace.root_path; "" means bundle.name.
+	Project string
+	// Strict reports every conversion made to a bundle's values (a number
+	// where the API wants text, ...) as a warning.
+	Strict bool
 }
 
 // Load reads every *.yml/*.yaml file under paths (files or directories,
@@ -89,6 +104,9 @@ func Load(ctx context.Context, paths []string) (*Config, error) {
 // the caller. Files named jobsync.yaml or jobsync.yml are never job files:
 // the selection's project file is skipped, and any other is an error.
 func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
+	if o.Selection != nil && o.Selection.Project.bundle != nil {
+		return loadBundleJobs(ctx, paths, o)
+	}
 	var projectPath string
 	if o.Selection != nil {
 		projectPath = o.Selection.Project.path
@@ -122,6 +140,13 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 		return nil, dedupe(l.diags, o.Selection)
 	}
 	cfg := &Config{Selection: o.Selection}
+	seenKind := map[string]bool{}
+	for _, w := range l.warns {
+		if !seenKind[w.Path] {
+			seenKind[w.Path] = true
+			cfg.Warnings = append(cfg.Warnings, w)
+		}
+	}
 	for _, f := range files {
 		cfg.Files = append(cfg.Files, f.name)
 	}
@@ -165,6 +190,7 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection) (*loade
 	for _, p := range parts {
 		l.jobs = append(l.jobs, p.jobs...)
 		l.diags = append(l.diags, p.diags...)
+		l.warns = append(l.warns, p.warns...)
 	}
 	return l, nil
 }
@@ -557,7 +583,9 @@ func (l *loader) resources(name string, n *yaml.Node, budget *aliasBudget) {
 		}
 		seen[k.Value] = true
 		if k.Value != "jobs" {
-			l.fileDiag(name, k, "resources."+k.Value, "jobsync reads only resources.jobs; %q is not supported here%s", k.Value, didYouMean(k.Value, []string{"jobs"}))
+			// As in a bundle (bundle.go skipKind): skipped, with a warning.
+			l.warns = append(l.warns, Diagnostic{Pos: Pos{File: name, Line: k.Line, Col: k.Column}, Path: "resources." + k.Value,
+				Msg: fmt.Sprintf("skipped: jobsync manages jobs only; deploy %s with the bundle CLI (databricks bundle deploy), and refer to them by id", k.Value)})
 			continue
 		}
 		l.jobMap(name, v, "resources.jobs", budget)

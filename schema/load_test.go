@@ -142,7 +142,6 @@ func TestLoadYAMLProblems(t *testing.T) {
 		{"fraction in integer field", job("a", "timeout_seconds: 1.5\n"), []string{"a.yml:3:5: jobs.a.timeout_seconds: expected integer, got number"}},
 		{"self alias", "x-a: &a [*a]\njobs: {}\n", nil}, // never expanded: x- keys are not read
 		{"self alias used", "jobs:\n  a: &a\n    tags: *a\n", []string{"a.yml:3:11: jobs.a.tags: alias *a refers to a value that contains it"}},
-		{"resources other kind", "resources:\n  pipelines: {}\n", []string{`a.yml:2:3: resources.pipelines: jobsync reads only resources.jobs; "pipelines" is not supported here`}},
 		{"complex key", job("a", "tags:\n  [a]: b\n"), []string{"a.yml:4:7: jobs.a.tags: mapping keys must be plain strings, not a list"}},
 		{"null key", job("a", "tags:\n  ~: b\n"), []string{"a.yml:4:7: jobs.a.tags: mapping key is null"}},
 		{"merge of a scalar", job("a", "tags:\n  <<: 3\n"), []string{"a.yml:4:11: jobs.a.tags: a merge key (<<) takes a mapping or a list of mappings, not a scalar"}},

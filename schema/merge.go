@@ -29,6 +29,10 @@ type Selection struct {
 	// Values holds every declared variable that has a value.
 	Values map[string]Value
 
+	// lookups are a bundle's variables whose value is a lookup: (a name
+	// to be resolved through workspace APIs), by name, where it is written.
+	lookups map[string]Pos
+
 	defaults *fragment // the project-wide permissions
 	allJobs  *fragment // the target's overrides.all_jobs
 	jobs     map[string]*fragment
@@ -75,6 +79,9 @@ func Select(p *Project, target string, vars map[string]string, getenv func(strin
 			return nil, fmt.Errorf("variable %q: there is no project file (jobsync.yaml) to declare variables in", names[0])
 		}
 		return nil, nil
+	}
+	if p.bundle != nil {
+		return selectBundle(p, target, vars, getenv)
 	}
 	sel := &Selection{Project: p, Values: map[string]Value{}, jobs: map[string]*fragment{}}
 	switch {
@@ -263,8 +270,8 @@ func movePositions(pos map[string]lineCol, from, to string) {
 // job's own. Variables of the job's YAML are already substituted.
 func (sel *Selection) apply(lj *loadedJob) {
 	m, ok := lj.value.(map[string]any)
-	if !ok || sel == nil {
-		return
+	if !ok || sel == nil || sel.Project.bundle != nil {
+		return // (a bundle's jobs are resolved in bundle_jobs.go)
 	}
 	jobFrag := sel.jobs[lj.job.Key]
 	if t := sel.Target; t != nil {

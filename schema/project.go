@@ -46,6 +46,9 @@ type Project struct {
 	positions map[string]lineCol
 	// vars are the pointers of strings that use a variable.
 	vars []string
+	// bundle is set when the project file is an Asset Bundle's
+	// databricks.yml (bundle.go).
+	bundle *bundleProject
 }
 
 // Variable is a declared variable.
@@ -72,6 +75,13 @@ type Target struct {
 	Lockfile      string
 	PauseTriggers bool
 	NamePrefix    string
+	// RootPath is the target's workspace.root_path as written (it may use
+	// substitutions such as ${workspace.current_user.userName}), "" when
+	// unset; FilePath likewise its workspace.file_path. Loading a bundle
+	// resolves them (Config.Paths).
+	RootPath, FilePath string
+	// Mode is a bundle target's mode: development, production or "".
+	Mode string
 
 	ptr string // "/targets/<name>" in the project file
 }
@@ -128,6 +138,9 @@ func (p *Project) variableNames() []string {
 
 // pos is where the value at ptr is written, or its nearest ancestor.
 func (p *Project) pos(ptr string) Pos {
+	if p.bundle != nil {
+		return p.bundle.pos(ptr)
+	}
 	for {
 		if lc, ok := p.positions[ptr]; ok {
 			return Pos{File: p.File, Line: int(lc.line), Col: int(lc.col)}
@@ -149,6 +162,9 @@ func (p *Project) diag(ds *Diagnostics, ptr, format string, args ...any) {
 func LoadProject(ctx context.Context, path string) (*Project, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if isBundleFileName(filepath.Base(path)) {
+		return loadBundle(ctx, path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

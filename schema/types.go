@@ -128,6 +128,10 @@ type Job struct {
 	// foreignFile, not File. It is nil for a job that nothing was merged into.
 	foreign     map[string]lineCol
 	foreignFile string
+	// foreignAt holds the positions of a bundle job's values written in
+	// other files than File (target overrides, presets, top-level
+	// permissions), each with its file.
+	foreignAt map[string]Pos
 }
 
 // Permission modes (Job.PermissionsMode).
@@ -145,6 +149,9 @@ func toLineCol(p Pos) lineCol { return lineCol{int32(p.Line), int32(p.Col)} }
 // to Settings), or of its nearest ancestor that has one.
 func (j *Job) PosOf(ptr string) Pos {
 	for {
+		if p, ok := j.foreignAt[ptr]; ok {
+			return p
+		}
 		if p, ok := j.foreign[ptr]; ok {
 			return Pos{File: j.foreignFile, Line: int(p.line), Col: int(p.col)}
 		}
@@ -183,6 +190,19 @@ type Config struct {
 	// Selection is the project file, target and variable values the jobs
 	// were resolved with; nil when there is no project file.
 	Selection *Selection
+	// Warnings are problems that do not stop loading: what a bundle has
+	// that jobsync skips, and (with Options.Strict) the conversions it made.
+	Warnings Diagnostics
+	// Uploads are the local files a bundle's jobs name, sorted by remote
+	// path; the jobs name their workspace paths.
+	Uploads []Upload
+	// UserSubstituted says that a value came from Options.Identity (a
+	// ${workspace.current_user.*}, the development-mode prefix, or a
+	// workspace path in the user's folder).
+	UserSubstituted bool
+	// Paths are a bundle's resolved workspace paths for the selected
+	// target; nil for other projects, and when no value needed them.
+	Paths *WorkspacePaths
 }
 
 // Job returns the job with the given key, or nil.

@@ -267,7 +267,7 @@ func deepCopy(v any) any {
 // ParseVariable reads the text of a --var or JOBSYNC_VAR_ value as a value
 // of the variable's type: text for a string, a number for integer and
 // number, true or false for boolean, and YAML (flow style, e.g. [a, b] or
-// {k: v}) for list and mapping.
+// {k: v}) for list, mapping and a bundle's complex.
 func ParseVariable(v *Variable, text string) (any, error) {
 	switch v.Type {
 	case "string", "":
@@ -302,7 +302,7 @@ func ParseVariable(v *Variable, text string) (any, error) {
 	}
 	b := (&aliasBudget{limit: aliasAllowance(&doc)}).builder("")
 	val, ok := b.value(&doc, "", Pos{})
-	if !ok || len(b.problems) > 0 || !typeAccepts(v.Type, val) {
+	if !ok || len(b.problems) > 0 || v.Type != "complex" && !typeAccepts(v.Type, val) {
 		return nil, fmt.Errorf("variable %s is %s written in YAML flow style (e.g. [a, b] or {k: v}), got %q", v.Name, article(v.Type), text)
 	}
 	return val, nil
