@@ -99,13 +99,24 @@ func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := schema.LoadWith(c.Context, proj.paths, schema.Options{Selection: proj.sel})
+	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict")}
+	if c.Command.Name == "validate" {
+		o.Identity = validateIdentity(c)
+	}
+	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
 		printDiagnostics(e, format, diags)
 		return nil, &exitErr{code: exitError}
 	}
-	return cfg, err
+	if err != nil {
+		return nil, err
+	}
+	printWarnings(e, format, cfg.Warnings)
+	if len(cfg.Uploads) > 0 && c.Command.Name != "validate" {
+		return nil, fmt.Errorf("the jobs use %s (%s, ...), and this jobsync cannot upload local files yet: name workspace paths instead", plural(len(cfg.Uploads), "local file", "local files"), cfg.Uploads[0].Name)
+	}
+	return cfg, nil
 }
 
 // planOptions are the plan-shaping flags.

@@ -20,6 +20,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 			formatFlag("text, github (Actions annotations) or json"),
 			&cli.BoolFlag{Name: "resolved", Usage: "print the resolved jobs (YAML, or with --format json the same as JSON)"},
 			&cli.StringFlag{Name: "project", Usage: "project name, as for plan (shown with the target)"},
+			userFlag(),
 		}, projectFlags()...),
 		Action: func(c *cli.Context) error {
 			format, err := formatOf(c, schema.ProblemFormats...)
@@ -37,7 +38,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 			name := projectName(c, e, proj.sel)
 			switch {
 			case format == "json":
-				rep := schema.Report{Valid: true, Files: len(cfg.Files), Jobs: len(cfg.Jobs)}
+				rep := schema.Report{Valid: true, Files: len(cfg.Files), Jobs: len(cfg.Jobs), Warnings: cfg.Warnings}
 				if c.Bool("resolved") {
 					rep.Project, rep.Resolved = name, map[string]any{}
 					if proj.sel != nil && proj.sel.Target != nil {
@@ -63,8 +64,10 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 				return schema.WriteJobsYAML(e.out, header, keys, jobs)
 			case format == "text":
 				fmt.Fprintf(e.out, "%s valid (%s).\n", plural(len(cfg.Jobs), "job", "jobs"), plural(len(cfg.Files), "file", "files"))
-				if line := proj.sel.Describe(name); line != "" {
-					fmt.Fprintln(e.out, line)
+				for _, line := range []string{proj.sel.Describe(name), uploadsLine(cfg), userLine(c, cfg)} {
+					if line != "" {
+						fmt.Fprintln(e.out, line)
+					}
 				}
 			}
 			return nil

@@ -23,6 +23,7 @@ func projectFlags() []cli.Flag {
 		&cli.StringFlag{Name: "project-dir", Aliases: []string{"C"}, Usage: "the project's directory, when no path argument is given: its jobsync.yaml, its job files, its lockfiles (default $JOBSYNC_PROJECT_DIR, then the current directory or its nearest parent, up to the repository root, that holds jobsync.yaml)"},
 		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "target of jobsync.yaml to use (default $JOBSYNC_TARGET, then the target marked default: true, else none: the base configuration)"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a variable, `NAME=VALUE` (repeatable); wins over $JOBSYNC_VAR_NAME, the target's value and the default"},
+		&cli.BoolFlag{Name: "strict", Usage: "for a bundle: warn about every value converted to the type the API wants (a number where it wants text, ...)"},
 	}
 }
 
@@ -160,6 +161,15 @@ func projectName(c *cli.Context, e *env, sel *schema.Selection) string {
 	}
 	if sel != nil && sel.Target != nil {
 		name += "/" + sel.Target.Name
+	}
+	return name
+}
+
+// projectBase is the project name without the target.
+func projectBase(c *cli.Context, e *env, sel *schema.Selection) string {
+	name := projectName(c, e, sel)
+	if sel != nil && sel.Target != nil {
+		name = strings.TrimSuffix(name, "/"+sel.Target.Name)
 	}
 	return name
 }

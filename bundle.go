@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jobsync/jobsync/schema"
+)
+
+// An Asset Bundle folder is a project (package schema reads it). What the
+// commands add for bundles is here: where the current user comes from,
+// and how warnings (what jobsync skips of a bundle) are shown.
+
+// validateUser is the user validate substitutes for a bundle's
+// ${workspace.current_user.*}, mode: development and default workspace
+// paths when --user is not given: validate reads no workspace, so it
+// cannot ask SCIM /Me, and it says so when the value was used.
+const validateUser = "validate-user@example.invalid"
+
+func userFlag() cli.Flag {
+	return &cli.StringFlag{Name: "user", Usage: "for a bundle: the current user (as SCIM /Me would return it) to substitute for ${workspace.current_user.userName} and mode: development (default: a placeholder, " + validateUser + ")"}
+}
+
+// validateIdentity is the current user for validate.
+func validateIdentity(c *cli.Context) *schema.Identity {
+	if u := c.String("user"); u != "" {
+		return &schema.Identity{UserName: u}
+	}
+	return &schema.Identity{UserName: validateUser}
+}
+
+// userLine says which user validate substituted, when it did.
+func userLine(c *cli.Context, cfg *schema.Config) string {
+	if !cfg.UserSubstituted {
+		return ""
+	}
+	if u := c.String("user"); u != "" {
+		return fmt.Sprintf("Current user: %s (--user).", u)
+	}
+	return fmt.Sprintf("Current user: the placeholder %s, since validate reads no workspace: pass --user NAME for the real one (plan and apply ask the workspace).", validateUser)
+}
+
+// uploadsLine summarises a bundle's local files.
+func uploadsLine(cfg *schema.Config) string {
+	if len(cfg.Uploads) == 0 {
+		return ""
+	}
+	var size int64
+	for _, u := range cfg.Uploads {
+		size += u.Size
+	}
+	return fmt.Sprintf("%s to upload (%s) to %s.", plural(len(cfg.Uploads), "local file", "local files"), humanBytes(size), cfg.Paths.Files)
+}
+
+// humanBytes renders a size as the plan does: 1.2 kB, 3.4 MB.
+func humanBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// printWarnings shows what loading skipped or converted: as text on
+// stderr, as GitHub annotations on stdout. (validate --format json puts
+// them in its document.)
+func printWarnings(e *env, format string, ws schema.Diagnostics) {
+	for _, w := range ws {
+		switch format {
+		case "json":
+		case "github":
+			fmt.Fprintln(e.out, strings.Replace(w.GitHubAnnotation(), "::error ", "::warning ", 1))
+		default:
+			fmt.Fprintln(e.err, "Warning: "+w.Error())
+		}
+	}
+}
