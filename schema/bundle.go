@@ -191,7 +191,9 @@ func loadBundle(ctx context.Context, path string) (*Project, error) {
 	}
 	name := filepath.ToSlash(filepath.Clean(path))
 	dir := filepath.Dir(path)
-	bp := &bundleProject{dir: dir, root: ptree{v: map[string]any{}, at: map[string]Pos{}}, skipped: map[string]bool{}}
+	// A value nobody wrote (bundle.name missing) is reported at the top
+	// of the root file.
+	bp := &bundleProject{dir: dir, root: ptree{v: map[string]any{}, at: map[string]Pos{"": {File: name, Line: 1, Col: 1}}}, skipped: map[string]bool{}}
 	p := &Project{File: name, Dir: dir, path: path, value: map[string]any{}, positions: map[string]lineCol{}, bundle: bp}
 	var ds Diagnostics
 	rootFile, ok := readBundleFile(name, path, &ds)

@@ -164,6 +164,28 @@ type resolver struct {
 	// userUsed says a value came from the current user.
 	userUsed bool
 	git      *gitInfo
+	// spent counts the values substitutions have copied, so that
+	// variables that nest each other twice per level (a "billion laughs"
+	// of variables) are refused instead of exhausting memory.
+	spent int
+}
+
+// maxSubstituted bounds spent.
+const maxSubstituted = 1_000_000
+
+func countValues(v any) int {
+	n := 1
+	switch c := v.(type) {
+	case map[string]any:
+		for _, e := range c {
+			n += countValues(e)
+		}
+	case []any:
+		for _, e := range c {
+			n += countValues(e)
+		}
+	}
+	return n
 }
 
 // refError is a substitution that cannot be made.
@@ -249,6 +271,16 @@ func (r *resolver) deep(v any) (any, error) {
 // ref resolves one reference; whole says it is the whole string (the only
 // place a job id reference may be).
 func (r *resolver) ref(ref string, whole bool) (any, error) {
+	v, err := r.lookupRef(ref, whole)
+	if err == nil {
+		if r.spent += countValues(v); r.spent > maxSubstituted {
+			return nil, refErrorf("${%s}: substitutions expand to more than %d values; do variables nest each other?", ref, maxSubstituted)
+		}
+	}
+	return v, err
+}
+
+func (r *resolver) lookupRef(ref string, whole bool) (any, error) {
 	segs := splitRef(ref)
 	head := segs[0].key
 	switch head {

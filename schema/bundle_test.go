@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -695,5 +696,67 @@ func TestPlainResourcesOtherKindsAreSkipped(t *testing.T) {
 	}
 	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Error() != "a.yml:2:3: resources.pipelines: skipped: jobsync manages jobs only; deploy pipelines with the bundle CLI (databricks bundle deploy), and refer to them by id" {
 		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}
+
+// FuzzLoadBundle feeds arbitrary bytes to the bundle loader as
+// databricks.yml: it must never panic or hang, and returns a config whose
+// settings are JSON with a position for every value, or problems that
+// point into the file (or a plain error naming the input at fault: an
+// unknown target, a variable's value).
+func FuzzLoadBundle(f *testing.F) {
+	for _, s := range []string{
+		minimalBundle,
+		"bundle: {name: x}\nresources: {jobs: {a: {name: '${var.a}'}}}\nvariables: {a: {default: '${var.a}'}}\n",
+		"bundle: {name: x}\ntargets: {t: {resources: {jobs: {a: {tasks: [{task_key: k}], schedule: null}}}}}\nresources: {jobs: {a: {tasks: {k: 1}}}}\n",
+		"bundle: {name: x}\nvariables: {c: {type: complex, default: {a: [1, {b: '${var.c.a[1].b}'}]}}}\nresources: {jobs: {a: {name: '${var.c.a[9]}${var.c}'}}}\n",
+		"bundle: {name: x}\ninclude: ['*', '[', '/abs', 3]\npermissions: [{level: CAN_RUN}, 3]\npresets: {tags: {a: [1]}, name_prefix: 3}\n",
+		"bundle: {name: x}\nresources: {jobs: {a: {tasks: [{task_key: t, notebook_task: {notebook_path: ../../x}, libraries: [{whl: '*.whl'}]}]}}}\n",
+		"bundle: {name: x}\ntargets: {dev: {mode: development, cluster_id: '${bundle.target}'}}\nresources: {jobs: {a: {name: '$${x}${workspace.current_user.short_name}${bundle.git.branch}', tasks: [{task_key: t, new_cluster: {}}]}}}\n",
+		"environments: {a: {}}\ntargets: {b: {}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	path := filepath.Join(dir, "databricks.yml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := LoadProject(context.Background(), path)
+		if err != nil {
+			checkFuzzError(t, data, filepath.ToSlash(path), nil, err)
+			return
+		}
+		sel, err := Select(p, "", nil, nil)
+		if err != nil {
+			var ds Diagnostics
+			if errors.As(err, &ds) {
+				checkFuzzError(t, data, filepath.ToSlash(path), nil, err)
+			}
+			return
+		}
+		cfg, err := LoadWith(context.Background(), []string{dir}, Options{Selection: sel, Identity: testUser})
+		if err != nil {
+			var ds Diagnostics
+			if errors.As(err, &ds) {
+				checkFuzzError(t, data, filepath.ToSlash(path), cfg, err)
+			}
+			return
+		}
+		checkFuzzConfig(t, cfg)
+	})
+}
+
+func TestBundleVariableBombIsRefused(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("bundle: {name: x}\nvariables:\n  v0: {type: complex, default: [a, b, c, d, e, f, g, h]}\n")
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&b, "  v%d: {type: complex, default: [\"${var.v%d}\", \"${var.v%d}\", \"${var.v%d}\", \"${var.v%d}\"]}\n", i, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("resources: {jobs: {a: {name: a, tags: \"${var.v11}\"}}}\n")
+	_, problems := bundleCase{files: map[string]string{"databricks.yml": b.String()}}.load(t)
+	if len(problems) != 1 || !strings.Contains(problems[0], "substitutions expand to more than 1000000 values") {
+		t.Errorf("got %v", problems)
 	}
 }
