@@ -26,7 +26,11 @@ const defaultMode fs.FileMode = 0o600
 // exist yet; an existing file keeps its mode.
 func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	dir := filepath.Dir(path) // "." for a bare file name, never "" (CreateTemp would use $TMPDIR)
-	if fi, statErr := os.Stat(path); statErr == nil {
+	if fi, statErr := os.Lstat(path); statErr == nil {
+		if !fi.Mode().IsRegular() {
+			// Renaming over a link would replace the link, not the file.
+			return notRegular("lockfile", path, fi.Mode())
+		}
 		perm = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

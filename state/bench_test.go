@@ -189,3 +189,19 @@ func mustRaw(m map[string]any) json.RawMessage {
 	}
 	return raw
 }
+
+// BenchmarkDuplicateKey10k: the duplicate-key scan Open adds to reading a
+// 10,000-job lockfile (compare with BenchmarkOpen10k).
+func BenchmarkDuplicateKey10k(b *testing.B) {
+	data, err := os.ReadFile(seedStore(b, 10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, dup := duplicateKey(data); dup {
+			b.Fatal("duplicate")
+		}
+	}
+}

@@ -120,21 +120,16 @@ func corrupt(format string, args ...any) error {
 	return &CorruptError{Problem: fmt.Sprintf(format, args...)}
 }
 
-// maxLockfile bounds what Read accepts. 10,000 jobs of three tasks take about
-// 25 MB (see notes/bench-state.md); 1 GiB leaves ample room while refusing a
-// runaway input before it exhausts memory.
-const maxLockfile = 1 << 30
-
 // Read parses a lockfile. It sniffs "version" first, so that a file from a
 // newer jobsync is refused with a message saying so rather than with a
 // confusing field error. Numbers inside job settings stay json.Number.
 func Read(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxLockfile+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxStateFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the lockfile: %w", err)
 	}
-	if len(data) > maxLockfile {
-		return nil, corrupt("it is larger than %d bytes", maxLockfile)
+	if len(data) > maxStateFile {
+		return nil, corrupt("it is larger than %d MiB", maxStateFile>>20)
 	}
 	return parse(data)
 }
@@ -224,6 +219,11 @@ func parseV1(data []byte) (*File, error) {
 	}
 	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return nil, invalid(data)
+	}
+	if key, off, dup := duplicateKey(data); dup {
+		line, col := position(data, int64(off))
+		return nil, corrupt("key %q appears twice in one object (line %d, column %d), so one of the two would be lost; "+
+			"keep the right one", key, line, col)
 	}
 	if f.Workspace == "" {
 		return nil, corrupt(`"workspace" is missing`)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -129,6 +130,12 @@ func TestReadRefuses(t *testing.T) {
 		{"job id float", `{"version":1,"workspace":"https://h","lineage":"l","jobs":{"a":{"job_id":1.5}}}`, `field "jobs.job_id" should be int64`},
 		{"serial negative", `{"version":1,"workspace":"https://h","lineage":"l","serial":-1}`, `"serial" should be uint64`},
 		{"two documents", v1 + v1, "invalid JSON"},
+		{"duplicate job", `{"version":1,"workspace":"https://h","lineage":"l","jobs":{"a":{"job_id":1},` + "\n" + `"a":{"job_id":2}}}`,
+			`key "a" appears twice in one object (line 2, column 1)`},
+		{"duplicate job id", `{"version":1,"workspace":"https://h","lineage":"l","jobs":{"a":{"job_id":1,"job_id":2}}}`, `key "job_id" appears twice`},
+		{"duplicate version", `{"version":1,"workspace":"https://h","version":1,"lineage":"l"}`, `key "version" appears twice`},
+		{"duplicate escaped", `{"version":1,"workspace":"https://h","lineage":"l","jobs":{"ab":{"job_id":1},"a\u0062":{"job_id":2}}}`, `key "ab" appears twice`},
+		{"duplicate in applied", `{"version":1,"workspace":"https://h","lineage":"l","jobs":{"a":{"job_id":1,"applied":{"name":"x","name":"y"}}}}`, `key "name" appears twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,4 +267,117 @@ func appliedOf(t testing.TB, j Job) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// duplicateKey against a reference built on encoding/json's tokenizer: the
+// same answer on sibling objects, arrays of objects, keys equal to values,
+// escapes, and objects past the small-object limit.
+func TestDuplicateKey(t *testing.T) {
+	many := func(dup bool) string {
+		var b strings.Builder
+		b.WriteString(`{`)
+		for i := range 40 {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		if dup {
+			b.WriteString(`"k7":0}`)
+		} else {
+			b.WriteString(`"k40":0}`)
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		in   string
+		want string // "" for none
+	}{
+		{`{}`, ""},
+		{`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`, ""},
+		{`{"a":"a","b":"a"}`, ""},
+		{`[{"a":1,"a":2}]`, "a"},
+		{`{"x":{"y":[1,{"z":1,"z":2}]}}`, "z"},
+		{`{"q\"":1,"q\u0022":2}`, `q"`},
+		{`{"a":{"b":1},"a":2}`, "a"},
+		{`{"a":[],"b":{},"c":[[],[{}]],"a":1}`, "a"},
+		{`"just a string"`, ""},
+		{many(false), ""},
+		{many(true), "k7"},
+	} {
+		key, _, found := duplicateKey([]byte(tt.in))
+		if found != (tt.want != "") || key != tt.want {
+			t.Errorf("duplicateKey(%s) = %q, %v; want %q", tt.in, key, found, tt.want)
+		}
+		if ref := referenceDuplicate(t, []byte(tt.in)); ref != tt.want {
+			t.Errorf("reference(%s) = %q, want %q", tt.in, ref, tt.want)
+		}
+	}
+}
+
+func FuzzDuplicateKey(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`))
+	f.Add([]byte(`{"q\"":1,"q\u0022":2,"\u00e9":1,"é":2}`))
+	f.Add(readTestdata(f, "v1.json"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		key, _, found := duplicateKey(data)
+		if ref := referenceDuplicate(t, data); found != (ref != "") || (found && key != ref) {
+			t.Fatalf("duplicateKey = %q, %v; reference %q", key, found, ref)
+		}
+	})
+}
+
+// referenceDuplicate walks data with json.Decoder.Token and returns the
+// first duplicated key, "" for none. Valid JSON only.
+func referenceDuplicate(t testing.TB, data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object bool
+		key    bool
+		seen   map[string]bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		isKey := top != nil && top.object && top.key
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &frame{object: true, key: true, seen: map[string]bool{}})
+			case '[':
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			if top != nil && top.object && v != '}' && v != ']' {
+				top.key = true
+			}
+			if v == '}' || v == ']' {
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].key = true
+				}
+			}
+			continue
+		case string:
+			if isKey {
+				if top.seen[v] {
+					return v
+				}
+				top.seen[v] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
 }

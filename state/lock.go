@@ -1,26 +1,29 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
-// LockInfo is the content of <lockfile>.lock: who holds the lock. It is
-// shown to whoever finds the lock taken, so they can tell a running apply
-// from a dead one.
+// LockInfo is the content of <lockfile>.lock while a process holds the lock:
+// who holds it. It is shown to whoever finds the lock taken. It is only a
+// description: the lock itself is the kernel's (see Lock), so a file left
+// behind by a dead process means nothing.
 type LockInfo struct {
-	// ID is random and tells this holder apart from a later one, so that
-	// an unlock never removes a lock someone else took after a break.
+	// ID is random and tells one holder apart from the next.
 	ID      string    `json:"id"`
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
@@ -32,26 +35,21 @@ type LockInfo struct {
 // LockPath is the lock file that guards the lockfile at path.
 func LockPath(path string) string { return path + ".lock" }
 
-// lockPoll is how often a waiting Lock looks again.
-const lockPoll = 200 * time.Millisecond
+// lockPoll is how often a waiting Lock tries again. The kernel would wake a
+// blocking waiter at once, but a blocking call cannot be cancelled; 100 ms
+// is nothing next to an apply.
+const lockPoll = 100 * time.Millisecond
 
-type liveness int
+// maxLockInfo bounds what is read of a lock file: the JSON above is about
+// 200 bytes.
+const maxLockInfo = 64 << 10
 
-const (
-	unknown liveness = iota
-	alive
-	dead
-)
-
-// LockedError says another jobsync holds the lock.
+// LockedError says another live process holds the lock.
 type LockedError struct {
 	Path string // the lock file
-	// Owner is nil when the lock file could not be read (for example a
-	// holder that died between creating and filling it).
+	// Owner is nil when the holder has not described itself (yet): it
+	// writes the file just after it takes the lock.
 	Owner *LockInfo
-	// Stale is true when the owner ran on this machine and its process no
-	// longer exists: nobody will ever release the lock.
-	Stale bool
 	// Waited is how long Lock waited before giving up.
 	Waited time.Duration
 }
@@ -60,7 +58,7 @@ func (e *LockedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the lockfile is locked (%s)", e.Path)
 	if e.Owner == nil {
-		b.WriteString(" by an unknown owner (the lock file is empty or unreadable)")
+		b.WriteString(" by a process that has not written its details yet")
 	} else {
 		o := e.Owner
 		fmt.Fprintf(&b, " by pid %d on %s", o.PID, o.Host)
@@ -77,61 +75,60 @@ func (e *LockedError) Error() string {
 	if e.Waited > 0 {
 		fmt.Fprintf(&b, "; waited %s", e.Waited.Round(time.Millisecond))
 	}
-	switch {
-	case e.Stale:
-		b.WriteString(": that process is no longer running, so the lock is stale; break it with `jobsync state unlock`")
-	case e.Owner != nil && e.Owner.Host != "" && e.Owner.Host == hostname():
-		b.WriteString(": that process is still running; wait for it to finish (or raise --lock-timeout), " +
-			"and break the lock with `jobsync state unlock` only if it is hung")
-	default:
-		b.WriteString(": if that apply is still running, wait for it (or raise --lock-timeout); " +
-			"if it died, break the lock with `jobsync state unlock`")
-	}
+	b.WriteString(": another jobsync is using this lockfile; wait for it to finish, or raise --lock-timeout " +
+		"to wait for it (the lock is released when that process ends, even if it is killed)")
 	return b.String()
 }
 
 // Lock takes the exclusive lock of the lockfile at path, waiting up to
-// timeout for a current holder to release it (0: try once). It returns the
-// function that releases it; that function is safe to call more than once
-// and never removes a lock that is no longer its own.
+// timeout for a current holder to let go (0: try once). It returns the
+// function that releases it; that function is safe to call more than once.
 //
-// The lock is a file, <path>.lock, created with O_CREATE|O_EXCL, so it works
-// on every file system and between machines sharing one (unlike flock, which
-// NFS may silently ignore). Its price is that a holder killed with SIGKILL
-// leaves it behind: LockedError then says whether the owner is gone, and
-// BreakLock removes it.
+// The lock is the kernel's: flock(2) on <path>.lock (LockFileEx on
+// Windows), held through an open file for as long as the process keeps it.
+// When the process ends, however it ends (SIGKILL, OOM kill, a runner torn
+// down), the kernel drops the lock, so no holder can ever be left behind: a
+// lock file that remains after a crash, empty or not, is taken over by the
+// next Lock without anyone's help. The file's content only describes the
+// holder for LockedError.
+//
+// flock is per open file, so two Locks in one process exclude each other
+// too. On NFS, Linux maps flock to POSIX byte-range locks, which the server
+// arbitrates between clients (NFSv4, or v3 with lockd); a file system that
+// does not lock at all makes Lock fail, never pretend.
 func Lock(ctx context.Context, path string, timeout time.Duration) (unlock func() error, err error) {
 	lp := LockPath(path)
-	info := newLockInfo()
-	data, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	data = append(data, '\n')
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for {
-		err := createLock(lp, data)
-		if err == nil {
-			return unlocker(lp, info.ID), nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		f, owner, err := tryLock(lp)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			if err := describe(f); err != nil {
+				_ = release(f, lp)
+				return nil, fmt.Errorf("writing the lock file %s: %w%s", lp, err, diskHint(err))
+			}
+			var once sync.Once
+			var relErr error
+			return func() error {
+				once.Do(func() { relErr = release(f, lp) })
+				return relErr
+			}, nil
+		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			le := lockedError(lp)
-			le.Waited = time.Since(start).Truncate(time.Millisecond)
-			if timeout == 0 {
-				le.Waited = 0
+			le := &LockedError{Path: lp, Owner: owner}
+			if timeout > 0 {
+				le.Waited = time.Since(start).Truncate(time.Millisecond)
 			}
 			return nil, le
 		}
-		wait = min(wait, lockPoll)
-		t := time.NewTimer(wait)
+		t := time.NewTimer(min(wait, lockPoll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -141,96 +138,151 @@ func Lock(ctx context.Context, path string, timeout time.Duration) (unlock func(
 	}
 }
 
-// createLock creates the lock file holding data. A holder that cannot write
-// its owner information removes the file again rather than leave an
-// anonymous lock behind.
-func createLock(lp string, data []byte) error {
-	f, err := os.OpenFile(lp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
+// tryLock makes one attempt. It returns the locked file, or, when another
+// process holds the lock, nil and that holder's description (nil when it has
+// none yet).
+func tryLock(lp string) (*os.File, *LockInfo, error) {
+	for {
+		f, err := openLockFile(lp)
+		if err != nil {
+			return nil, nil, err
 		}
-		return fmt.Errorf("cannot create the lock file %s: %w%s", lp, err, diskHint(err))
+		held, err := lockFile(f)
+		if err != nil {
+			_ = f.Close()
+			return nil, nil, fmt.Errorf("cannot lock %s: %w (the file system may not support locks: "+
+				"point --lockfile at a local disk)", lp, err)
+		}
+		if held {
+			owner, _ := readLockInfo(f)
+			_ = f.Close()
+			return nil, owner, nil
+		}
+		// A releasing holder removes the file before it lets go, so the
+		// file this process opened may no longer be the one at lp: locking
+		// it then would exclude nobody. Start again with the file at lp.
+		if same, err := samePath(f, lp); err != nil || !same {
+			_ = unlockFile(f)
+			_ = f.Close()
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, fmt.Errorf("cannot lock %s: %w", lp, err)
+			}
+			continue
+		}
+		return f, nil, nil
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
+}
+
+// openLockFile opens (or creates) the lock file. It must be a regular file
+// and not a link: it is written to, and a link could aim that write at any
+// file of the user's.
+func openLockFile(lp string) (*os.File, error) {
+	if fi, err := os.Lstat(lp); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the lock file %s is %s, not a regular file: jobsync never makes one like it; remove it", lp, describeMode(fi.Mode()))
 	}
+	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE|openNoFollow, 0o644)
+	if err != nil {
+		if isLinkLoop(err) {
+			return nil, fmt.Errorf("the lock file %s is a symbolic link, not a regular file: jobsync never makes one like it; remove it", lp)
+		}
+		return nil, fmt.Errorf("cannot create the lock file %s: %w%s", lp, err, diskHint(err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("the lock file %s is %s, not a regular file: jobsync never makes one like it; remove it", lp, describeMode(fi.Mode()))
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func samePath(f *os.File, path string) (bool, error) {
+	a, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	b, err := os.Lstat(path)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(a, b), nil
+}
+
+// describe writes who holds the lock into the locked file. It is not
+// synced: after a machine crash no lock is held anyway.
+func describe(f *os.File) error {
+	data, err := json.MarshalIndent(newLockInfo(), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err = f.WriteAt(append(data, '\n'), 0)
+	return err
+}
+
+// release removes the lock file and lets go of the lock, in that order where
+// the platform allows (a process that opened the file meanwhile then sees
+// that it is no longer at its path, and starts again). Failing to remove the
+// file is no error: a file left behind blocks nobody.
+func release(f *os.File, lp string) error {
+	if removeBeforeUnlock {
+		if same, err := samePath(f, lp); err == nil && same {
+			_ = os.Remove(lp)
+		}
+	}
+	err := unlockFile(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = syncDir(filepath.Dir(lp))
+	if !removeBeforeUnlock {
+		// Windows cannot remove an open file; another process may have it
+		// open by now, and then the removal fails, harmlessly.
+		_ = os.Remove(lp)
 	}
 	if err != nil {
-		_ = os.Remove(lp)
-		return fmt.Errorf("writing the lock file %s: %w%s", lp, err, diskHint(err))
+		return fmt.Errorf("releasing the lock %s: %w", lp, err)
 	}
 	return nil
 }
 
-func lockedError(lp string) *LockedError {
-	le := &LockedError{Path: lp}
-	owner, err := readLockInfo(lp)
+// LockHolder reports whether a live process holds the lock of the lockfile
+// at path, and its description when it left one. A lock file left behind by
+// a dead process is not held.
+func LockHolder(path string) (owner *LockInfo, held bool, err error) {
+	lp := LockPath(path)
+	if _, err := os.Lstat(lp); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	f, owner, err := tryLock(lp)
 	if err != nil {
-		return le
+		return nil, false, err
 	}
-	le.Owner = owner
-	le.Stale = owner.Host == hostname() && processState(owner.PID) == dead
-	return le
-}
-
-func unlocker(lp, id string) func() error {
-	return func() error {
-		owner, err := readLockInfo(lp)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil // already released (or broken)
-		case err != nil:
-			return fmt.Errorf("releasing the lock %s: %w", lp, err)
-		case owner.ID != id:
-			return fmt.Errorf("the lock %s was broken while this apply held it and is now held by pid %d on %s; "+
-				"it was left in place", lp, owner.PID, owner.Host)
-		}
-		if err := os.Remove(lp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("releasing the lock %s: %w (remove the file by hand)", lp, err)
-		}
-		return nil
+	if f == nil {
+		return owner, true, nil
 	}
+	if err := release(f, lp); err != nil {
+		return nil, false, err
+	}
+	return nil, false, nil
 }
 
-// ReadLockInfo returns the owner of the lock of the lockfile at path;
-// the error wraps fs.ErrNotExist when it is not locked.
-func ReadLockInfo(path string) (*LockInfo, error) {
-	return readLockInfo(LockPath(path))
-}
-
-func readLockInfo(lp string) (*LockInfo, error) {
-	data, err := os.ReadFile(lp)
+func readLockInfo(f *os.File) (*LockInfo, error) {
+	data, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, maxLockInfo+1), maxLockInfo+1))
 	if err != nil {
 		return nil, err
 	}
+	if len(data) > maxLockInfo || len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("no description")
+	}
 	var info LockInfo
 	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, fmt.Errorf("the lock file %s is unreadable: %v", lp, err)
+		return nil, err
 	}
 	return &info, nil
-}
-
-// BreakLock removes the lock of the lockfile at path, whoever holds it. It
-// is the explicit way out of a stale lock (`jobsync state unlock`); breaking
-// the lock of a running apply lets two applies race, so callers should show
-// the owner (ReadLockInfo) first.
-func BreakLock(path string) error {
-	lp := LockPath(path)
-	err := os.Remove(lp)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("the lockfile %s is not locked (no %s): %w", path, lp, fs.ErrNotExist)
-	}
-	if err != nil {
-		return fmt.Errorf("breaking the lock %s: %w%s", lp, err, diskHint(err))
-	}
-	return nil
 }
 
 func newLockInfo() LockInfo {

@@ -3,8 +3,10 @@ package state
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -51,26 +53,65 @@ func TestLockExclusive(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("second Lock: want *LockedError, got %v", err)
 	}
-	if le.Owner == nil || le.Owner.PID != os.Getpid() || le.Owner.Host != hostname() || le.Stale {
-		t.Errorf("owner %+v stale %v", le.Owner, le.Stale)
+	if le.Owner == nil || le.Owner.PID != os.Getpid() || le.Owner.Host != hostname() || le.Owner.ID == "" || le.Owner.Started.IsZero() {
+		t.Errorf("owner %+v", le.Owner)
 	}
-	for _, want := range []string{fmt.Sprintf("pid %d on %s", os.Getpid(), hostname()), "still running", "jobsync state unlock", "--lock-timeout"} {
+	for _, want := range []string{fmt.Sprintf("pid %d on %s", os.Getpid(), hostname()), "--lock-timeout", "even if it is killed"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q lacks %q", err, want)
 		}
 	}
-	info, err := ReadLockInfo(path)
-	if err != nil || info.PID != os.Getpid() || info.Started.IsZero() || info.ID == "" {
-		t.Errorf("ReadLockInfo = %+v, %v", info, err)
+	owner, held, err := LockHolder(path)
+	if err != nil || !held || owner == nil || owner.PID != os.Getpid() {
+		t.Errorf("LockHolder = %+v, %v, %v", owner, held, err)
 	}
 	must(t, unlock())
 	must(t, unlock()) // twice is fine
-	if _, err := ReadLockInfo(path); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("lock still there after unlock: %v", err)
+	if _, err := os.Lstat(LockPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("lock file still there after unlock: %v", err)
+	}
+	if _, held, err := LockHolder(path); held || err != nil {
+		t.Errorf("LockHolder after unlock = %v, %v", held, err)
 	}
 	unlock, err = Lock(ctx, path, 0)
 	must(t, err)
 	must(t, unlock())
+}
+
+// Many goroutines take and release the lock in turns: never two at once.
+// This is the race of a holder removing the file while a waiter has it
+// open: the waiter must notice that it locked a removed file.
+func TestLockMutualExclusion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
+	var inside, entries atomic.Int32
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 30 {
+				unlock, err := Lock(ctx, path, 30*time.Second)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := inside.Add(1); n != 1 {
+					t.Errorf("%d holders at once", n)
+				}
+				entries.Add(1)
+				time.Sleep(100 * time.Microsecond)
+				inside.Add(-1)
+				if err := unlock(); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if entries.Load() != 180 {
+		t.Errorf("%d entries, want 180", entries.Load())
+	}
 }
 
 func TestLockRaceBetweenGoroutines(t *testing.T) {
@@ -142,130 +183,118 @@ func TestLockTimeoutAndCancel(t *testing.T) {
 	}
 }
 
-// A lock left by a process that no longer exists is reported stale.
-func TestStaleLock(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	must(t, cmd.Run())
-	dead := cmd.Process.Pid // exited and reaped: no process has this pid now (barring reuse)
-	writeLock(t, path, fmt.Sprintf(`{"id":"x","pid":%d,"host":%q,"user":"ci","started":"2026-01-02T03:04:05Z","command":"jobsync apply"}`, dead, hostname()))
-
-	_, err := Lock(context.Background(), path, 0)
-	var le *LockedError
-	if !errors.As(err, &le) || !le.Stale {
-		t.Fatalf("want a stale *LockedError, got %v", err)
-	}
-	for _, want := range []string{fmt.Sprintf("pid %d", dead), "(user ci)", `"jobsync apply"`, "since 2026-01-02T03:04:05Z", "no longer running", "jobsync state unlock"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("message %q lacks %q", err, want)
-		}
-	}
-	must(t, BreakLock(path))
-	unlock, err := Lock(context.Background(), path, 0)
-	must(t, err)
-	must(t, unlock())
-}
-
-// A lock from another machine cannot be judged: it is reported with both
-// ways out, and never called stale.
-func TestLockFromAnotherHost(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
-	writeLock(t, path, `{"id":"x","pid":1,"host":"ci-runner-7","user":"ci","started":"2026-01-02T03:04:05Z","command":"jobsync apply"}`)
-	_, err := Lock(context.Background(), path, 0)
-	var le *LockedError
-	if !errors.As(err, &le) || le.Stale {
-		t.Fatalf("got %v", err)
-	}
-	for _, want := range []string{"pid 1 on ci-runner-7", "if that apply is still running, wait", "jobsync state unlock"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("message %q lacks %q", err, want)
-		}
+// A lock file left behind, by a killed process or empty, blocks nobody.
+func TestLockFileLeftBehind(t *testing.T) {
+	for name, content := range map[string]string{
+		"empty":     "",
+		"garbage":   "\x00\x00 not json",
+		"dead":      `{"id":"x","pid":999999,"host":"ci-runner-7","user":"ci","started":"2026-01-02T03:04:05Z","command":"jobsync apply"}`,
+		"this host": fmt.Sprintf(`{"id":"x","pid":%d,"host":%q,"user":"ci","started":"2026-01-02T03:04:05Z","command":"jobsync apply"}`, os.Getpid(), hostname()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "jobsync.lock.json")
+			writeLock(t, path, content)
+			if _, held, err := LockHolder(path); held || err != nil {
+				t.Errorf("LockHolder = %v, %v", held, err)
+			}
+			writeLock(t, path, content)
+			unlock, err := Lock(context.Background(), path, 0)
+			if err != nil {
+				t.Fatalf("a lock file nobody holds blocked Lock: %v", err)
+			}
+			b, err := os.ReadFile(LockPath(path))
+			must(t, err)
+			var info LockInfo
+			if err := json.Unmarshal(b, &info); err != nil || info.PID != os.Getpid() || info.ID == "" {
+				t.Errorf("the lock file does not describe the new holder: %q", b)
+			}
+			must(t, unlock())
+		})
 	}
 }
 
-func TestLockUnreadable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
-	writeLock(t, path, "")
-	_, err := Lock(context.Background(), path, 0)
-	var le *LockedError
-	if !errors.As(err, &le) || le.Owner != nil || !strings.Contains(err.Error(), "unknown owner") ||
-		!strings.Contains(err.Error(), "jobsync state unlock") {
-		t.Errorf("got %v", err)
+// The lock file is written to, so it must be the lock file: a link would
+// aim the write at the file it points to, a FIFO would hang a reader.
+func TestLockFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "precious.txt")
+	must(t, os.WriteFile(victim, []byte("keep me\n"), 0o644))
+	link := filepath.Join(dir, "link.json")
+	must(t, os.Symlink(victim, LockPath(link)))
+	_, err := Lock(context.Background(), link, 0)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "remove it") {
+		t.Errorf("Lock through a symlinked lock file: %v", err)
 	}
-}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
 
-// Unlock never removes a lock that was broken and taken by someone else.
-func TestUnlockAfterBreak(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
-	first, err := Lock(context.Background(), path, 0)
-	must(t, err)
-	must(t, BreakLock(path))
-	second, err := Lock(context.Background(), path, 0)
-	must(t, err)
-	if err := first(); err == nil || !strings.Contains(err.Error(), "was broken") {
-		t.Errorf("unlock of a broken lock = %v", err)
-	}
-	if _, err := ReadLockInfo(path); err != nil {
-		t.Errorf("the second holder's lock was removed: %v", err)
-	}
-	must(t, second())
-	if err := BreakLock(path); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "is not locked") {
-		t.Errorf("BreakLock of no lock = %v", err)
+	dirLock := filepath.Join(dir, "dir.json")
+	must(t, os.Mkdir(LockPath(dirLock), 0o755))
+	if _, err := Lock(context.Background(), dirLock, 0); err == nil || !strings.Contains(err.Error(), "a directory") {
+		t.Errorf("Lock with a directory as lock file: %v", err)
 	}
 }
 
 // Two processes: the child holds the lock, the parent is refused with the
-// child's pid and a live owner; once the child is SIGKILLed the lock is
-// reported stale, and breaking it lets the parent in.
+// child's pid; once the child is SIGKILLed, the parent takes the lock at
+// once, without anyone breaking it. A parent already waiting gets it too.
 func TestLockAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobsync.lock.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STATE_TEST_HOLD_LOCK="+path)
-	stdin, err := cmd.StdinPipe()
-	must(t, err)
-	stdout, err := cmd.StdoutPipe()
-	must(t, err)
-	must(t, cmd.Start())
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("child: %q %v", line, err)
+	hold := func() (*exec.Cmd, io.WriteCloser) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STATE_TEST_HOLD_LOCK="+path)
+		stdin, err := cmd.StdinPipe()
+		must(t, err)
+		stdout, err := cmd.StdoutPipe()
+		must(t, err)
+		must(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || line != "locked\n" {
+			t.Fatalf("child: %q %v", line, err)
+		}
+		return cmd, stdin
 	}
 
-	_, err = Lock(context.Background(), path, 0)
+	cmd, _ := hold()
+	_, err := Lock(context.Background(), path, 0)
 	var le *LockedError
-	if !errors.As(err, &le) || le.Owner == nil || le.Owner.PID != cmd.Process.Pid || le.Stale {
-		t.Fatalf("want a live lock of pid %d, got %v", cmd.Process.Pid, err)
+	if !errors.As(err, &le) || le.Owner == nil || le.Owner.PID != cmd.Process.Pid || le.Owner.Command == "" {
+		t.Fatalf("want a lock held by pid %d, got %v", cmd.Process.Pid, err)
 	}
-
-	// A clean exit of the child releases the lock ...
-	// ... but a SIGKILL leaves it behind.
 	must(t, cmd.Process.Kill())
 	_ = cmd.Wait()
-	stdin.Close()
-	_, err = Lock(context.Background(), path, 0)
-	if !errors.As(err, &le) || !le.Stale {
-		t.Fatalf("after SIGKILL want a stale lock, got %v", err)
+	if _, err := os.Stat(LockPath(path)); err != nil {
+		t.Fatalf("the killed child's lock file should still be there (that is the point): %v", err)
 	}
-	must(t, BreakLock(path))
 	unlock, err := Lock(context.Background(), path, 0)
-	must(t, err)
+	if err != nil {
+		t.Fatalf("after SIGKILL of the holder: %v", err)
+	}
 	must(t, unlock())
 
-	// The clean path: a child that exits normally releases its lock.
-	cmd = exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STATE_TEST_HOLD_LOCK="+path)
-	stdin, _ = cmd.StdinPipe()
-	stdout, _ = cmd.StdoutPipe()
-	must(t, cmd.Start())
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "locked\n" {
-		t.Fatalf("child: %q", line)
-	}
+	// A waiter gets the lock when the holder is killed.
+	cmd, _ = hold()
+	got := make(chan error, 1)
+	go func() {
+		u, err := Lock(context.Background(), path, time.Minute)
+		if err == nil {
+			err = u()
+		}
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it start waiting; correctness does not depend on it
+	must(t, cmd.Process.Kill())
+	must(t, <-got)
+
+	// The clean path: a child that exits normally removes its lock file.
+	cmd, stdin := hold()
 	stdin.Close()
 	must(t, cmd.Wait())
-	unlock, err = Lock(context.Background(), path, 0)
-	must(t, err)
-	must(t, unlock())
+	if _, err := os.Lstat(LockPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("lock file left by a clean exit: %v", err)
+	}
 }
 
 func TestCommandName(t *testing.T) {

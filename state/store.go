@@ -83,9 +83,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, jpath: path + ".journal", mode: defaultMode, journalLen: -1, touched: map[string]struct{}{}}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, "lockfile", maxStateFile)
+	var nr *notRegularError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+	case errors.As(err, &nr):
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("reading the lockfile %s: %w%s", path, err, diskHint(err))
 	default:
@@ -179,20 +182,14 @@ func (e *JournalError) Error() string {
 // and is an error.
 func (s *Store) replay() error {
 	// Only a regular file is a journal: a link to a device (/dev/zero)
-	// would be read forever.
-	fi, err := os.Stat(s.jpath)
+	// would be read forever, a FIFO would wait for a writer.
+	data, err := readRegular(s.jpath, "apply journal", maxStateFile)
+	var nr *notRegularError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
-	case err != nil:
-		return fmt.Errorf("reading the apply journal %s: %w%s", s.jpath, err, diskHint(err))
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("the apply journal %s is not a regular file (%s): move it aside", s.jpath, fi.Mode().Type())
-	}
-	data, err := os.ReadFile(s.jpath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
+	case errors.As(err, &nr):
+		return err
 	case err != nil:
 		return fmt.Errorf("reading the apply journal %s: %w%s", s.jpath, err, diskHint(err))
 	}
@@ -266,6 +263,9 @@ func decodeHeader(line []byte) (journalHeader, error) {
 	if err := dec.Decode(&h); err != nil {
 		return h, fmt.Errorf("the header is not valid: %v", err)
 	}
+	if key, _, dup := duplicateKey(line); dup {
+		return h, fmt.Errorf("the header is not valid: key %q appears twice", key)
+	}
 	switch {
 	case h.Journal > journalVersion:
 		return h, fmt.Errorf("journal version %d is newer than this jobsync understands (%d): upgrade jobsync", h.Journal, journalVersion)
@@ -287,6 +287,9 @@ func decodeRecord(line []byte) (journalRecord, error) {
 	}
 	if dec.More() {
 		return r, errors.New("not a journal record: extra data after the record")
+	}
+	if key, _, dup := duplicateKey(line); dup {
+		return r, fmt.Errorf("not a journal record: key %q appears twice in one object", key)
 	}
 	switch {
 	case r.Key == "":

@@ -576,7 +576,7 @@ func TestDiskErrors(t *testing.T) {
 		if err := os.Mkdir(path, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "reading the lockfile "+path) {
+		if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "the lockfile "+path+" is a directory, not a regular file") {
 			t.Errorf("Open: %v", err)
 		}
 	})
@@ -743,7 +743,84 @@ func TestJournalMustBeRegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Open(context.Background(), path)
-	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if err == nil || !strings.Contains(err.Error(), "symbolic link (to /dev/zero), not a regular file") {
 		t.Fatalf("Open with a /dev/zero journal: %v", err)
+	}
+}
+
+// A symlinked lockfile is refused, on reading and on writing: the atomic
+// rename would replace the link with a file and leave the file it points
+// to with the old state, and the lock would be taken beside the link.
+func TestSymlinkedLockfileRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.lock.json")
+	s := openStore(t, target)
+	s.Init("https://h", "p")
+	must(t, s.Record(ctx, "a", job(1)))
+	must(t, s.Commit(ctx))
+	before, err := os.ReadFile(target)
+	must(t, err)
+
+	link := filepath.Join(dir, "jobsync.lock.json")
+	if err := os.Symlink("real.lock.json", link); err != nil {
+		t.Skip("cannot make a symlink:", err)
+	}
+	_, err = Open(ctx, link)
+	var nr *notRegularError
+	if !errors.As(err, &nr) {
+		t.Fatalf("Open of a symlinked lockfile: %v", err)
+	}
+	for _, want := range []string{link + " is a symbolic link (to real.lock.json)", "point --lockfile", "replace the link"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+
+	// The link appears after Open (no lockfile then): Commit refuses to
+	// rename over it.
+	other := filepath.Join(dir, "other.json")
+	s2 := openStore(t, other)
+	s2.Init("https://h", "p")
+	must(t, s2.Record(ctx, "b", job(2)))
+	must(t, os.Symlink("real.lock.json", other))
+	if err := s2.Commit(ctx); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Commit over a symlink: %v", err)
+	}
+	if fi, err := os.Lstat(other); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	if after, _ := os.ReadFile(target); !bytes.Equal(after, before) {
+		t.Error("the link's target changed")
+	}
+}
+
+// A lockfile or journal beyond the size cap is refused before it is read
+// (the file is sparse: nothing of it is in memory or on disk).
+func TestStateFileSizeCap(t *testing.T) {
+	for _, suffix := range []string{"", ".journal"} {
+		path := filepath.Join(t.TempDir(), "jobsync.lock.json")
+		f, err := os.Create(path + suffix)
+		must(t, err)
+		must(t, f.Truncate(maxStateFile+1))
+		must(t, f.Close())
+		_, err = Open(context.Background(), path)
+		if err == nil || !strings.Contains(err.Error(), "larger than 256 MiB") {
+			t.Errorf("Open with a huge %q: %v", "lockfile"+suffix, err)
+		}
+	}
+}
+
+// A journal record with a duplicated key is refused like any other damage
+// in the middle of the journal, naming the line.
+func TestJournalDuplicateKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.json")
+	data := `{"journal":1,"workspace":"https://h","project":"p","lineage":"l","serial":0}` + "\n" +
+		`{"key":"a","job":{"job_id":1,"job_id":2}}` + "\n" + `{"key":"b","forget":true}` + "\n"
+	must(t, os.WriteFile(path+".journal", []byte(data), 0o600))
+	_, err := Open(context.Background(), path)
+	var je *JournalError
+	if !errors.As(err, &je) || je.Line != 2 || !strings.Contains(err.Error(), `key "job_id" appears twice`) {
+		t.Errorf("got %v", err)
 	}
 }

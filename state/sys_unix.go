@@ -13,19 +13,12 @@ var (
 	errReadOnlyFS      error = syscall.EROFS
 )
 
-// processState reports whether a process with this id runs on this machine.
-// Signal 0 checks existence without delivering anything; EPERM means it
-// exists but belongs to another user.
-func processState(pid int) liveness {
-	if pid <= 0 {
-		return unknown
-	}
-	err := syscall.Kill(pid, 0)
-	switch {
-	case err == nil, errors.Is(err, syscall.EPERM):
-		return alive
-	case errors.Is(err, syscall.ESRCH):
-		return dead
-	}
-	return unknown
+// openNoFollow makes an open fail on a symbolic link and return at once on a
+// FIFO, instead of following the one or waiting for a writer on the other.
+const openNoFollow = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+
+// isLinkLoop tells the error of an O_NOFOLLOW open of a link (ELOOP; EMLINK
+// on FreeBSD).
+func isLinkLoop(err error) bool {
+	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK)
 }
