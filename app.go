@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -57,7 +58,9 @@ func report(e *env, err error, ctx context.Context) int {
 		}
 		return xe.code
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	// A write that failed because a signal or a closed output stopped the
+	// command is the interruption, not a failure of its own.
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, syscall.EPIPE)) {
 		fmt.Fprintln(e.err, "Interrupted.")
 		return exitSignal
 	}

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/planner"
@@ -159,7 +157,7 @@ type progress struct {
 
 func newProgress(e *env, force bool, total int) *progress {
 	verbose := force
-	if f, ok := e.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(e.err) {
 		verbose = true
 	}
 	return &progress{e: e, verbose: verbose, total: total, start: time.Now()}

@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/jobsync/jobsync/schema"
 )
@@ -56,8 +54,7 @@ func useColor(e *env) bool {
 	if e.getenv("NO_COLOR") != "" || e.getenv("TERM") == "dumb" {
 		return false
 	}
-	f, ok := e.out.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return isTerminal(e.out)
 }
 
 // confirm asks on stdout and reads one line; only "yes" approves.

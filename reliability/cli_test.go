@@ -73,17 +73,9 @@ func (r cliResult) String() string {
 
 func runCLI(t *testing.T, c cli) cliResult {
 	t.Helper()
-	bin := jobsyncBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, c.args...)
-	cmd.Dir = c.dir
-	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "NO_COLOR=1", "TMPDIR=" + os.TempDir()}, c.env...)
-	if c.asNobody && os.Geteuid() == 0 {
-		openUp(t, home)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	}
+	cmd := c.command(ctx, t)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -99,6 +91,20 @@ func runCLI(t *testing.T, c cli) cliResult {
 		t.Fatalf("running jobsync: %v", err)
 	}
 	return r
+}
+
+// command is the process of c, not started; ctx kills it.
+func (c cli) command(ctx context.Context, t *testing.T) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, jobsyncBin(t), c.args...)
+	cmd.Dir = c.dir
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "NO_COLOR=1", "TMPDIR=" + os.TempDir()}, c.env...)
+	if c.asNobody && os.Geteuid() == 0 {
+		openUp(t, home)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	return cmd
 }
 
 // openUp makes dir and its parents up to the temporary directory
