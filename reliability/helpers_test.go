@@ -356,6 +356,10 @@ type gate struct {
 	rules []*rule
 
 	hits atomic.Int64 // requests a rule applied to
+
+	// inflight counts requests being served, so that a test can wait for
+	// the requests a killed client left behind before it goes on.
+	inflight sync.WaitGroup
 }
 
 // rule is one misbehaviour of the gate.
@@ -412,6 +416,8 @@ func (g *gate) match(path string) *rule {
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.inflight.Add(1)
+	defer g.inflight.Done()
 	if f := g.observe.Load(); f != nil {
 		(*f)(r)
 	}
