@@ -358,8 +358,22 @@ type gate struct {
 	hits atomic.Int64 // requests a rule applied to
 
 	// inflight counts requests being served, so that a test can wait for
-	// the requests a killed client left behind before it goes on.
-	inflight sync.WaitGroup
+	// the requests a killed client left behind (settle).
+	inflight atomic.Int64
+}
+
+// settle returns once no request has been served for a while: the requests
+// a killed client had sent are all answered (a WaitGroup would not do: the
+// server may still be reading one when the wait begins).
+func (g *gate) settle() {
+	for quiet := 0; quiet < 3; {
+		time.Sleep(10 * time.Millisecond)
+		if g.inflight.Load() == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
 }
 
 // rule is one misbehaviour of the gate.
@@ -417,7 +431,7 @@ func (g *gate) match(path string) *rule {
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.inflight.Add(1)
-	defer g.inflight.Done()
+	defer g.inflight.Add(-1)
 	if f := g.observe.Load(); f != nil {
 		(*f)(r)
 	}

@@ -94,7 +94,7 @@ func TestKill9ThenPlainApply(t *testing.T) {
 		w.gate.observe.Store(nil)
 		// Whatever the dead process had in flight is served to the end
 		// (as a real workspace would) before the next apply starts.
-		w.gate.inflight.Wait()
+		w.gate.settle()
 		if !killed.Load() {
 			if err != nil {
 				t.Fatalf("round %d: apply failed before its kill point: %v", round, err)

@@ -192,7 +192,7 @@ func TestClosedOutputMidApply(t *testing.T) {
 	}
 	t.Logf("output closed after the 3rd progress line: %d of %d jobs created and recorded", created, stopJobs)
 	w.finish(t)
-	fileRow(t, row{Fault: "output closed mid-apply (`jobsync apply --progress 2>&1 | head`: SIGPIPE, then EPIPE on every write)",
+	fileRow(t, row{Fault: "output closed mid-apply (`jobsync apply --progress 2>&1` piped into `head -3`: SIGPIPE, then EPIPE on every write)",
 		Behaviour: "SIGPIPE is ignored, so the write fails instead of killing the process; the failed write stops the apply as Ctrl-C does: in-flight actions recorded, journal folded, lock released, exit 130",
 		Sees:      "(nothing: the output is gone)", Injected: 1})
 }
@@ -225,7 +225,7 @@ func TestClosedOutputDuringPlan(t *testing.T) {
 	created := w.checkStopped(t)
 	t.Logf("stdout closed after 3 lines of the plan: exit %d, %d of %d jobs created", code, created, stopJobs)
 	w.finish(t)
-	fileRow(t, row{Fault: "stdout closed while the plan is printed (`jobsync apply --auto-approve | head -3`)",
+	fileRow(t, row{Fault: "stdout closed while the plan is printed (`jobsync apply --auto-approve` piped into `head -3`)",
 		Behaviour: fmt.Sprintf("no death by SIGPIPE: the failed write stops the command before it applies anything (here: exit %d, %d jobs created), lock released", code, created),
 		Sees:      lastLine(stderr.String()), Injected: 1})
 }
