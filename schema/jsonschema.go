@@ -260,6 +260,15 @@ func (v *validator) translate(e *jsonschema.ValidationError, kw string, root any
 	if group := stringList(owner["x-exactly-one"]); group != nil && (kw == "oneOf" || kw == "minProperties" || kw == "maxProperties") {
 		return one(exactlyOneMessage(group, val))
 	}
+	if vals := stringList(owner["x-enum-fold"]); vals != nil && kw == "pattern" {
+		msg := fmt.Sprintf("must be one of %s (in any letter case), got %s", strings.Join(vals, ", "), describe(val))
+		if s, ok := val.(string); ok {
+			if sug := suggest(s, vals); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+		}
+		return one(msg)
+	}
 	if msg, ok := owner["x-message"].(string); ok {
 		if strings.Contains(e.AbsoluteKeywordLocation, "/propertyNames/") {
 			// The problem is the name, not its value.

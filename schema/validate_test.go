@@ -37,7 +37,11 @@ func TestSchemaErrors(t *testing.T) {
 		{"wrong container", "tasks: {task_key: t}\n", []string{`jobs.a.tasks: expected list, got mapping`}},
 		{"null", "tasks:\n", []string{`jobs.a.tasks: expected list, got null`}},
 		{"enum with suggestion", "edit_mode: editable\n", []string{`jobs.a.edit_mode: must be one of EDITABLE, UI_LOCKED, got "editable" (did you mean "EDITABLE"?)`}},
-		{"git provider case", "git_source: {git_url: u, git_provider: github, git_branch: main}\n", []string{`(did you mean "gitHub"?)`}},
+		// The API matches git_provider in any letter case (jobs-api.md §12.18).
+		{"git provider in lower case", "git_source: {git_url: u, git_provider: github, git_branch: main}\n", nil},
+		{"git provider in upper case", "git_source: {git_url: u, git_provider: GITLABENTERPRISEEDITION, git_branch: main}\n", nil},
+		{"git provider typo", "git_source: {git_url: u, git_provider: githb, git_branch: main}\n", []string{
+			`jobs.a.git_source.git_provider: must be one of awsCodeCommit, azureDevOpsServices, bitbucketCloud, bitbucketServer, gitHub, gitHubEnterprise, gitLab, gitLabEnterpriseEdition (in any letter case), got "githb" (did you mean "gitHub"?)`}},
 		{"required", "git_source: {git_url: u}\n", []string{`jobs.a.git_source: missing required field "git_provider"`}},
 		{"queue needs enabled", "queue: {}\n", []string{`jobs.a.queue: missing required field "enabled"`}},
 		{"minimum", "max_concurrent_runs: -1\n", []string{`jobs.a.max_concurrent_runs: must be at least 0, got -1`}},

@@ -403,6 +403,12 @@ func applyOverrides(defs map[string]any) error {
 
 	// Output-only: the commit a run used. The API ignores it on write.
 	drop("GitSource", "git_snapshot")
+	// The service matches git_provider in any letter case (its error lists
+	// the names in lower case, jobs-api.md §3.2.1, §12.18), and the
+	// Databricks CLI writes them so: an enum in any case, as a pattern of
+	// letter classes that both Go and editors' JavaScript regexps read.
+	// x-enum-fold keeps the canonical names for messages and completion.
+	caseInsensitiveEnum(prop("GitSource", "git_provider"))
 	delete(defs, "GitSnapshot")
 
 	// Task limits and value ranges.
@@ -614,4 +620,35 @@ func GenerateProject() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// caseInsensitiveEnum turns an enum property into one that accepts its
+// values in any letter case.
+func caseInsensitiveEnum(m map[string]any) {
+	var vals []string
+	switch e := m["enum"].(type) {
+	case []string:
+		vals = e
+	case []any:
+		for _, v := range e {
+			vals = append(vals, v.(string))
+		}
+	}
+	alts := make([]string, len(vals))
+	for i, v := range vals {
+		var b strings.Builder
+		for _, r := range v {
+			lo, up := strings.ToLower(string(r)), strings.ToUpper(string(r))
+			if lo == up {
+				b.WriteString(regexp.QuoteMeta(string(r)))
+				continue
+			}
+			b.WriteString("[" + up + lo + "]")
+		}
+		alts[i] = b.String()
+	}
+	delete(m, "enum")
+	m["pattern"] = "^(" + strings.Join(alts, "|") + ")$"
+	m["examples"] = toAny(vals)
+	m["x-enum-fold"] = toAny(vals)
 }
