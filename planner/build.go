@@ -608,7 +608,10 @@ func (jp *jobPlanner) chooseWrite(send map[string]any, changes []change) (Op, js
 			}
 			elems[f][c.segs[1].val] = true
 		case "parameters", "environments":
-			why = f + " change: jobs/update has no documented way to change them, so the whole job is reset (jobs-api.md §4.1)"
+			// jobs-api.md §4.1: the merge rule of update covers tasks
+			// and job_clusters only. The reason is read by users, who
+			// do not have that document: it says what, not where.
+			why = f + " change: jobs/update has no documented way to change them, so the whole job is reset"
 		case "git_source":
 			if hasValue(send["git_source"]) != hasValue(jp.live.Settings["git_source"]) {
 				why = "git_source is added or removed and every task's source follows it, so the whole job is reset"
