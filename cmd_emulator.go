@@ -150,7 +150,7 @@ func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
 		return fmt.Errorf("emulator: cannot listen on %s: %w (is another emulator running? choose another --addr)", o.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,7 +123,7 @@ func openEmulator(ctx context.Context, getenv func(string) string, dir, project,
 	if err != nil {
 		return nil, fmt.Errorf("starting the emulator: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	go func() { _ = hs.Serve(ln) }()
 	client, err := jobsapi.New(jobsapi.Config{Host: "http://" + ln.Addr().String(), Token: "dapi-jobsync-emulator-local", AuthType: "pat"}, opts)
 	if err != nil {

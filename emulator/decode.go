@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/url"
@@ -94,7 +95,77 @@ func parseJSON(body []byte) (map[string]any, *apiError) {
 		// [obs] databricks/databricks-cli#615.
 		return nil, malformed("Invalid JSON given in the body of the request - expected a map")
 	}
+	if name, dup := duplicateName(body); dup {
+		// encoding/json keeps the last of two equal names without a
+		// word; which one the service keeps is unknown, so the emulator
+		// refuses the body rather than guess (assumed; the wording is
+		// Jackson's strict duplicate detection).
+		return nil, malformed("Could not parse request object: Duplicate field %q", shorten(name))
+	}
 	return m, nil
+}
+
+// duplicateName reports the first object member name that appears twice in
+// one object of body (a valid JSON text).
+func duplicateName(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		names  map[string]bool // nil for an array
+		expect bool            // the next string token is a member name
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top >= 0 && stack[top].names != nil {
+					stack[top].expect = true
+				}
+				stack = append(stack, frame{names: map[string]bool{}, expect: true})
+			case '[':
+				if top >= 0 && stack[top].names != nil {
+					stack[top].expect = true
+				}
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:top]
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].names != nil && stack[top].expect {
+				if stack[top].names[t] {
+					return t, true
+				}
+				stack[top].names[t] = true
+				stack[top].expect = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].names != nil {
+			stack[top].expect = true
+		}
+	}
+}
+
+// shorten keeps a value echoed in a message short: a 5,000-digit number or
+// a 100 KB name is cut, with its length said.
+func shorten(s string) string {
+	const keep = 40
+	if len(s) <= keep {
+		return s
+	}
+	cut := keep
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d characters)", len(s))
 }
 
 func jsonErrorText(err error) string {
@@ -209,20 +280,27 @@ func conformScalar(v any, ft fieldType, name string) (any, *apiError) {
 func conformNumber(n json.Number, k kind, name string) (any, *apiError) {
 	if k == kNumber {
 		if _, err := n.Float64(); err != nil {
-			return nil, malformed("Could not parse request object: Numeric value (%s) out of range for field %s", n, name)
+			return nil, malformed("Could not parse request object: Numeric value (%s) out of range for field %s", shorten(string(n)), name)
 		}
 		return n, nil
 	}
 	i, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil && !strings.ContainsAny(string(n), ".eE") {
+		return nil, malformed("Could not parse request object: Numeric value (%s) out of range or not an integer for field %s", shorten(string(n)), name)
+	}
 	if err != nil {
+		// 1e3 or 5.0 for an integer. float64(math.MaxInt64) rounds up to
+		// 2^63, which int64 cannot hold: the bounds are 2^63 itself,
+		// excluded, and -2^63, included (2^63 once wrapped to a negative
+		// job id here).
 		f, ferr := strconv.ParseFloat(string(n), 64)
-		if ferr != nil || f != math.Trunc(f) || f > math.MaxInt64 || f < math.MinInt64 {
-			return nil, malformed("Could not parse request object: Numeric value (%s) out of range or not an integer for field %s", n, name)
+		if ferr != nil || f != math.Trunc(f) || f >= 0x1p63 || f < -0x1p63 {
+			return nil, malformed("Could not parse request object: Numeric value (%s) out of range or not an integer for field %s", shorten(string(n)), name)
 		}
 		i = int64(f)
 	}
 	if k == kInt32 && (i > math.MaxInt32 || i < math.MinInt32) {
-		return nil, malformed("Could not parse request object: Numeric value (%s) out of range of int for field %s", n, name)
+		return nil, malformed("Could not parse request object: Numeric value (%s) out of range of int for field %s", shorten(string(n)), name)
 	}
 	return json.Number(strconv.FormatInt(i, 10)), nil
 }
