@@ -142,9 +142,9 @@ func (f *bundleFile) pos(ptr string) Pos {
 // readBundleFile parses one bundle file. ok is false when it holds nothing
 // usable (the problems say why).
 func readBundleFile(name, path string, ds *Diagnostics) (*bundleFile, bool) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		*ds = append(*ds, Diagnostic{Pos: Pos{File: name}, Msg: fmt.Sprintf("cannot read this file: %v", unwrapPathError(err))})
+		*ds = append(*ds, Diagnostic{Pos: Pos{File: name}, Msg: readProblem(err)})
 		return nil, false
 	}
 	f := &bundleFile{name: name, value: map[string]any{}, positions: map[string]lineCol{}}

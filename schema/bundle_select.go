@@ -156,12 +156,12 @@ func (bp *bundleProject) overridesFile(target string) string {
 // JSON object of variable name to value.
 func (bp *bundleProject) variableOverrides(target string) (map[string]any, error) {
 	path := bp.overridesFile(target)
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", filepath.ToSlash(path), unwrapPathError(err))
+		return nil, fmt.Errorf("cannot read %s: %w", filepath.ToSlash(path), err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -487,8 +488,16 @@ func suggest(s string, candidates []string) string {
 	if limit > 3 {
 		limit = 3
 	}
+	nsLen := utf8.RuneCountInString(ns)
 	for _, c := range candidates {
-		d := editDistance(ns, norm(c))
+		nc := norm(c)
+		if l := utf8.RuneCountInString(nc); l-nsLen > limit || nsLen-l > limit {
+			// The length difference alone is over the limit: skip the
+			// quadratic distance (a 200 KB unknown key meets 1,000
+			// task keys).
+			continue
+		}
+		d := editDistance(ns, nc)
 		if d < bestD || (d == bestD && c < best) {
 			best, bestD = c, d
 		}
@@ -659,7 +668,7 @@ func describe(v any) string {
 		}
 		return strconv.Quote(x)
 	case json.Number:
-		return string(x)
+		return shortText(string(x))
 	case bool:
 		return strconv.FormatBool(x)
 	}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
@@ -23,14 +24,20 @@ import (
 // jobKeyRE is the form of a job key, the job's identity in jobsync.
 var jobKeyRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
+// maxJobKey is the longest job key: the ownership tag carries it, and the
+// API's other keys (task_key, job_cluster_key) stop at 100 characters too.
+const maxJobKey = 100
+
 // loadedJob is a job while Load works on it.
 type loadedJob struct {
 	job    *Job
 	value  any // the whole job object, with permissions and lifecycle
 	failed []string
 	floats []string
-	// section is where the job was written: "jobs" or "resources.jobs".
+	// section is where the job was written: "jobs" or "resources.jobs";
+	// doc is the index of its YAML document in the file.
 	section string
+	doc     int
 	// mode is the permissions mode the job's YAML sets ("" when none);
 	// after Selection.apply, the job's effective mode.
 	mode string
@@ -48,6 +55,8 @@ type loader struct {
 	warns Diagnostics
 	// sel is what jobs are resolved with; nil without a project file.
 	sel *Selection
+	// maxJobs is MaxJobs, lower in tests.
+	maxJobs int
 }
 
 // Options are the choices of LoadWith.
@@ -68,6 +77,8 @@ type Options struct {
 	// Strict reports every conversion made to a bundle's values (a number
 	// where the API wants text, ...) as a warning.
 	Strict bool
+
+	maxJobs int // MaxJobs when 0 (tests lower it)
 }
 
 // Load reads every *.yml/*.yaml file under paths (files or directories,
@@ -115,11 +126,19 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := parseFiles(ctx, files, o.Selection)
+	if o.maxJobs <= 0 {
+		o.maxJobs = MaxJobs
+	}
+	l, err := parseFiles(ctx, files, o.Selection, o.maxJobs)
 	if err != nil {
 		return nil, err
 	}
 	l.diags = append(l.diags, reserved...)
+	if len(l.jobs) > o.maxJobs {
+		// Checked before the (costlier) validation of every job.
+		return nil, Diagnostics{{Pos: Pos{File: filepath.ToSlash(paths[0])},
+			Msg: fmt.Sprintf("the job files define %d jobs; jobsync manages at most %d jobs in one project (twice a workspace's default quota of 10,000 jobs): split the project", len(l.jobs), o.maxJobs)}}
+	}
 	if o.Selection != nil && len(l.diags) == 0 {
 		// (With a file that did not parse, its keys are unknown.)
 		keys := make(map[string]bool, len(l.jobs))
@@ -160,10 +179,11 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 // parseFiles reads and parses the files in parallel (parsing is most of a
 // Load's time), then gathers their jobs and problems in file order, so the
 // result does not depend on scheduling.
-func parseFiles(ctx context.Context, files []sourceFile, sel *Selection) (*loader, error) {
+func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs int) (*loader, error) {
 	parts := make([]loader, len(files))
 	for i := range parts {
 		parts[i].sel = sel
+		parts[i].maxJobs = maxJobs
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -172,9 +192,10 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection) (*loade
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			data, err := os.ReadFile(f.path)
+			data, err := readFile(f.path)
 			if err != nil {
-				return fmt.Errorf("read %s: %w", f.name, err)
+				parts[i].diags = append(parts[i].diags, Diagnostic{Pos: Pos{File: f.name}, Msg: readProblem(err)})
+				return nil
 			}
 			parts[i].parseFile(f.name, data)
 			return nil
@@ -186,7 +207,7 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection) (*loade
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l := &loader{sel: sel}
+	l := &loader{sel: sel, maxJobs: maxJobs}
 	for _, p := range parts {
 		l.jobs = append(l.jobs, p.jobs...)
 		l.diags = append(l.diags, p.diags...)
@@ -204,6 +225,14 @@ type sourceFile struct {
 // job files: the one in use (project, an OS path, "" for none) is left
 // out, and any other is reported, since it would otherwise be ignored
 // without a word.
+//
+// Symbolic links met while walking a directory: a link to a directory is
+// not followed (as git and find do not), so a link loop or a link to ".."
+// cannot make the walk endless or leave the tree; a link named *.yml or
+// *.yaml to a file inside the walked directory is read (once, however many
+// names it has); a link to a file outside it is refused, since a pull
+// request could otherwise make plan print parts of any file on the
+// runner. A file named on the command line is read wherever it is.
 func collectFiles(ctx context.Context, paths []string, project string) ([]sourceFile, Diagnostics, error) {
 	var out []sourceFile
 	var reserved Diagnostics
@@ -212,15 +241,20 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 	if project != "" {
 		absProject, _ = filepath.Abs(project)
 	}
+	var total int64
 	add := func(name, path string, explicit bool) {
 		key := path
 		if abs, err := filepath.Abs(path); err == nil {
 			key = abs
 		}
-		if seen[key] {
+		real := key
+		if r, err := filepath.EvalSymlinks(path); err == nil {
+			real, _ = filepath.Abs(r)
+		}
+		if seen[real] {
 			return
 		}
-		seen[key] = true
+		seen[real] = true
 		if IsProjectFileName(filepath.Base(path)) {
 			switch {
 			case key == absProject && explicit:
@@ -231,6 +265,9 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 					Msg: "a file with this name is a project file, never a job file, and a command reads only its own project's (found from the first path, or the current directory): rename it, or run jobsync on its directory"})
 			}
 			return
+		}
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+			total += st.Size()
 		}
 		out = append(out, sourceFile{name: filepath.ToSlash(name), path: path})
 	}
@@ -246,10 +283,19 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 			add(filepath.Clean(p), p, true)
 			continue
 		}
+		root, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+		}
 		var found []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				if path == p {
+					return err
+				}
+				reserved = append(reserved, Diagnostic{Pos: Pos{File: filepath.ToSlash(path)},
+					Msg: fmt.Sprintf("cannot read this directory (%v): make it readable, or move it out of %s", unwrapPathError(err), p)})
+				return nil
 			}
 			if d.IsDir() {
 				if path != p && strings.HasPrefix(d.Name(), ".") {
@@ -259,8 +305,18 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 			}
 			switch strings.ToLower(filepath.Ext(path)) {
 			case ".yml", ".yaml":
-				found = append(found, path)
+			default:
+				return nil
 			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				if msg := linkProblem(path, root); msg != "" {
+					if msg != skipLink {
+						reserved = append(reserved, Diagnostic{Pos: Pos{File: filepath.ToSlash(path)}, Msg: msg})
+					}
+					return nil
+				}
+			}
+			found = append(found, path)
 			return nil
 		})
 		if err != nil {
@@ -272,7 +328,7 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 				jobFiles++
 			}
 		}
-		if jobFiles == 0 {
+		if jobFiles == 0 && len(reserved) == 0 {
 			return nil, nil, fmt.Errorf("no job files (*.yml, *.yaml) in %s", p)
 		}
 		sort.Strings(found)
@@ -280,7 +336,55 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 			add(filepath.Clean(f), f, false)
 		}
 	}
+	if total > MaxTotalBytes {
+		// Refused before anything is parsed.
+		return nil, nil, Diagnostics{{Pos: Pos{File: filepath.ToSlash(paths[0])},
+			Msg: fmt.Sprintf("the job files add up to %s; jobsync reads at most %s of YAML at once: pass fewer directories, or split the project", sizeText(total), sizeText(MaxTotalBytes))}}
+	}
 	return out, reserved, nil
+}
+
+// skipLink is linkProblem's answer for a link that is left out silently.
+const skipLink = "skip"
+
+// linkProblem checks a symbolic link named *.yml or *.yaml found inside
+// root (an OS path without links): "" when it is to be read, skipLink for a
+// link to a directory, otherwise what is wrong with it.
+func linkProblem(path, root string) string {
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ELOOP), strings.Contains(err.Error(), "too many links"):
+			return "a symbolic link in a loop (it leads back to itself): remove it"
+		case errors.Is(err, fs.ErrNotExist):
+			return "a symbolic link to a file that does not exist: remove it or fix its target"
+		}
+		return fmt.Sprintf("cannot follow this symbolic link: %v", unwrapPathError(err))
+	}
+	if st, err := os.Stat(target); err == nil && st.IsDir() {
+		return skipLink
+	}
+	rel, err := filepath.Rel(root, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return fmt.Sprintf("a symbolic link to %s, outside %s: jobsync follows links only to files inside the directory it reads (a pull request could otherwise link a job file to any file on the runner); copy the file in, or name it on the command line", filepath.ToSlash(target), filepath.ToSlash(root))
+	}
+	return ""
+}
+
+// readProblem words a file that could not be read as a diagnostic.
+func readProblem(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Sprintf("cannot read this file (%v): make it readable by this user, or move it out of the directory", err)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "the file disappeared while jobsync read the directory"
+	}
+	var fe *fileError
+	if errors.As(err, &fe) {
+		return fe.msg
+	}
+	return fmt.Sprintf("cannot read this file: %v", err)
 }
 
 func unwrapPathError(err error) error {
@@ -294,7 +398,7 @@ func unwrapPathError(err error) error {
 // parseFile reads the documents of one file and the jobs in them.
 func (l *loader) parseFile(name string, data []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
+	for i := 0; ; i++ {
 		var doc yaml.Node
 		err := decodeSafely(dec, &doc)
 		if err == io.EOF {
@@ -304,7 +408,7 @@ func (l *loader) parseFile(name string, data []byte) {
 			l.diags = append(l.diags, yamlErrorDiag(name, data, err))
 			return
 		}
-		l.document(name, &doc)
+		l.document(name, &doc, i)
 	}
 }
 
@@ -357,6 +461,11 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 			line++
 		}
 	}
+	if encodingProblems[msg] {
+		if l, c, what, ok := badCharacter(data); ok {
+			return Diagnostic{Pos: Pos{File: name, Line: l, Col: c}, Msg: what}
+		}
+	}
 	if m := unknownAnchorRE.FindStringSubmatch(raw); m != nil {
 		if l, c, ok := findAlias(lines, m[1]); ok {
 			return Diagnostic{Pos: Pos{File: name, Line: l, Col: c},
@@ -380,10 +489,63 @@ func yamlErrorDiag(name string, data []byte, err error) Diagnostic {
 			col = len(text) - len(rest) + 1
 		}
 	}
+	if msg == "mapping values are not allowed in this context" && line >= 1 && line <= len(lines) {
+		// libyaml's limit on an implicit key (YAML 1.2 §7.4.2), met by a
+		// generated 200 KB key, reads like a missing quote otherwise.
+		text := trimBreak(lines[line-1])
+		if i := strings.Index(text, ": "); i > 1024 || i < 0 && strings.HasSuffix(text, ":") && len(text) > 1025 {
+			if i < 0 {
+				i = len(text) - 1
+			}
+			key := strings.TrimSpace(text[:i])
+			return Diagnostic{Pos: Pos{File: name, Line: line, Col: len(text[:i]) - len(strings.TrimLeft(text[:i], " ")) + 1},
+				Msg: fmt.Sprintf("invalid YAML: a mapping key of %d characters; YAML allows at most 1024 in a key written this way (job keys have at most %d)", utf8.RuneCountInString(key), maxJobKey)}
+		}
+	}
 	if hint := yamlHints[msg]; hint != "" {
 		msg += " (" + hint + ")"
 	}
 	return Diagnostic{Pos: Pos{File: name, Line: line, Col: col}, Msg: "invalid YAML: " + msg}
+}
+
+// encodingProblems are the parser's messages about bytes that are not YAML
+// text; badCharacter finds the byte exactly.
+var encodingProblems = map[string]bool{
+	"control characters are not allowed": true,
+	"invalid leading UTF-8 octet":        true,
+	"invalid trailing UTF-8 octet":       true,
+	"incomplete UTF-8 octet sequence":    true,
+	"invalid Unicode character":          true,
+}
+
+// badCharacter finds the first byte of data that YAML text cannot hold (a
+// control character other than tab and line breaks, or invalid UTF-8) and
+// returns its 1-based line and column (in characters) and what it is. Files
+// in UTF-16 (with a byte order mark) are left to the parser.
+func badCharacter(data []byte) (line, col int, what string, ok bool) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return 0, 0, "", false
+	}
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		if n := lineBreakLen(data[i:]); n > 0 {
+			line, col = line+1, 1
+			i += n
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("invalid UTF-8 (byte 0x%02X): YAML files are UTF-8 text; save the file as UTF-8", data[i]), true
+		case r == 0:
+			return line, col, "a NUL byte: YAML files are text (a NUL is written \\0 inside double quotes)", true
+		case r < 0x20 && r != '\t' || r == 0x7F || r >= 0x80 && r < 0xA0 && r != 0x85 || r == 0xFFFE || r == 0xFFFF:
+			return line, col, fmt.Sprintf("control character U+%04X: YAML text allows only tab and line breaks among control characters; remove it (or write it as \\u%04X inside double quotes)", r, r), true
+		}
+		i += size
+		col++
+	}
+	return 0, 0, "", false
 }
 
 // yamlHints say what usually causes the parser's terser messages.
@@ -509,12 +671,12 @@ func findAlias(lines []string, name string) (int, int, bool) {
 	return 0, 0, false
 }
 
-func (l *loader) document(name string, doc *yaml.Node) {
+func (l *loader) document(name string, doc *yaml.Node, index int) {
 	if len(doc.Content) == 0 {
 		return // empty document
 	}
 	root := doc.Content[0]
-	budget := &aliasBudget{limit: aliasAllowance(doc)}
+	budget := &aliasBudget{limit: aliasAllowance(doc), doc: index}
 	top := budget.builder(name)
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
@@ -596,10 +758,12 @@ func (l *loader) resources(name string, n *yaml.Node, budget *aliasBudget) {
 // the builders of its jobs.
 type aliasBudget struct {
 	used, limit int
+	reported    bool
+	doc         int // the document's index in its file
 }
 
 func (a *aliasBudget) builder(file string) *builder {
-	return &builder{file: file, positions: map[string]lineCol{}, expanding: map[*yaml.Node]bool{}, aliasValues: &a.used, aliasLimit: a.limit}
+	return &builder{file: file, positions: map[string]lineCol{}, expanding: map[*yaml.Node]bool{}, budget: a}
 }
 
 // jobMap reads a map of job key to job.
@@ -614,6 +778,12 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		l.fileDiag(file, n, section, "%s must be a mapping of job key to job, found a %s", section, kindName(n))
 		return
 	}
+	if count := len(n.Content) / 2; count > l.maxJobs {
+		// Refused before any job is built: 327,680 jobs in one file
+		// once took 1.5 GB to validate.
+		l.fileDiag(file, n, section, "%s holds %d jobs; jobsync manages at most %d jobs in one project (twice a workspace's default quota of 10,000 jobs): split the project", section, count, l.maxJobs)
+		return
+	}
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -623,14 +793,20 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		}
 		key := k.Value
 		if first, dup := seen[key]; dup {
-			l.fileDiag(file, k, jobPath(key), "duplicate job key %q (first written at line %d)", key, first.Line)
+			l.fileDiag(file, k, jobPath(key), "duplicate job key %s (first written at line %d)", quote(key), first.Line)
 			continue
 		}
 		seen[key] = k
 		kpos := Pos{File: file, Line: k.Line, Col: k.Column}
-		if !jobKeyRE.MatchString(key) {
+		switch {
+		case !jobKeyRE.MatchString(key):
+			// Upper case is refused too, so two keys that differ only in
+			// case can never both be valid.
 			l.diags = append(l.diags, Diagnostic{Pos: kpos, Path: jobPath(key),
-				Msg: fmt.Sprintf("invalid job key %q: use lower-case letters, digits, \"_\" and \"-\"", key)})
+				Msg: fmt.Sprintf("invalid job key %s: use lower-case letters, digits, \"_\" and \"-\"", quote(key))})
+		case len(key) > maxJobKey:
+			l.diags = append(l.diags, Diagnostic{Pos: kpos, Path: jobPath(key),
+				Msg: fmt.Sprintf("the job key is %d characters long; a job key has at most %d (it is part of the job's ownership tag)", len(key), maxJobKey)})
 		}
 		b := budget.builder(file)
 		val, _ := b.value(v, "", kpos)
@@ -651,7 +827,7 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 			}
 		})
 		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
-		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section, fromVar: fromVar}
+		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section, doc: budget.doc, fromVar: fromVar}
 		l.permissionsForm(lj, b)
 		for _, p := range b.problems {
 			l.diags = append(l.diags, Diagnostic{Pos: p.pos, Path: joinPath(jobPath(key), keyedPath(val, p.ptr)), Msg: p.msg})
@@ -874,11 +1050,11 @@ func (l *loader) crossJob() {
 	var unique []*loadedJob
 	for _, lj := range l.jobs {
 		if f, dup := first[lj.job.Key]; dup {
-			if f.job.File == lj.job.File && f.section == lj.section {
+			if f.job.File == lj.job.File && f.section == lj.section && f.doc == lj.doc {
 				continue // reported by jobMap as a duplicate mapping key
 			}
 			l.diags = append(l.diags, Diagnostic{Pos: lj.job.Pos, Path: jobPath(lj.job.Key),
-				Msg: fmt.Sprintf("job key %q is defined twice: here and at %s; a key names one job", lj.job.Key, f.job.Pos)})
+				Msg: fmt.Sprintf("job key %s is defined twice: here and at %s; a key names one job", quote(lj.job.Key), f.job.Pos)})
 			continue
 		}
 		first[lj.job.Key] = lj

@@ -1,10 +1,12 @@
 package schema
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // keyedArrays names, for arrays that the Jobs API identifies by key, the
@@ -84,7 +86,7 @@ func elementLabel(array string, elem any, i int) string {
 	if m, ok := elem.(map[string]any); ok {
 		for _, f := range keyedArrays[array] {
 			if s, ok := m[f].(string); ok && s != "" {
-				return "[" + f + "=" + strconv.Quote(s) + "]"
+				return "[" + f + "=" + quote(s) + "]"
 			}
 		}
 	}
@@ -92,14 +94,46 @@ func elementLabel(array string, elem any, i int) string {
 }
 
 func writeField(b *strings.Builder, name string) {
-	if identRE.MatchString(name) {
+	if identRE.MatchString(name) && len(name) <= maxShown {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
 		b.WriteString(name)
 		return
 	}
-	b.WriteString("[" + strconv.Quote(name) + "]")
+	b.WriteString("[" + quote(name) + "]")
+}
+
+// maxShown is how much of a key or value a message shows: a 200 KB task
+// key is named by its start and its length, once.
+const maxShown = 64
+
+// quote is strconv.Quote of s, shortened past maxShown bytes.
+func quote(s string) string {
+	if len(s) <= maxShown {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(cutText(s, maxShown-16)+"...") + fmt.Sprintf(" (%d bytes)", len(s))
+}
+
+// shortText is s shortened past maxShown bytes, unquoted (for numbers).
+func shortText(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	return cutText(s, maxShown-16) + fmt.Sprintf("... (%d characters)", len(s))
+}
+
+// cutText is the longest prefix of s of at most n bytes that ends on a
+// character boundary.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // jobPath is the keyed path of a job, "jobs.<key>", prefixed to every

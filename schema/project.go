@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -89,9 +88,6 @@ type Target struct {
 // LockfilePath is the target's lockfile: its `lockfile:` relative to the
 // project file's directory, by default jobsync.<target>.lock.json there.
 func (t *Target) LockfilePath(p *Project) string {
-	if filepath.IsAbs(t.Lockfile) {
-		return t.Lockfile
-	}
 	name := t.Lockfile
 	if name == "" {
 		name = "jobsync." + t.Name + ".lock.json"
@@ -166,9 +162,9 @@ func LoadProject(ctx context.Context, path string) (*Project, error) {
 	if isBundleFileName(filepath.Base(path)) {
 		return loadBundle(ctx, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the project file %s: %w", filepath.ToSlash(path), unwrapPathError(err))
+		return nil, fmt.Errorf("cannot read the project file %s: %w", filepath.ToSlash(path), err)
 	}
 	name := filepath.ToSlash(filepath.Clean(path))
 	p := &Project{File: name, Dir: filepath.Dir(path), path: path, value: map[string]any{}, positions: map[string]lineCol{}}
@@ -262,6 +258,11 @@ func (p *Project) read(ds *Diagnostics) {
 		t.Host, _ = ws["host"].(string)
 		t.Profile, _ = ws["profile"].(string)
 		t.Lockfile, _ = tm["lockfile"].(string)
+		if t.Lockfile != "" {
+			if msg := p.lockfileOutside(t.Lockfile); msg != "" {
+				p.diag(ds, ptr+"/lockfile", "%s", msg)
+			}
+		}
 		t.PauseTriggers, _ = tm["pause_triggers"].(bool)
 		t.NamePrefix, _ = tm["name_prefix"].(string)
 		if t.Default {
@@ -303,6 +304,41 @@ func (p *Project) read(ds *Diagnostics) {
 			}
 		}
 	}
+}
+
+// lockfileOutside says what is wrong with a target's lockfile: path when
+// it leads out of the project file's directory: absolute, through "..",
+// or through a link to a directory elsewhere. The project file comes
+// with the repository, and a pull request must not be able to make apply
+// write its lockfile (and the lock next to it) anywhere on the runner;
+// whoever needs that passes --lockfile, which the command line, not the
+// repository, controls.
+func (p *Project) lockfileOutside(path string) string {
+	const fix = "; write a path relative to the project file's directory that stays inside it, or pass --lockfile to put the lockfile elsewhere"
+	native := filepath.FromSlash(path)
+	if filepath.IsAbs(native) || filepath.VolumeName(native) != "" || strings.HasPrefix(path, "/") || strings.HasPrefix(path, `\`) {
+		return fmt.Sprintf("the lockfile %s is an absolute path%s", quote(path), fix)
+	}
+	clean := filepath.Clean(native)
+	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return fmt.Sprintf("the lockfile %s is outside the project file's directory%s", quote(path), fix)
+	}
+	// A directory on the way that exists may be a link out.
+	root, err := filepath.EvalSymlinks(p.Dir)
+	if err != nil {
+		return ""
+	}
+	for dir := filepath.Dir(clean); dir != "."; dir = filepath.Dir(dir) {
+		real, err := filepath.EvalSymlinks(filepath.Join(p.Dir, dir))
+		if err != nil {
+			continue // not there yet: nothing to follow
+		}
+		if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Sprintf("the lockfile %s is in %s, a link to %s outside the project file's directory%s", quote(path), filepath.ToSlash(dir), filepath.ToSlash(real), fix)
+		}
+		break // the deepest existing directory decides
+	}
+	return ""
 }
 
 // substitutes says whether variables are substituted at a pointer of the

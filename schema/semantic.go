@@ -22,6 +22,51 @@ var computeFields = []string{"existing_cluster_id", "new_cluster", "job_cluster_
 // maxNameBytes is the Jobs API's limit on a job name, in UTF-8 bytes.
 const maxNameBytes = 4096
 
+// maxRequestBytes is the Jobs API's largest request, 10 MB (jobs-api.md
+// §6.4; the emulator answers 400 past it). A job whose strings alone are
+// longer can never be created; paths and other strings have no documented
+// limit of their own, so this is the one they are held to.
+const maxRequestBytes = 10 << 20
+
+// textSize is the total length of the keys and strings under v.
+func textSize(v any) int {
+	n := 0
+	switch x := v.(type) {
+	case string:
+		n = len(x)
+	case []any:
+		for _, e := range x {
+			n += textSize(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			n += len(k) + textSize(e)
+		}
+	}
+	return n
+}
+
+// longestText returns the pointer and length of the longest string under v.
+func longestText(v any, ptr string) (at string, size int) {
+	switch x := v.(type) {
+	case string:
+		return ptr, len(x)
+	case []any:
+		for i, e := range x {
+			if p, s := longestText(e, ptr+"/"+strconv.Itoa(i)); s > size {
+				at, size = p, s
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if p, s := longestText(e, ptr+"/"+escapePtr(k)); s > size {
+				at, size = p, s
+			}
+		}
+	}
+	return at, size
+}
+
 // checker runs the semantic checks of one job: the rules that JSON Schema
 // cannot express (uniqueness, references between parts of the job, the
 // task graph, cron syntax). It tolerates values of the wrong type, which
@@ -50,6 +95,12 @@ func checkJob(j *Job, value any, settingsFields []string) []finding {
 	if name, ok := v["name"].(string); ok && len(name) > maxNameBytes {
 		c.add("/name", "is %d bytes long; the Jobs API allows at most %d bytes", len(name), maxNameBytes)
 	}
+	if total := textSize(v); total > maxRequestBytes {
+		ptr, size := longestText(v, "")
+		// Passed on, the job would fail at apply, after other jobs were
+		// written.
+		c.add(ptr, "the job's text adds up to %s (this value alone is %s); the Jobs API takes requests of at most %s: shorten it", sizeText(int64(total)), sizeText(int64(size)), sizeText(maxRequestBytes))
+	}
 	clusters := c.keys("/job_clusters", "job_cluster_key")
 	envs := c.keys("/environments", "environment_key")
 	c.keys("/parameters", "name")
@@ -74,7 +125,7 @@ func (c *checker) keys(ptr, field string) map[string]bool {
 		}
 		p := fmt.Sprintf("%s/%d/%s", ptr, i, field)
 		if first, dup := seen[k]; dup {
-			c.add(p, "duplicate %s %q (first at line %d)", field, k, c.line(fmt.Sprintf("%s/%d/%s", ptr, first, field)))
+			c.add(p, "duplicate %s %s (first at line %d)", field, quote(k), c.line(fmt.Sprintf("%s/%d/%s", ptr, first, field)))
 			continue
 		}
 		seen[k] = i
@@ -93,7 +144,7 @@ func (c *checker) tasks(clusters, envs map[string]bool) {
 			continue
 		}
 		if first, dup := byKey[k]; dup {
-			c.add(fmt.Sprintf("/tasks/%d/task_key", i), "duplicate task_key %q (first at line %d)", k, c.line(fmt.Sprintf("/tasks/%d/task_key", first)))
+			c.add(fmt.Sprintf("/tasks/%d/task_key", i), "duplicate task_key %s (first at line %d)", quote(k), c.line(fmt.Sprintf("/tasks/%d/task_key", first)))
 			continue
 		}
 		byKey[k] = i
@@ -144,10 +195,10 @@ func (c *checker) task(ptr string, m map[string]any, clusters, envs map[string]b
 		c.add(ptr+"/"+compute[1], "%s cannot be set together: a task runs on one kind of compute", joinAnd(compute))
 	}
 	if k, ok := m["job_cluster_key"].(string); ok && !clusters[k] {
-		c.add(ptr+"/job_cluster_key", "job_cluster_key %q is not defined in job_clusters%s", k, didYouMean(k, keysOf(clusters)))
+		c.add(ptr+"/job_cluster_key", "job_cluster_key %s is not defined in job_clusters%s", quote(k), didYouMean(k, keysOf(clusters)))
 	}
 	if k, ok := m["environment_key"].(string); ok && !envs[k] {
-		c.add(ptr+"/environment_key", "environment_key %q is not defined in environments%s", k, didYouMean(k, keysOf(envs)))
+		c.add(ptr+"/environment_key", "environment_key %s is not defined in environments%s", quote(k), didYouMean(k, keysOf(envs)))
 	}
 	if !hasGit {
 		for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
@@ -183,16 +234,16 @@ func (c *checker) dependsOn(ptr string, m map[string]any, tasks []any, byKey map
 		p := fmt.Sprintf("%s/depends_on/%d", ptr, i)
 		switch idx, exists := byKey[k]; {
 		case k == self:
-			c.add(p+"/task_key", "task %q depends on itself", k)
+			c.add(p+"/task_key", "task %s depends on itself", quote(k))
 		case !exists:
-			c.add(p+"/task_key", "depends on task %q, which does not exist%s", k, didYouMean(k, keysOfInt(byKey)))
+			c.add(p+"/task_key", "depends on task %s, which does not exist%s", quote(k), didYouMean(k, keysOfInt(byKey)))
 		case seen[k]:
-			c.add(p+"/task_key", "depends on %q twice", k)
+			c.add(p+"/task_key", "depends on %s twice", quote(k))
 		default:
 			if _, ok := dm["outcome"]; ok {
 				target, _ := tasks[idx].(map[string]any)
 				if _, cond := target["condition_task"]; !cond {
-					c.add(p+"/outcome", "outcome applies only to a dependency on a condition_task, and %q is not one", k)
+					c.add(p+"/outcome", "outcome applies only to a dependency on a condition_task, and %s is not one", quote(k))
 				}
 			}
 		}
@@ -351,7 +402,7 @@ func (c *checker) triggers() {
 func (c *checker) cron(ptr string) {
 	if s, ok := lookup(c.v, ptr).(string); ok && s != "" {
 		if err := checkQuartz(s); err != nil {
-			c.add(ptr, "invalid Quartz cron expression %q: %v", s, err)
+			c.add(ptr, "invalid Quartz cron expression %s: %v", quote(s), err)
 		}
 	}
 }

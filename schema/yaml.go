@@ -55,12 +55,10 @@ type builder struct {
 	// expanding holds anchors being expanded, to refuse an alias that
 	// refers to a node containing itself.
 	expanding map[*yaml.Node]bool
-	// aliasValues counts values produced through aliases in this
-	// document; it is shared by every builder of one document, and may not
-	// exceed aliasLimit.
-	aliasValues *int
-	aliasLimit  int
-	inAlias     int
+	// budget counts values produced through aliases in this document; it
+	// is shared by every builder of one document.
+	budget  *aliasBudget
+	inAlias int
 }
 
 func (b *builder) pos(n *yaml.Node) Pos {
@@ -81,11 +79,9 @@ func (b *builder) problem(ptr string, n *yaml.Node, format string, args ...any) 
 func (b *builder) value(n *yaml.Node, ptr string, at Pos) (any, bool) {
 	b.positions[ptr] = toLineCol(at)
 	if b.inAlias > 0 {
-		*b.aliasValues++
-		if *b.aliasValues > b.aliasLimit {
-			if *b.aliasValues == b.aliasLimit+1 {
-				b.problem(ptr, n, "aliases expand to more than %d values; refusing to expand further (aliases nested in aliases?)", b.aliasLimit)
-			}
+		// Past the allowance nothing more is built; the outermost alias
+		// (or merge) reports it, once, where it is used.
+		if b.budget.used++; b.budget.used > b.budget.limit {
 			return nil, false
 		}
 	}
@@ -154,7 +150,28 @@ func (b *builder) alias(n *yaml.Node, ptr string, at Pos) (any, bool) {
 	// The alias's own use site is the better place to point at for the
 	// value as a whole; its children keep the anchor's positions.
 	b.positions[ptr] = toLineCol(at)
+	if b.inAlias == 0 && b.overBudget(ptr, n, "alias *"+n.Value) {
+		return nil, false
+	}
 	return v, ok
+}
+
+// overBudget reports, after an outermost alias or merge written at n
+// (ptr) was expanded, whether the document's alias allowance ran out
+// during it. The first time it says so at n, as the one problem of an
+// alias bomb; after that the value is only marked unusable, so that
+// nothing under it is reported again.
+func (b *builder) overBudget(ptr string, n *yaml.Node, what string) bool {
+	if b.budget.used <= b.budget.limit {
+		return false
+	}
+	if b.budget.reported {
+		b.failed = append(b.failed, ptr)
+		return true
+	}
+	b.budget.reported = true
+	b.problem(ptr, n, "%s expands to more than %d values (aliases nested in aliases?); refusing to expand it: write the values out, or use fewer levels of aliases", what, b.budget.limit)
+	return true
 }
 
 // keyName returns the JSON object key for a mapping key node.
@@ -234,6 +251,15 @@ func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 }
 
 func (b *builder) merge(out map[string]any, s *yaml.Node, ptr string) {
+	b.mergeFrom(out, s, ptr)
+	what := "the merge (<<)"
+	if s.Kind == yaml.AliasNode {
+		what = "the merge of *" + s.Value
+	}
+	b.overBudget(ptr, s, what)
+}
+
+func (b *builder) mergeFrom(out map[string]any, s *yaml.Node, ptr string) {
 	if s.Kind == yaml.AliasNode {
 		if s.Alias == nil || b.expanding[s.Alias] {
 			b.problem(ptr, s, "merge of alias *%s that refers to a value containing it", s.Value)
@@ -255,7 +281,7 @@ func (b *builder) merge(out map[string]any, s *yaml.Node, ptr string) {
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			// Nested merge: fold the inner mapping's merges in first.
 			inner := map[string]any{}
-			b.merge(inner, v, ptr)
+			b.mergeFrom(inner, v, ptr)
 			for name, iv := range inner {
 				if _, ok := out[name]; !ok {
 					out[name] = iv
@@ -286,13 +312,24 @@ var (
 func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 	switch tag := n.ShortTag(); tag {
 	case "!!str":
+		if n.Style == 0 {
+			// A plain scalar that reads as a number but resolved to a
+			// string: beyond what yaml.v3 parses (1e400, 200,000
+			// digits). It was not quoted, so it is not text.
+			if v, ok, isNum := b.bigNumber(n, ptr); isNum {
+				return v, ok
+			}
+		}
 		if strings.Contains(n.Value, varOpen) {
 			b.vars = append(b.vars, ptr)
 		}
 		return n.Value, true
-	case "!!timestamp", "!!binary":
+	case "!!timestamp":
 		// Dates stay the text they were written as: no timestamp parsing.
 		return n.Value, true
+	case "!!binary":
+		b.problem(ptr, n, "unsupported YAML tag !!binary: the Jobs API takes text; write the value as a string (base64 text is a plain string)")
+		return nil, false
 	case "!!null":
 		return nil, true
 	case "!!bool":
@@ -308,12 +345,12 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 			return b.integer(n, ptr)
 		}
 		if specialFloats[strings.ToLower(plain)] {
-			b.problem(ptr, n, "%s is not a number JSON can carry", n.Value)
+			b.problem(ptr, n, "%s is not a number JSON can carry", shortText(n.Value))
 			return nil, false
 		}
 		f, err := strconv.ParseFloat(plain, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			b.problem(ptr, n, "invalid number %s", n.Value)
+			b.problem(ptr, n, "invalid number %s", shortText(n.Value))
 			return nil, false
 		}
 		b.floats = append(b.floats, ptr)
@@ -330,19 +367,47 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 	}
 }
 
+// maxIntegerDigits is the longest integer literal read exactly (hex and
+// binary included, so 64 bits in base 2 fit); longer ones are refused.
+const maxIntegerDigits = 80
+
+// floatLiteralRE is YAML 1.2's float form, without the special values.
+var floatLiteralRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// bigNumber reads a plain scalar that looks like a number yaml.v3 could not
+// hold; isNum is false when it does not look like one.
+func (b *builder) bigNumber(n *yaml.Node, ptr string) (v any, ok, isNum bool) {
+	plain := strings.ReplaceAll(n.Value, "_", "")
+	switch {
+	case intLiteralRE.MatchString(plain):
+		v, ok = b.integer(n, ptr)
+		return v, ok, true
+	case floatLiteralRE.MatchString(plain) && strings.ContainsAny(plain, "0123456789"):
+		b.problem(ptr, n, "the number %s is beyond the range of a 64-bit floating-point number, which is what the Jobs API reads", shortText(n.Value))
+		return nil, false, true
+	}
+	return nil, false, false
+}
+
 func (b *builder) integer(n *yaml.Node, ptr string) (any, bool) {
 	plain := strings.ReplaceAll(n.Value, "_", "")
 	if leadingZeroRE.MatchString(plain) {
 		// YAML 1.1 reads 012 as octal 10, YAML 1.2 as decimal 12; refuse
 		// to guess.
-		b.problem(ptr, n, "ambiguous integer %s: write it without the leading zero (or 0o%s for octal)", n.Value, strings.TrimLeft(strings.TrimLeft(plain, "+-"), "0"))
+		b.problem(ptr, n, "ambiguous integer %s: write it without the leading zero (or 0o%s for octal)", shortText(n.Value), shortText(strings.TrimLeft(strings.TrimLeft(plain, "+-"), "0")))
+		return nil, false
+	}
+	if digits := len(strings.TrimLeft(plain, "+-")); digits > maxIntegerDigits {
+		// Parsing (and printing) 200,000 digits exactly takes seconds;
+		// no field takes more than 64 bits.
+		b.problem(ptr, n, "the integer %s has %d digits; the Jobs API's integers have 64 bits (at most 19 digits)", shortText(n.Value), digits)
 		return nil, false
 	}
 	var z big.Int
 	// Base 0 reads the forms YAML resolves as integers: 0x.., 0o.., 0b..
 	// and decimal, with a sign.
 	if _, ok := z.SetString(plain, 0); !ok {
-		b.problem(ptr, n, "invalid integer %s", n.Value)
+		b.problem(ptr, n, "invalid integer %s", shortText(n.Value))
 		return nil, false
 	}
 	return json.Number(z.String()), true

@@ -575,7 +575,7 @@ func GenerateProject() ([]byte, error) {
 		"properties": map[string]any{
 			"default":        map[string]any{"type": "boolean", "description": "Use this target when neither --target nor JOBSYNC_TARGET names one."},
 			"workspace":      map[string]any{"$ref": "#/definitions/workspace"},
-			"lockfile":       str("Lockfile path, relative to the project file (default jobsync.<target>.lock.json)."),
+			"lockfile":       str("Lockfile path, relative to the project file's directory and inside it (default jobsync.<target>.lock.json); --lockfile puts it elsewhere."),
 			"variables":      map[string]any{"type": "object", "description": "Values of declared variables for this target."},
 			"pause_triggers": map[string]any{"type": "boolean", "description": "Set pause_status: PAUSED on every job's schedule, trigger and continuous (overrides win)."},
 			"name_prefix":    map[string]any{"type": "string", "description": "Prepended to every job's name."},

@@ -1,0 +1,112 @@
+package schema
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Limits on what Load reads. A pull request can add any file to a
+// repository, and `jobsync plan` runs on pull requests, so a job file that
+// is a link to /dev/zero, a named pipe or a 50 MB generated file must get a
+// message, not take the runner's memory or hang it. Parsing YAML takes
+// about 20 to 40 times the file's size in memory, so the caps below keep a
+// worst-case load under a few hundred MB.
+const (
+	// MaxFileBytes is the largest job or project file read: 8 MiB. A job
+	// of the API's 1,000 tasks is about 1 MB of YAML; the benchmarks'
+	// 10,000-job projects are 50 jobs per file.
+	MaxFileBytes = 8 << 20
+	// MaxTotalBytes bounds all job files of one load together: 64 MiB,
+	// several times a 10,000-job project.
+	MaxTotalBytes = 64 << 20
+	// MaxJobs is the most jobs one configuration may define: 20,000,
+	// twice a workspace's default quota of 10,000 saved jobs (jobs-api.md
+	// §6.4), so a project that hits it could never be applied anyway.
+	MaxJobs = 20_000
+)
+
+// readFile reads a job or project file: a regular file (a symbolic link to
+// one is followed), at most MaxFileBytes. Anything else gets an error that
+// says what the file is. The file is opened without blocking, so that a
+// named pipe swapped in after the check cannot hang the read either.
+func readFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := regular(st); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := regular(st); err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, tooLarge(st.Size())
+	}
+	// The size can change between the check and the read: read one byte
+	// past the limit to know.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, tooLarge(int64(len(data)))
+	}
+	return data, nil
+}
+
+// fileError is a file that readFile refuses to read; its text is the whole
+// message.
+type fileError struct{ msg string }
+
+func (e *fileError) Error() string { return e.msg }
+
+func tooLarge(size int64) error {
+	return &fileError{fmt.Sprintf("the file is %s; jobsync reads YAML files of at most %s: split it into several files", sizeText(size), sizeText(MaxFileBytes))}
+}
+
+// regular refuses anything but a regular file, naming what it is.
+func regular(st fs.FileInfo) error {
+	m := st.Mode()
+	var what string
+	switch {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		what = "a device"
+	default:
+		what = "not a regular file"
+	}
+	return &fileError{fmt.Sprintf("this is %s, not a regular file: jobsync reads only regular files; remove it or give it a name that does not end in .yml or .yaml", what)}
+}
+
+// sizeText writes a byte count for people: 8 MiB, 30.2 MiB, 512 KiB.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		if n%(1<<20) == 0 {
+			return fmt.Sprintf("%d MiB", n>>20)
+		}
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
