@@ -90,7 +90,7 @@ func TestOpChoice(t *testing.T) {
 			planner.OpReset, "", "environments change"},
 		{"update body larger than reset: reset",
 			"jobs:\n  j:\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",
-			`{"description":"d","edit_mode":"UI_LOCKED","health":{"rules":[{"metric":"RUN_DURATION_SECONDS","op":"GREATER_THAN","value":1}]},"notification_settings":{"no_alert_for_canceled_runs":true},"budget_policy_id":"b","timeout_seconds":5,"max_concurrent_runs":3,"tasks":[` + task + `]}`,
+			`{"description":"d","email_notifications":{"on_failure":["ops@acme.com"]},"health":{"rules":[{"metric":"RUN_DURATION_SECONDS","op":"GREATER_THAN","value":1}]},"notification_settings":{"no_alert_for_canceled_runs":true},"budget_policy_id":"b","timeout_seconds":5,"max_concurrent_runs":3,"tasks":[` + task + `]}`,
 			planner.OpReset, `{"job_id":1,"new_settings":{"queue":{"enabled":true},"tags":{"jobsync":"acme/j"},"tasks":[{"notebook_task":{"notebook_path":"/a"},"task_key":"a"}]}}`, "smaller request"},
 		{"queue off in YAML: the false is sent",
 			"jobs:\n  j:\n    name: j\n    queue: {enabled: false}\n    tasks: [{task_key: a, notebook_task: {notebook_path: /a}}]\n",

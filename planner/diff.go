@@ -1,6 +1,10 @@
 package planner
 
-import "sort"
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+)
 
 // Change kinds.
 const (
@@ -78,7 +82,7 @@ func asMap(s side) map[string]any {
 }
 
 func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, comp bool) {
-	if len(d.ignore) == 0 && deepEqual(live, want) {
+	if len(d.ignore) == 0 && deepEqual(live, want) && !d.walkWriteOnly(n, applied) {
 		return // the common case; comparing is cheaper than walking
 	}
 	keys := make([]string, 0, len(live)+len(want))
@@ -90,7 +94,23 @@ func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, co
 			keys = append(keys, k)
 		}
 	}
+	for k := range applied {
+		// A write-only field only the last apply had was removed from the
+		// configuration (the workspace never shows it).
+		if c := n.child(k); c != nil && c.writeOnly {
+			if _, ok := live[k]; !ok {
+				if _, ok := want[k]; !ok {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
 	sort.Strings(keys)
+	if n != nil && n.computedWhen != "" && (hasValue(live[n.computedWhen]) || hasValue(want[n.computedWhen])) {
+		// A cluster policy fills in any field of this object (kindComputedIf).
+		comp = true
+	}
+	entries := n != nil && n.freeMap
 	for _, k := range keys {
 		c := n.child(k)
 		q := append(p, seg{name: k})
@@ -100,8 +120,93 @@ func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, co
 		lv, lok := live[k]
 		wv, wok := want[k]
 		av, aok := applied[k]
+		if c != nil && c.writeOnly {
+			d.writeOnly(q, side{wv, wok}, side{av, aok})
+			continue
+		}
+		if !entries && !d.create && (c == nil || (!c.hasDefault && !c.source)) &&
+			isEmpty(lv, lok) && isEmpty(wv, wok) && isEmpty(av, aok) {
+			continue // the all-empty rule (generalRules)
+		}
 		d.value(q, c, side{lv, lok}, side{wv, wok}, side{av, aok}, comp || (c != nil && c.computed))
 	}
+}
+
+// isEmpty: absent, null, "", false or 0. Empty objects and arrays never
+// reach the differ (Normalize drops them).
+func isEmpty(v any, ok bool) bool {
+	if !ok {
+		return true
+	}
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case bool:
+		return !x
+	case json.Number:
+		return x == "0"
+	}
+	return false
+}
+
+// writeOnly compares a field the service never returns (kindWriteOnly) with
+// the lockfile's record of the last apply: the workspace's side says
+// nothing. Without a record there is nothing to compare, so no change (the
+// next apply records the configuration's value); a drift comparison
+// (symmetric) never sees one.
+func (d *differ) writeOnly(p []seg, want, applied side) {
+	if d.symmetric || d.noLock || d.create {
+		return
+	}
+	if want.ok == applied.ok && (!want.ok || deepEqual(want.v, applied.v)) {
+		return
+	}
+	switch {
+	case !applied.ok:
+		d.emit(p, KindAdd, nil, want.v, want, applied)
+	case !want.ok:
+		d.emit(p, KindRemove, applied.v, nil, want, applied)
+	default:
+		d.emit(p, KindModify, applied.v, want.v, want, applied)
+	}
+}
+
+// liveOnlyMatters says whether a value only the workspace has is worth a
+// removal: not when every field in it is server-filled or read-only (a
+// spark_conf holding only the legacy delta preview key the service adds).
+func liveOnlyMatters(n *node, v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || n == nil {
+		return true
+	}
+	base := n.elem()
+	for k, e := range m {
+		c := base.child(k)
+		if c != nil && (c.computed || c.readOnly || c.writeOnly) {
+			continue
+		}
+		if c != nil && !liveOnlyMatters(c, e) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// accepted says whether one value is what the service reads the other back
+// as (kindAccepts): requested a, live b, or (symmetric) the other way round.
+func (d *differ) accepted(n *node, live, want any) bool {
+	if n == nil || n.accepts == nil {
+		return false
+	}
+	in := func(req, got any) bool {
+		r, _ := req.(string)
+		g, _ := got.(string)
+		return slices.Contains(n.accepts[r], g)
+	}
+	return in(want, live) || (d.symmetric && in(live, want))
 }
 
 func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
@@ -117,6 +222,7 @@ func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
 			d.emit(p, KindModify, live.v, n.dflt, want, applied)
 		case n != nil && n.key != "":
 			d.keyed(p, n, live.v, nil, applied.v, comp)
+		case !liveOnlyMatters(n, live.v):
 		default:
 			d.emit(p, KindRemove, live.v, nil, want, applied)
 		}
@@ -147,16 +253,48 @@ func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
 			}
 			fallthrough
 		default:
-			if !deepEqual(live.v, want.v) {
+			if !deepEqual(live.v, want.v) && !d.accepted(n, live.v, want.v) {
 				d.emit(p, KindModify, live.v, want.v, want, applied)
 			}
 		}
 	}
 }
 
+// walkWriteOnly: equal live and desired subtrees still need a walk when the
+// last apply holds a write-only field in them (one the configuration no
+// longer has: were it there, live and desired would differ).
+func (d *differ) walkWriteOnly(n *node, applied any) bool {
+	return !d.symmetric && !d.noLock && holdsWriteOnly(n, applied)
+}
+
+// holdsWriteOnly says whether v, below n, has a write-only field. It follows
+// only the nodes that may lead to one, and allocates nothing.
+func holdsWriteOnly(n *node, v any) bool {
+	if n == nil || !n.mayWriteOnly {
+		return false
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		base := n.elem()
+		for k, e := range x {
+			c := base.child(k)
+			if c != nil && (c.writeOnly || holdsWriteOnly(c, e)) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsWriteOnly(n, e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // keyed compares two arrays of objects element by element, by key.
 func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
-	if len(d.ignore) == 0 && deepEqual(live, want) {
+	if len(d.ignore) == 0 && deepEqual(live, want) && !d.walkWriteOnly(n, applied) {
 		return
 	}
 	lx, wx, ax := index(live, n.key), index(want, n.key), index(applied, n.key)

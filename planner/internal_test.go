@@ -3,58 +3,8 @@ package planner
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 )
-
-// Every row of the normalisation table says where its fact comes from and
-// reaches a field of a known scope; alternatives never span a dot.
-func TestTableRowsHaveEvidenceAndResolve(t *testing.T) {
-	roots := map[string]*node{"job": rules.job, "task": rules.task, "cluster": rules.cluster}
-	for _, r := range table {
-		if strings.TrimSpace(r.evidence) == "" {
-			t.Errorf("row %s %s has no evidence", r.scope, r.path)
-		}
-		if !strings.Contains(r.evidence, "jobs-api") && !strings.Contains(r.evidence, "[inf]") && !strings.Contains(r.evidence, "peers.md") {
-			t.Errorf("row %s %s: evidence %q names no reference section and is not marked [inf]", r.scope, r.path, r.evidence)
-		}
-		root := roots[r.scope]
-		if root == nil {
-			t.Fatalf("row %s %s: unknown scope", r.scope, r.path)
-		}
-		for _, leaf := range leaves(root, strings.Split(r.path, ".")) {
-			if leaf == nil {
-				t.Errorf("row %s %s does not resolve", r.scope, r.path)
-			}
-		}
-	}
-	// Spot checks of the compiled graph.
-	if n := rules.task.child("for_each_task").child("task"); n == nil || n.scope != rules.task {
-		t.Errorf("for_each_task.task is not linked to the task scope")
-	}
-	if n := rules.job.child("job_clusters").child("new_cluster"); n == nil || n.scope != rules.cluster {
-		t.Errorf("job_clusters.new_cluster is not linked to the cluster scope")
-	}
-	for _, f := range []string{"schedule", "trigger", "continuous"} {
-		if n := rules.job.child(f).child("pause_status"); n == nil || n.dflt != "UNPAUSED" {
-			t.Errorf("%s.pause_status has no UNPAUSED default", f)
-		}
-	}
-}
-
-func leaves(root *node, path []string) []*node {
-	cur := []*node{root}
-	for _, s := range path {
-		var next []*node
-		for _, n := range cur {
-			for _, name := range strings.Split(s, "|") {
-				next = append(next, n.child(name))
-			}
-		}
-		cur = next
-	}
-	return cur
-}
 
 func TestPathRoundTrip(t *testing.T) {
 	for _, s := range []string{
