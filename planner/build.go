@@ -431,6 +431,7 @@ func (jp *jobPlanner) create(send, want map[string]any, needs []string, perm *pe
 	if jp.lock != nil {
 		reason = fmt.Sprintf("deleted outside jobsync (job %d recorded in the lockfile no longer exists)", jp.lock.JobID)
 	}
+	reason = strings.Join(append([]string{reason}, jp.notes...), "; ")
 	// A new job's changes are what its request sends, field by field.
 	d := differ{noLock: true, create: true}
 	d.object(nil, rules.job, nil, send, nil, false)
@@ -513,7 +514,13 @@ func (jp *jobPlanner) sendForm() (map[string]any, []string, error) {
 		if !jp.ignoredTop("run_as") {
 			jp.runAs(send)
 		}
+		send = keepToolFields(send, jp.live.Settings)
 	}
+	// Requests the service would refuse are fixed as both public tools do
+	// (sendfix.go); each left-out field is said in the reason.
+	var fixes []string
+	send, fixes = fixClusters(send)
+	jp.notes = append(jp.notes, fixes...)
 
 	// The ownership tag goes on last so that an ignored `tags` keeps it.
 	tags := map[string]any{}
