@@ -81,7 +81,8 @@ func TestExampleEmptyResponses(t *testing.T) {
 }
 
 // A complete round trip: what a create sends and what jobs/get then shows,
-// with every server default of §7 (the shape of the docs' example GET, with
+// with every server default of §7 and the service behaviours (tasks sorted
+// by task_key, per-task webhook_notifications and disabled) (the shape of the docs' example GET, with
 // "max_concurrent_runs": 1, and of the [cloud] plan files).
 func TestExampleRoundTrip(t *testing.T) {
 	e := newEnv(t, Options{FirstJobID: 11223344556677})
@@ -111,9 +112,9 @@ func TestExampleRoundTrip(t *testing.T) {
 		`"max_concurrent_runs":10,"name":"A multitask job","queue":{"enabled":true},` +
 		`"schedule":{"pause_status":"PAUSED","quartz_cron_expression":"20 30 * * * ?","timezone_id":"Europe/London"},` +
 		`"tags":{"cost-center":"engineering"},"tasks":[` +
-		`{"description":"Extracts session data from events","email_notifications":{},"existing_cluster_id":"0923-164208-meows279","libraries":[{"jar":"dbfs:/mnt/databricks/Sessionize.jar"}],"max_retries":3,"run_if":"ALL_SUCCESS","spark_jar_task":{"main_class_name":"com.databricks.Sessionize","parameters":["--data","dbfs:/path/to/data.json"]},"task_key":"Sessionize","timeout_seconds":0},` +
-		`{"email_notifications":{},"job_cluster_key":"auto_scaling_cluster","notebook_task":{"notebook_path":"/Users/user@example.com/ingest","source":"WORKSPACE"},"run_if":"ALL_SUCCESS","task_key":"Orders_Ingest","timeout_seconds":0},` +
-		`{"depends_on":[{"task_key":"Orders_Ingest"},{"task_key":"Sessionize"}],"email_notifications":{},"new_cluster":{"aws_attributes":{"availability":"SPOT_WITH_FALLBACK","zone_id":"us-east-1c"},"data_security_mode":"SINGLE_USER","enable_elastic_disk":false,"node_type_id":"i3.xlarge","num_workers":2,"spark_version":"7.3.x-scala2.12"},"notebook_task":{"base_parameters":{"age":"35","name":"John Doe"},"notebook_path":"/Users/user@example.com/Match","source":"WORKSPACE"},"run_if":"ALL_SUCCESS","task_key":"Match","timeout_seconds":0}],` +
+		`{"depends_on":[{"task_key":"Orders_Ingest"},{"task_key":"Sessionize"}],"disabled":false,"email_notifications":{},"new_cluster":{"aws_attributes":{"availability":"SPOT_WITH_FALLBACK","zone_id":"us-east-1c"},"data_security_mode":"SINGLE_USER","enable_elastic_disk":false,"node_type_id":"i3.xlarge","num_workers":2,"spark_version":"7.3.x-scala2.12"},"notebook_task":{"base_parameters":{"age":"35","name":"John Doe"},"notebook_path":"/Users/user@example.com/Match","source":"WORKSPACE"},"run_if":"ALL_SUCCESS","task_key":"Match","timeout_seconds":0,"webhook_notifications":{}},` +
+		`{"disabled":false,"email_notifications":{},"job_cluster_key":"auto_scaling_cluster","notebook_task":{"notebook_path":"/Users/user@example.com/ingest","source":"WORKSPACE"},"run_if":"ALL_SUCCESS","task_key":"Orders_Ingest","timeout_seconds":0,"webhook_notifications":{}},` +
+		`{"description":"Extracts session data from events","disabled":false,"email_notifications":{},"existing_cluster_id":"0923-164208-meows279","libraries":[{"jar":"dbfs:/mnt/databricks/Sessionize.jar"}],"max_retries":3,"run_if":"ALL_SUCCESS","spark_jar_task":{"main_class_name":"com.databricks.Sessionize","parameters":["--data","dbfs:/path/to/data.json"]},"task_key":"Sessionize","timeout_seconds":0,"webhook_notifications":{}}],` +
 		`"timeout_seconds":0,"webhook_notifications":{}}}`
 	resp := e.raw("GET", "/api/2.2/jobs/get?job_id="+itoa(id), "")
 	body, _ := io.ReadAll(resp.Body)

@@ -15,11 +15,14 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 	settings := maps.Clone(rq.params)
 	aclReq := objects(settings, "access_control_list")
 	delete(settings, "access_control_list")
+	if err := s.applyPolicies(settings); err != nil {
+		return nil, err
+	}
 	normalizeSettings(settings)
 	if !rq.v21() {
 		defaultQueue(settings)
 	}
-	if err := validateSettings(settings); err != nil {
+	if err := s.validate(settings); err != nil {
 		return nil, err
 	}
 	acl, err := initialACL(rq.who, aclReq)
@@ -134,7 +137,7 @@ func (s *Server) getJob(rq *request) (any, *apiError) {
 		}
 		page = int(c.K2)
 	}
-	reorder := s.reorder.Load()
+	r := s.reader()
 	next := ""
 	var view map[string]any
 	if rq.v21() {
@@ -143,14 +146,14 @@ func (s *Server) getJob(rq *request) (any, *apiError) {
 		if n := len(getList(j.settings, "tasks")); n > pageSize {
 			return nil, invalidParam("Resources with more than %d tasks can only be handled by API 2.2 and above. Your resource has %d tasks", pageSize, n)
 		}
-		view, _ = readView(j.settings, reorder, -1)
+		view, _ = r.view(j.settings, -1)
 	} else {
 		var more bool
-		if view, more = readView(j.settings, reorder, page); more {
+		if view, more = r.view(j.settings, page); more {
 			next = encodeToken(tokJobGet, cursor{K1: id, K2: int64(page + 1)})
 		}
 	}
-	settings := renderSettings(view, reorder, false)
+	settings := r.settings(view, false)
 	return jobBody(j, settings, runAsUserName(j, owner), next), nil
 }
 
@@ -201,6 +204,9 @@ func (s *Server) resetJob(rq *request) (any, *apiError) {
 	if settings == nil {
 		return nil, invalidParam("Missing required field: new_settings")
 	}
+	if err := s.applyPolicies(settings); err != nil {
+		return nil, err
+	}
 	normalizeSettings(settings)
 	if _, ok := settings["run_as"]; !ok {
 		if ra, ok := old.settings["run_as"]; ok {
@@ -210,7 +216,7 @@ func (s *Server) resetJob(rq *request) (any, *apiError) {
 	if !rq.v21() {
 		defaultQueue(settings)
 	}
-	if err := validateSettings(settings); err != nil {
+	if err := s.validate(settings); err != nil {
 		return nil, err
 	}
 	st.putJob(newJob(id, old.created, old.creator, settings))
@@ -242,6 +248,9 @@ func (s *Server) updateJob(rq *request) (any, *apiError) {
 		}
 	}
 	if incoming != nil {
+		if err := s.applyPolicies(incoming); err != nil {
+			return nil, err
+		}
 		normalizeSettings(incoming)
 		for k, v := range incoming {
 			key, keyed := arrayKeys[k]
@@ -255,7 +264,7 @@ func (s *Server) updateJob(rq *request) (any, *apiError) {
 			merged[k] = upsert(getList(merged, k), v.([]any), key)
 		}
 	}
-	if err := validateSettings(merged); err != nil {
+	if err := s.validate(merged); err != nil {
 		return nil, err
 	}
 	st.putJob(newJob(id, old.created, old.creator, merged))
@@ -340,4 +349,31 @@ func (s *Server) deleteJob(rq *request) (any, *apiError) {
 	}
 	st.deleteJob(id)
 	return nil, nil
+}
+
+// validate is validateSettings plus the checks of the service behaviours
+// that are on: node types beside an instance pool are refused
+// (InstancePoolRules: "The field 'node_type_id' cannot be supplied when an
+// instance pool ID is provided.", TF #2141, brickflow #43; the
+// driver_node_type_id message is assumed to follow it).
+func (s *Server) validate(settings map[string]any) *apiError {
+	if err := validateSettings(settings); err != nil {
+		return err
+	}
+	if !s.on(InstancePoolRules) {
+		return nil
+	}
+	var err *apiError
+	forEachCluster(settings, func(c map[string]any) {
+		if err != nil || getString(c, "instance_pool_id") == "" {
+			return
+		}
+		for _, f := range []string{"node_type_id", "driver_node_type_id"} {
+			if _, ok := c[f]; ok {
+				err = invalidParam("The field '%s' cannot be supplied when an instance pool ID is provided.", f)
+				return
+			}
+		}
+	})
+	return err
 }

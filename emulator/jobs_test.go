@@ -47,17 +47,25 @@ func TestCreateGetDefaults(t *testing.T) {
 		}
 	}
 	tasks := st["tasks"].([]any)
-	b := tasks[0].(map[string]any)
+	var keys []string
+	for _, t := range tasks {
+		keys = append(keys, t.(map[string]any)["task_key"].(string))
+	}
+	if strings.Join(keys, ",") != "a,b,z" {
+		t.Errorf("tasks come back as %v, want sorted by task_key (SortedTasks)", keys)
+	}
+	b := tasks[1].(map[string]any)
 	if got := jsonOf(t, b["depends_on"]); got != `[{"task_key":"a"},{"task_key":"z"}]` {
 		t.Errorf("depends_on not sorted by task_key: %s", got)
 	}
-	if b["run_if"] != "ALL_SUCCESS" || jsonOf(t, b["timeout_seconds"]) != "0" || jsonOf(t, b["email_notifications"]) != "{}" {
+	if b["run_if"] != "ALL_SUCCESS" || jsonOf(t, b["timeout_seconds"]) != "0" || jsonOf(t, b["email_notifications"]) != "{}" ||
+		jsonOf(t, b["webhook_notifications"]) != "{}" || b["disabled"] != false {
 		t.Errorf("task defaults missing: %v", b)
 	}
 	if src := b["notebook_task"].(map[string]any)["source"]; src != "GIT" {
 		t.Errorf("notebook source with git_source = %v, want GIT", src)
 	}
-	if src := tasks[1].(map[string]any)["spark_python_task"].(map[string]any)["source"]; src != "GIT" {
+	if src := tasks[0].(map[string]any)["spark_python_task"].(map[string]any)["source"]; src != "GIT" {
 		t.Errorf("python source = %v", src)
 	}
 	z := tasks[2].(map[string]any)

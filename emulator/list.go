@@ -11,14 +11,12 @@ import (
 // with opaque tokens.
 func (s *Server) listJobs(rq *request) (any, *apiError) {
 	st := rq.st
-	// limit: 2.2 "greater than 0 and less or equal to 100. The default value
-	// is 20" ([SDK] ListJobsRequest.limit); 2.1 at most 25 ([OAS21]). 0 is
-	// the unset value of the service's request type, hence the default.
-	// Out of range is undocumented; 400 assumed.
-	maxLimit := 100
-	if rq.v21() {
-		maxLimit = 25
-	}
+	// limit: "greater than 0 and less or equal to 100. The default value
+	// is 20" ([SDK] ListJobsRequest.limit), on 2.1 as on 2.2: the 2.1 spec's
+	// cap of 25 ([OAS21], 2023) was raised since (issue 14 gap 13). 0 is the
+	// unset value of the service's request type, hence the default. Out of
+	// range is undocumented; 400 assumed.
+	const maxLimit = 100
 	limit := int(getInt(rq.params, "limit"))
 	if limit == 0 {
 		limit = 20
@@ -32,7 +30,7 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	}
 	name := getString(rq.params, "name")
 	expand := getBool(rq.params, "expand_tasks")
-	reorder := s.reorder.Load()
+	r := s.reader()
 
 	st.mu.RLock()
 	defer st.mu.RUnlock()
@@ -59,7 +57,7 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	items := make([][]byte, 0, hi-lo)
 	size := 200
 	for i := lo; i < hi; i++ {
-		item := listView(st.jobs[idAt(i)], expand, rq.v21(), reorder)
+		item := r.listView(st.jobs[idAt(i)], expand, rq.v21())
 		items = append(items, item)
 		size += len(item) + 1
 	}

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -22,13 +23,26 @@ var (
 	zero        = json.Number("0")
 )
 
-// renderSettings returns the settings as the service shows them on read: the
+// reader renders stored settings as the service shows them: reorder is the
+// adversarial reordering knob, b the service behaviours that are on.
+type reader struct {
+	reorder bool
+	b       Behaviour // the behaviours that are ON
+}
+
+func (s *Server) reader() reader {
+	return reader{reorder: s.reorder.Load(), b: allBehaviours &^ s.opts.Without}
+}
+
+func (r reader) on(b Behaviour) bool { return r.b&b != 0 }
+
+// settings returns the settings as the service shows them on read: the
 // stored tree plus server defaults. It copies only the maps it changes
 // (stored trees are immutable, see store). With withoutTasks, tasks and
 // job_clusters are left out (jobs/list without expand_tasks). With reorder,
 // depends_on and webhook lists are reordered; the order of the tasks
-// themselves is readView's business, as it must precede paging.
-func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]any {
+// themselves is view's business, as it must precede paging.
+func (r reader) settings(st map[string]any, withoutTasks bool) map[string]any {
 	out := cloneOrNew(st)
 	// §7.1 job level.
 	setDefault(out, "email_notifications", emptyObject)   // [cloud] current_can_manage_run/out.plan.direct.txt
@@ -38,7 +52,24 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 	// [OAS21] "default behavior is to allow only 1 concurrent run"; docs example GET.
 	setDefault(out, "name", "Untitled") // [OAS21] JobSettings.name default
 	out["format"] = "MULTI_TASK"        // [SDK] JobSettings.format: always MULTI_TASK in 2.1+
-	if reorder {
+	if r.on(ServerlessPerformanceTarget) && serverless(st) {
+		setDefault(out, "performance_target", "PERFORMANCE_OPTIMIZED")
+	}
+	if r.on(ZeroScalars) {
+		if tr := getMap(st, "trigger"); tr != nil {
+			tr = maps.Clone(tr)
+			for _, k := range []string{"file_arrival", "table_update"} {
+				if m := getMap(tr, k); m != nil {
+					m = maps.Clone(m)
+					setDefault(m, "min_time_between_triggers_seconds", zero)
+					setDefault(m, "wait_after_last_change_seconds", zero)
+					tr[k] = m
+				}
+			}
+			out["trigger"] = tr
+		}
+	}
+	if r.reorder {
 		out["webhook_notifications"] = reorderWebhooks(getMap(out, "webhook_notifications"))
 	}
 	if withoutTasks {
@@ -51,7 +82,7 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 	if tasks := getList(st, "tasks"); tasks != nil {
 		rendered := make([]any, len(tasks))
 		for i, t := range tasks {
-			rendered[i] = renderTask(asMap(t), hasGit, reorder)
+			rendered[i] = r.task(asMap(t), hasGit)
 		}
 		out["tasks"] = rendered
 	}
@@ -61,7 +92,7 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 			cm := asMap(c)
 			if nc := getMap(cm, "new_cluster"); nc != nil {
 				cm = maps.Clone(cm)
-				cm["new_cluster"] = renderCluster(nc)
+				cm["new_cluster"] = r.cluster(nc)
 			}
 			rendered[i] = cm
 		}
@@ -70,12 +101,44 @@ func renderSettings(st map[string]any, reorder, withoutTasks bool) map[string]an
 	return out
 }
 
-// renderTask adds the task-level read defaults of §7.2.
-func renderTask(t map[string]any, hasGit, reorder bool) map[string]any {
+// serverless: the job has tasks and none of them names compute (no
+// new_cluster, existing_cluster_id or job_cluster_key, also inside
+// for_each_task) and it has no job clusters.
+func serverless(st map[string]any) bool {
+	tasks := getList(st, "tasks")
+	if len(tasks) == 0 || len(getList(st, "job_clusters")) > 0 {
+		return false
+	}
+	var classic func(t map[string]any) bool
+	classic = func(t map[string]any) bool {
+		if getMap(t, "new_cluster") != nil || getString(t, "existing_cluster_id") != "" || getString(t, "job_cluster_key") != "" {
+			return true
+		}
+		if fe := getMap(t, "for_each_task"); fe != nil {
+			if inner := getMap(fe, "task"); inner != nil {
+				return classic(inner)
+			}
+		}
+		return false
+	}
+	for _, t := range tasks {
+		if classic(asMap(t)) {
+			return false
+		}
+	}
+	return true
+}
+
+// task adds the task-level read defaults of §7.2.
+func (r reader) task(t map[string]any, hasGit bool) map[string]any {
 	out := cloneOrNew(t)
 	setDefault(out, "run_if", "ALL_SUCCESS")            // [TF] SuppressDiffWithDefault; [CLI] resources.yml backend_defaults
 	setDefault(out, "timeout_seconds", zero)            // [CLI] configsync defaults; [ts] jobFixUps
 	setDefault(out, "email_notifications", emptyObject) // [CLI] configsync defaults; [TF] SuppressDiff
+	if r.on(TaskReadDefaults) {
+		setDefault(out, "webhook_notifications", emptyObject) // [CLI] bundle/configsync/defaults.go:46,54
+		setDefault(out, "disabled", false)                    // [CLI] bundle/configsync/defaults.go:42,50
+	}
 	// Source of notebook/python/dbt/sql-file tasks: GIT when the job has a
 	// git_source, else WORKSPACE ([TF] SuppressDiff on all four; [CLI]
 	// resources.yml; [ts] setSourceIfNotSet).
@@ -91,27 +154,50 @@ func renderTask(t map[string]any, hasGit, reorder bool) map[string]any {
 		}
 	}
 	if sql := getMap(t, "sql_task"); sql != nil {
+		sql = maps.Clone(sql)
 		if f := getMap(sql, "file"); f != nil && getString(f, "source") == "" {
 			f = maps.Clone(f)
 			f["source"] = source
-			sql = maps.Clone(sql)
 			sql["file"] = f
-			out["sql_task"] = sql
+		}
+		if r.on(ZeroScalars) {
+			for _, k := range []string{"alert", "dashboard"} {
+				if m := getMap(sql, k); m != nil {
+					m = maps.Clone(m)
+					setDefault(m, "pause_subscriptions", false)
+					sql[k] = m
+				}
+			}
+		}
+		out["sql_task"] = sql
+	}
+	if r.on(ZeroScalars) {
+		if d := getMap(t, "dashboard_task"); d != nil {
+			if sub := getMap(d, "subscription"); sub != nil {
+				sub = maps.Clone(sub)
+				setDefault(sub, "paused", false)
+				d = maps.Clone(d)
+				d["subscription"] = sub
+				out["dashboard_task"] = d
+			}
 		}
 	}
 	if nc := getMap(t, "new_cluster"); nc != nil {
-		out["new_cluster"] = renderCluster(nc)
+		out["new_cluster"] = r.cluster(nc)
 	}
 	// for_each_task.task gets the same defaults as a top-level task ([CLI]
 	// resources.yml, configsync).
 	if fe := getMap(t, "for_each_task"); fe != nil {
+		fe = maps.Clone(fe)
 		if inner := getMap(fe, "task"); inner != nil {
-			fe = maps.Clone(fe)
-			fe["task"] = renderTask(inner, hasGit, reorder)
-			out["for_each_task"] = fe
+			fe["task"] = r.task(inner, hasGit)
 		}
+		if r.on(ZeroScalars) {
+			setDefault(fe, "concurrency", zero)
+		}
+		out["for_each_task"] = fe
 	}
-	if reorder {
+	if r.reorder {
 		// depends_on comes back in the service's own order (§7.2); stored
 		// sorted, shown reversed.
 		if deps := getList(t, "depends_on"); len(deps) > 1 {
@@ -119,28 +205,89 @@ func renderTask(t map[string]any, hasGit, reorder bool) map[string]any {
 			slices.Reverse(rev)
 			out["depends_on"] = rev
 		}
-		if wh := getMap(t, "webhook_notifications"); wh != nil {
+		if wh := getMap(out, "webhook_notifications"); len(wh) > 0 {
 			out["webhook_notifications"] = reorderWebhooks(wh)
 		}
 	}
 	return out
 }
 
-// renderCluster adds the cluster fields the service computes (§7.3): cloud
+// cluster adds the cluster fields the service computes (§7.3): cloud
 // attributes and data_security_mode when omitted ([CLI] resources.yml
 // ignore_remote_changes and configsync "computed on some workspaces"; values
-// as in [ts] jobFixUps, an AWS workspace), and enable_elastic_disk.
-func renderCluster(c map[string]any) map[string]any {
+// as in [ts] jobFixUps, an AWS workspace), and enable_elastic_disk; with the
+// behaviours on, the platform's defaults inside a partial aws_attributes,
+// workload_type clients, the legacy delta preview conf, the read-back
+// spelling of data_security_mode and the driver pool of a pool cluster.
+func (r reader) cluster(c map[string]any) map[string]any {
 	out := maps.Clone(c)
 	_, aws := c["aws_attributes"]
 	_, azure := c["azure_attributes"]
 	_, gcp := c["gcp_attributes"]
-	if !aws && !azure && !gcp {
+	pool := getString(c, "instance_pool_id") != ""
+	switch {
+	case !aws && !azure && !gcp && !pool:
 		out["aws_attributes"] = map[string]any{"availability": "SPOT_WITH_FALLBACK", "zone_id": "us-east-1c"}
+	case aws && r.on(CloudAttributeDefaults) && !pool:
+		a := maps.Clone(getMap(c, "aws_attributes"))
+		if a == nil {
+			a = map[string]any{}
+		}
+		setDefault(a, "availability", "SPOT_WITH_FALLBACK")
+		setDefault(a, "zone_id", "us-east-1c")
+		if r.on(ZeroScalars) {
+			// [TF] clusters/resource_cluster.go:60-89 strips these zeros.
+			setDefault(a, "ebs_volume_count", zero)
+			setDefault(a, "ebs_volume_size", zero)
+		}
+		out["aws_attributes"] = a
 	}
 	setDefault(out, "data_security_mode", "SINGLE_USER")
-	setDefault(out, "enable_elastic_disk", false)
+	if !pool {
+		setDefault(out, "enable_elastic_disk", false)
+	}
+	if r.on(DataSecurityModeAliases) {
+		switch getString(out, "data_security_mode") {
+		case "DATA_SECURITY_MODE_DEDICATED", "DATA_SECURITY_MODE_AUTO":
+			out["data_security_mode"] = "SINGLE_USER"
+		case "DATA_SECURITY_MODE_STANDARD":
+			out["data_security_mode"] = "USER_ISOLATION"
+		}
+	}
+	if r.on(WorkloadTypeClients) {
+		if wt := getMap(c, "workload_type"); wt != nil {
+			if cl := getMap(wt, "clients"); cl != nil {
+				cl = maps.Clone(cl)
+				setDefault(cl, "notebooks", true)
+				setDefault(cl, "jobs", true)
+				wt = maps.Clone(wt)
+				wt["clients"] = cl
+				out["workload_type"] = wt
+			}
+		}
+	}
+	if r.on(DeltaPreviewConf) && legacyRuntime(getString(c, "spark_version")) {
+		sc := maps.Clone(getMap(c, "spark_conf"))
+		if sc == nil {
+			sc = map[string]any{}
+		}
+		setDefault(sc, "spark.databricks.delta.preview.enabled", "true")
+		out["spark_conf"] = sc
+	}
+	if r.on(InstancePoolRules) && pool {
+		setDefault(out, "driver_instance_pool_id", getString(c, "instance_pool_id"))
+	}
 	return out
+}
+
+// legacyRuntime: a Databricks runtime version "M.m.x-..." with M below 6.
+func legacyRuntime(v string) bool {
+	major, _, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	n, err := strconv.Atoi(major)
+	return err == nil && n < 6
 }
 
 func setDefault(m map[string]any, k string, v any) {
@@ -149,15 +296,22 @@ func setDefault(m map[string]any, k string, v any) {
 	}
 }
 
-// readView is the stored settings as a read shows them before defaults: with
-// reorder, tasks in a deterministic order unrelated to the request order (by
-// a hash of task_key; the service is reported to return tasks in its own
-// order, §7.2, laktory issue #286, TF sorts tasks on read); with page >= 0,
+// view is the stored settings as a read shows them before defaults: tasks
+// sorted by task_key (SortedTasks), or with reorder in a deterministic order
+// unrelated to both the request order and the key order (by a hash of
+// task_key), so that a client relying on either is caught; with page >= 0,
 // only that page of each paged array (more reports whether any array goes
 // on). The result shares the stored values and may be modified at the top.
-func readView(st map[string]any, reorder bool, page int) (view map[string]any, more bool) {
+func (r reader) view(st map[string]any, page int) (view map[string]any, more bool) {
 	view = maps.Clone(st)
-	if tasks := getList(st, "tasks"); reorder && len(tasks) > 1 {
+	if tasks := getList(st, "tasks"); !r.reorder && r.on(SortedTasks) && len(tasks) > 1 {
+		tasks = slices.Clone(tasks)
+		slices.SortStableFunc(tasks, func(a, b any) int {
+			return strings.Compare(getString(asMap(a), "task_key"), getString(asMap(b), "task_key"))
+		})
+		view["tasks"] = tasks
+	}
+	if tasks := getList(st, "tasks"); r.reorder && len(tasks) > 1 {
 		tasks = slices.Clone(tasks)
 		slices.SortStableFunc(tasks, func(a, b any) int {
 			ka, kb := getString(asMap(a), "task_key"), getString(asMap(b), "task_key")
@@ -229,7 +383,7 @@ func pageArrays(m map[string]any, page int, names []string) (map[string]any, boo
 // §3.2.3) and caches the bytes: lists of thousands of jobs then cost a
 // concatenation. With expand_tasks on 2.2 each array is cut at 100 elements
 // and the item says has_more (§5.2, [SDK] BaseJob.has_more); 2.1 returns all.
-func listView(j *job, expand, v21, reorder bool) []byte {
+func (r reader) listView(j *job, expand, v21 bool) []byte {
 	slot := 0
 	if expand {
 		slot |= 1
@@ -237,7 +391,7 @@ func listView(j *job, expand, v21, reorder bool) []byte {
 	if v21 {
 		slot |= 2
 	}
-	if reorder {
+	if r.reorder {
 		slot |= 4
 	}
 	if b := j.views[slot].Load(); b != nil {
@@ -247,8 +401,8 @@ func listView(j *job, expand, v21, reorder bool) []byte {
 	if expand && !v21 {
 		page = 0
 	}
-	view, more := readView(j.settings, reorder, page)
-	settings := renderSettings(view, reorder, !expand)
+	view, more := r.view(j.settings, page)
+	settings := r.settings(view, !expand)
 	item := map[string]any{
 		"job_id":            num(j.id),
 		"creator_user_name": j.creator,

@@ -24,21 +24,23 @@ const (
 
 // Life-cycle and result states (§8.5).
 const (
-	lcQueued      = "QUEUED"
-	lcPending     = "PENDING"
-	lcBlocked     = "BLOCKED"
-	lcRunning     = "RUNNING"
-	lcTerminated  = "TERMINATED"
-	lcSkipped     = "SKIPPED"
-	resSuccess    = "SUCCESS"
-	resFailed     = "FAILED"
-	resCanceled   = "CANCELED"
-	resUpFailed   = "UPSTREAM_FAILED"
-	resUpCanceled = "UPSTREAM_CANCELED"
-	resExcluded   = "EXCLUDED"
-	resDisabled   = "DISABLED"
-	resWithFail   = "SUCCESS_WITH_FAILURES"
-	resMaxRuns    = "MAXIMUM_CONCURRENT_RUNS_REACHED"
+	lcQueued     = "QUEUED"
+	lcPending    = "PENDING"
+	lcBlocked    = "BLOCKED"
+	lcRunning    = "RUNNING"
+	lcTerminated = "TERMINATED"
+	lcSkipped    = "SKIPPED"
+	// lcInternalError is how the service ends a failed run (runView).
+	lcInternalError = "INTERNAL_ERROR"
+	resSuccess      = "SUCCESS"
+	resFailed       = "FAILED"
+	resCanceled     = "CANCELED"
+	resUpFailed     = "UPSTREAM_FAILED"
+	resUpCanceled   = "UPSTREAM_CANCELED"
+	resExcluded     = "EXCLUDED"
+	resDisabled     = "DISABLED"
+	resWithFail     = "SUCCESS_WITH_FAILURES"
+	resMaxRuns      = "MAXIMUM_CONCURRENT_RUNS_REACHED"
 )
 
 // run is a job run or a one-time (submitted) run. Its fields are persisted.

@@ -104,7 +104,7 @@ func TestRunFailureAndRepair(t *testing.T) {
 	e.fail("POST", "/api/2.2/jobs/runs/repair", map[string]any{"run_id": id, "rerun_all_failed_tasks": true}, 400, "INVALID_STATE")
 	e.clock.Advance(time.Minute)
 	r := e.run(id)
-	if got := states(t, r); got != "TERMINATED/FAILED a=TERMINATED/SUCCESS b=TERMINATED/FAILED c=TERMINATED/UPSTREAM_FAILED d=TERMINATED/SUCCESS" {
+	if got := states(t, r); got != "INTERNAL_ERROR/FAILED a=TERMINATED/SUCCESS b=TERMINATED/FAILED c=TERMINATED/UPSTREAM_FAILED d=TERMINATED/SUCCESS" {
 		t.Errorf("states %s", got)
 	}
 	if msg := r["state"].(map[string]any)["state_message"].(string); !strings.Contains(msg, "Task b failed") {
@@ -178,7 +178,7 @@ func TestRunConditionsAndOnly(t *testing.T) {
 	id := e.runNow(map[string]any{"job_id": jobID})
 	e.clock.Advance(time.Minute)
 	r := e.run(id)
-	want := "TERMINATED/FAILED check=TERMINATED/SUCCESS yes=TERMINATED/SUCCESS no=TERMINATED/EXCLUDED off=TERMINATED/DISABLED x_fail=TERMINATED/FAILED after=TERMINATED/UPSTREAM_FAILED"
+	want := "INTERNAL_ERROR/FAILED check=TERMINATED/SUCCESS yes=TERMINATED/SUCCESS no=TERMINATED/EXCLUDED off=TERMINATED/DISABLED x_fail=TERMINATED/FAILED after=TERMINATED/UPSTREAM_FAILED"
 	if got := states(t, r); got != want {
 		t.Errorf("states\n got %s\nwant %s", got, want)
 	}
@@ -195,7 +195,7 @@ func TestRunConditionsAndOnly(t *testing.T) {
 	}
 	id = e.runNow(map[string]any{"job_id": jobID, "only": []any{"x_fail+"}})
 	e.clock.Advance(time.Minute)
-	if got := states(t, e.run(id)); got != "TERMINATED/FAILED x_fail=TERMINATED/FAILED after=TERMINATED/UPSTREAM_FAILED" {
+	if got := states(t, e.run(id)); got != "INTERNAL_ERROR/FAILED x_fail=TERMINATED/FAILED after=TERMINATED/UPSTREAM_FAILED" {
 		t.Errorf("only downstream: %s", got)
 	}
 	e.fail("POST", "/api/2.2/jobs/run-now", map[string]any{"job_id": jobID, "only": []any{"nope"}}, 400, "INVALID_PARAMETER_VALUE")

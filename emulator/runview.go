@@ -10,7 +10,14 @@ import (
 // runView renders a job run as BaseRun / Run (§3.2.10, jobs-api-schema.md
 // Run). withTasks adds the task runs; history adds repair_history
 // (include_history).
-func runView(r *run, rs *runState, host string, withTasks, history bool) map[string]any {
+//
+// With internalError (FailedRunInternalError), a job run that failed shows
+// life_cycle_state INTERNAL_ERROR, as the service's do ([cloud]
+// acceptance/bundle/resources/job_runs/failed_run/output.txt:40-43); its
+// v2 status stays TERMINATED (RunLifecycleStateV2State has no such state)
+// and task runs keep TERMINATED (assumed: the recorded output shows only the
+// run's state).
+func runView(r *run, rs *runState, host string, withTasks, history, internalError bool) map[string]any {
 	first := r.Epochs[0]
 	out := map[string]any{
 		"run_id":                  num(r.ID),
@@ -32,6 +39,9 @@ func runView(r *run, rs *runState, host string, withTasks, history bool) map[str
 		"run_page_url":            pageURL(host, r.JobID, r.ID),
 		"state":                   stateView(rs.life, rs.result, rs.message, rs.cancelled),
 		"status":                  statusView(rs.life, rs.result, rs.message),
+	}
+	if internalError && rs.life == lcTerminated && rs.result == resFailed {
+		out["state"] = stateView(lcInternalError, rs.result, rs.message, rs.cancelled)
 	}
 	if r.Type == runTypeJob {
 		out["job_id"] = num(r.JobID)
@@ -55,7 +65,7 @@ func runView(r *run, rs *runState, host string, withTasks, history bool) map[str
 		out["git_source"] = gs
 	}
 	if withTasks {
-		if jc, ok := renderSettings(r.Settings, false, false)["job_clusters"]; ok {
+		if jc, ok := (reader{}).settings(r.Settings, false)["job_clusters"]; ok {
 			out["job_clusters"] = jc
 		}
 		_, hasGit := r.Settings["git_source"]
@@ -74,7 +84,7 @@ func runView(r *run, rs *runState, host string, withTasks, history bool) map[str
 // taskView renders a task run (RunTask): the task settings with their read
 // defaults plus the run fields.
 func taskView(ts *taskState, r *run, host string, hasGit bool) map[string]any {
-	out := renderTask(ts.att.Def, hasGit, false)
+	out := reader{}.task(ts.att.Def, hasGit) // run views: the base read defaults only
 	out["run_id"] = num(ts.att.RunID)
 	out["attempt_number"] = zero
 	out["start_time"] = num(ts.start)
@@ -280,7 +290,7 @@ func (s *Server) listRuns(rq *request) (any, *apiError) {
 	if hi > lo {
 		runs := make([]any, 0, hi-lo)
 		for _, it := range items[lo:hi] {
-			v := runView(it.r, it.rs, rq.r.Host, expand, false)
+			v := runView(it.r, it.rs, rq.r.Host, expand, false, s.on(FailedRunInternalError))
 			if expand && !rq.v21() {
 				// 2.2: at most 100 tasks per run in lists, has_more when cut
 				// ([SDK] BaseRun.has_more).
@@ -325,7 +335,7 @@ func (s *Server) getRun(rq *request) (any, *apiError) {
 		}
 		page = int(c.K2)
 	}
-	v := runView(r, rs, rq.r.Host, true, getBool(rq.params, "include_history"))
+	v := runView(r, rs, rq.r.Host, true, getBool(rq.params, "include_history"), s.on(FailedRunInternalError))
 	if rq.v21() {
 		if n := len(r.Tasks); n > pageSize {
 			return nil, invalidParam("Resources with more than %d tasks can only be handled by API 2.2 and above. Your resource has %d tasks", pageSize, n)

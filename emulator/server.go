@@ -77,6 +77,13 @@ type Options struct {
 	// this much memory, not their sum (300 bodies of 8 MB peaked at 3.5 GB
 	// without it).
 	BodyBudget int64
+	// Without turns off some of the real service's behaviours (all are on
+	// by default; see Behaviour).
+	Without Behaviour
+	// Policies are the workspace's cluster policies, by policy id: each a
+	// policy definition ({"spark_conf.spark.x": {"type": "fixed", "value":
+	// "1"}, ...}). Nil means the one DefaultPolicyID policy.
+	Policies map[string]map[string]any
 }
 
 // Default ids and their step. Steps are even so that ids keep the parity of
@@ -194,6 +201,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.BodyBudget <= 0 {
 		o.BodyBudget = defaultBodyBudget
+	}
+	if o.Policies == nil {
+		o.Policies = defaultPolicies()
 	}
 	s := &Server{
 		opts:     o,
