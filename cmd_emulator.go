@@ -43,6 +43,7 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			&cli.StringSliceFlag{Name: "principal", Usage: "add a principal: user:NAME[:GROUP,...], group:NAME or sp:APPLICATION_ID[:GROUP,...] (repeatable)"},
 			&cli.StringFlag{Name: "principals", Usage: "JSON file of users, groups, service principals and tokens to add (see emulator/README.md)"},
 			&cli.StringSliceFlag{Name: "token", Usage: "TOKEN=NAME: requests with this bearer token authenticate as the user or service principal NAME (repeatable)"},
+			&cli.StringFlag{Name: "workspaces", Value: "shared", Usage: "shared (every token sees one workspace) or per-token (each token its own jobs, runs, permissions and files)"},
 			&cli.Int64Flag{Name: "workspace-id", Usage: "the workspace id of host metadata and /Me (default 7474650000000001)"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
 		},
@@ -59,6 +60,7 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 				reorder:     c.Bool("reorder"),
 				user:        c.String("user"),
 				workspaceID: c.Int64("workspace-id"),
+				workspaces:  c.String("workspaces"),
 				allowRemote: c.Bool("allow-remote"),
 			}
 			if err := o.validate(); err != nil {
@@ -78,6 +80,7 @@ type emulatorOpts struct {
 	addr, data, user    string
 	directory           emulator.Directory
 	workspaceID         int64
+	workspaces          string
 	latency             time.Duration
 	rateLimit, failRate float64
 	reorder             bool
@@ -112,6 +115,9 @@ func (o emulatorOpts) validate() error {
 	if o.workspaceID < 0 {
 		return usageError("--workspace-id must be a positive number")
 	}
+	if o.workspaces != "" && o.workspaces != emulator.WorkspacesShared && o.workspaces != emulator.WorkspacesPerToken {
+		return usageError(fmt.Sprintf("--workspaces %q: use shared or per-token", o.workspaces))
+	}
 	if o.latency < 0 {
 		return usageError("--latency must not be negative")
 	}
@@ -138,7 +144,7 @@ func (o emulatorOpts) validate() error {
 func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
 	// A standalone server's request log is never read: keep it small.
 	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user,
-		Directory: o.directory, WorkspaceID: o.workspaceID, RequestLogLimit: 100})
+		Directory: o.directory, WorkspaceID: o.workspaceID, Workspaces: o.workspaces, RequestLogLimit: 100})
 	if err != nil {
 		return err
 	}
@@ -157,6 +163,9 @@ func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
 	stateLine := "state: in memory only (use --data FILE to keep it)"
 	if o.data != "" {
 		stateLine = "state: " + o.data + " (saved on exit)"
+	}
+	if o.workspaces == emulator.WorkspacesPerToken {
+		stateLine += "\n  workspaces: one per token"
 	}
 	fmt.Fprintf(e.out, `jobsync emulator: serving an emulated Databricks workspace on %s
   %s

@@ -29,8 +29,17 @@ import (
 
 const stateVersion = 1
 
+// stateFile is the --data file: the shared workspace's state at the top
+// level and, with per-token workspaces, each token's under "workspaces",
+// keyed by the SHA-256 of its tenancy key so that no token is written down.
 type stateFile struct {
-	Version   int               `json:"version"`
+	Version int `json:"version"`
+	storeFile
+	Workspaces map[string]*storeFile `json:"workspaces,omitempty"`
+}
+
+// storeFile is the state of one workspace.
+type storeFile struct {
 	NextJobID int64             `json:"next_job_id"`
 	NextRunID int64             `json:"next_run_id"`
 	Jobs      []json.RawMessage `json:"jobs"`
@@ -129,7 +138,32 @@ func (s *Server) save() error {
 // snapshot encodes the state. Jobs are written from their cached settings
 // encoding, so a save of many unchanged jobs is mostly a copy.
 func (s *Server) snapshot() ([]byte, error) {
-	st := s.st
+	b := fmt.Appendf(nil, `{"version":%d,`, stateVersion)
+	b, err := appendStore(b, s.st)
+	if err != nil {
+		return nil, err
+	}
+	keys, stores := s.tenantList()
+	if len(keys) > 0 {
+		b = append(b, `,"workspaces":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ":{"...)
+			if b, err = appendStore(b, stores[i]); err != nil {
+				return nil, err
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// appendStore appends the fields of st's storeFile (without braces).
+func appendStore(b []byte, st *store) ([]byte, error) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	runs := make([]*run, 0, len(st.runs))
@@ -156,7 +190,8 @@ func (s *Server) snapshot() ([]byte, error) {
 	for _, j := range st.jobs {
 		size += len(j.settingsJSON()) + 200
 	}
-	b := fmt.Appendf(make([]byte, 0, size), `{"version":%d,"next_job_id":%d,"next_run_id":%d,"jobs":[`, stateVersion, st.nextJobID, st.nextRunID)
+	b = slices.Grow(b, size)
+	b = fmt.Appendf(b, `"next_job_id":%d,"next_run_id":%d,"jobs":[`, st.nextJobID, st.nextRunID)
 	for i, id := range st.order {
 		j := st.jobs[id]
 		if i > 0 {
@@ -175,7 +210,7 @@ func (s *Server) snapshot() ([]byte, error) {
 		b = append(b, '}')
 	}
 	b = append(b, "],"...)
-	return append(b, rest[1:]...), nil
+	return append(b, rest[1:len(rest)-1]...), nil
 }
 
 // settingsJSON is the cached encoding of the stored settings.
@@ -188,27 +223,49 @@ func (j *job) settingsJSON() []byte {
 	return b
 }
 
-// loadState reads a state file; a missing file is a nil state.
-func loadState(path string) (*store, error) {
+// loadState reads a state file: the shared workspace and the per-token
+// ones by key hash. A missing file is a nil state.
+func loadState(path string) (*store, map[string]*store, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("emulator: reading state: %w", err)
+		return nil, nil, fmt.Errorf("emulator: reading state: %w", err)
 	}
 	bad := func(err error) error {
 		return fmt.Errorf("emulator: state file %s is not valid (%v); move it away to start with an empty workspace", path, err)
 	}
 	var f stateFile
 	if err := decodeNumbers(data, &f); err != nil {
-		return nil, bad(err)
+		return nil, nil, bad(err)
 	}
 	if f.Version != stateVersion {
-		return nil, bad(fmt.Errorf("version %d, this jobsync reads version %d", f.Version, stateVersion))
+		return nil, nil, bad(fmt.Errorf("version %d, this jobsync reads version %d", f.Version, stateVersion))
 	}
+	st, err := loadStore(&f.storeFile)
+	if err != nil {
+		return nil, nil, bad(err)
+	}
+	tenants := map[string]*store{}
+	for k, sf := range f.Workspaces {
+		if sf == nil {
+			return nil, nil, bad(fmt.Errorf("workspace %s is empty", k))
+		}
+		t, err := loadStore(sf)
+		if err != nil {
+			return nil, nil, bad(fmt.Errorf("workspace %s: %w", k, err))
+		}
+		tenants[k] = t
+	}
+	return st, tenants, nil
+}
+
+// loadStore builds one workspace from its part of the file, with the same
+// checks as requests get (a hand-edited file must not crash the emulator).
+func loadStore(f *storeFile) (*store, error) {
 	if f.NextJobID <= 0 || f.NextRunID <= 0 {
-		return nil, bad(errors.New("missing id counters"))
+		return nil, errors.New("missing id counters")
 	}
 	st := newStore(f.NextJobID, f.NextRunID)
 	for _, raw := range f.Jobs {
@@ -220,15 +277,15 @@ func loadState(path string) (*store, error) {
 			ACL      []ace          `json:"acl"`
 		}
 		if err := decodeNumbers(raw, &pj); err != nil {
-			return nil, bad(err)
+			return nil, err
 		}
 		if pj.Settings == nil || pj.JobID <= 0 {
-			return nil, bad(fmt.Errorf("job %d has no settings", pj.JobID))
+			return nil, fmt.Errorf("job %d has no settings", pj.JobID)
 		}
 		// A hand-edited file gets the same checks as a request.
 		settings, aerr := conform(pj.Settings, "JobSettings")
 		if aerr != nil {
-			return nil, bad(fmt.Errorf("job %d: %s", pj.JobID, aerr.msg))
+			return nil, fmt.Errorf("job %d: %s", pj.JobID, aerr.msg)
 		}
 		st.putJob(newJob(pj.JobID, pj.Created, pj.Creator, settings))
 		st.perms[pj.JobID] = pj.ACL
@@ -236,23 +293,23 @@ func loadState(path string) (*store, error) {
 	for _, r := range f.Runs {
 		if r == nil || len(r.Epochs) == 0 || len(r.Tasks) == 0 ||
 			slices.ContainsFunc(r.Tasks, func(t *taskRun) bool { return t == nil || len(t.Attempts) == 0 }) {
-			return nil, bad(errors.New("a run without tasks"))
+			return nil, errors.New("a run without tasks")
 		}
 		for i, ep := range r.Epochs {
 			if ep == nil {
-				return nil, bad(fmt.Errorf("run %d: execution %d is empty", r.ID, i))
+				return nil, fmt.Errorf("run %d: execution %d is empty", r.ID, i)
 			}
 		}
 		ran := map[string]bool{}
 		for _, t := range r.Tasks {
 			for _, a := range t.Attempts {
 				if a == nil || a.Def == nil || a.Epoch < 0 || a.Epoch >= len(r.Epochs) {
-					return nil, bad(fmt.Errorf("run %d: task %s has a bad attempt", r.ID, t.Key))
+					return nil, fmt.Errorf("run %d: task %s has a bad attempt", r.ID, t.Key)
 				}
 				// The run's state is computed from its executions' task
 				// lists: an attempt no execution lists has no state.
 				if !slices.Contains(r.Epochs[a.Epoch].Keys, t.Key) {
-					return nil, bad(fmt.Errorf("run %d: task %s has an attempt that execution %d does not list", r.ID, t.Key, a.Epoch))
+					return nil, fmt.Errorf("run %d: task %s has an attempt that execution %d does not list", r.ID, t.Key, a.Epoch)
 				}
 				ran[fmt.Sprint(a.Epoch, t.Key)] = true
 			}
@@ -260,7 +317,7 @@ func loadState(path string) (*store, error) {
 		for i, ep := range r.Epochs {
 			for _, k := range ep.Keys {
 				if !ran[fmt.Sprint(i, k)] {
-					return nil, bad(fmt.Errorf("run %d: execution %d lists task %s without an attempt", r.ID, i, k))
+					return nil, fmt.Errorf("run %d: execution %d lists task %s without an attempt", r.ID, i, k)
 				}
 			}
 		}
@@ -277,7 +334,7 @@ func loadState(path string) (*store, error) {
 	st.creates = f.Creates
 	st.nextObjectID = f.NextObjectID
 	if err := loadObjects(st, f.Objects); err != nil {
-		return nil, bad(err)
+		return nil, err
 	}
 	return st, nil
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// X-Databricks-Org-Id header of /Me. Default 7_474_650_000_000_001
 	// (16 digits, like real ones).
 	WorkspaceID int64
+	// Workspaces is WorkspacesShared (the default: every token sees the
+	// same workspace) or WorkspacesPerToken (each token its own; tenancy.go).
+	Workspaces string
 	// Latency is added to every request (see SetLatency).
 	Latency time.Duration
 	// DataFile, when set, is loaded by New if it exists and written
@@ -140,7 +143,10 @@ type Server struct {
 	opts Options
 	dir  *directory
 
-	st *store // the workspace every token sees (tenancy.go)
+	st *store // the shared workspace (tenancy.go)
+
+	tenMu   sync.Mutex
+	tenants map[string]*store // per-token workspaces by tenantKey
 
 	latency  atomic.Int64 // time.Duration
 	reorder  atomic.Bool
@@ -177,6 +183,9 @@ func New(o Options) (*Server, error) {
 	if o.WorkspaceID <= 0 {
 		o.WorkspaceID = defaultWorkspace
 	}
+	if err := checkWorkspacesMode(o.Workspaces); err != nil {
+		return nil, err
+	}
 	dir, err := newDirectory(o.User, o.Directory)
 	if err != nil {
 		return nil, err
@@ -209,6 +218,7 @@ func New(o Options) (*Server, error) {
 		opts:     o,
 		dir:      dir,
 		st:       newStore(o.FirstJobID, o.FirstRunID),
+		tenants:  map[string]*store{},
 		limiters: map[string]*bucket{},
 		rng:      rand.New(rand.NewPCG(uint64(o.Seed), 0x6a6f6273796e63)), // "jobsync"
 	}
@@ -218,16 +228,22 @@ func New(o Options) (*Server, error) {
 	s.reorder.Store(o.ReorderReads)
 	s.persist.path = o.DataFile
 	if o.DataFile != "" {
-		st, err := loadState(o.DataFile)
+		st, tenants, err := loadState(o.DataFile)
 		if err != nil {
 			return nil, err
 		}
 		if st != nil {
-			s.st = st
+			s.st, s.tenants = st, tenants
 			s.persist.loaded = true
+		}
+		if len(tenants) > 0 && o.Workspaces != WorkspacesPerToken {
+			return nil, fmt.Errorf("emulator: state file %s holds per-token workspaces: serve it with per-token workspaces (--workspaces per-token), or move it away", o.DataFile)
 		}
 	}
 	s.seed(s.st)
+	for _, t := range s.tenants {
+		s.seed(t)
+	}
 	return s, nil
 }
 
@@ -273,7 +289,7 @@ func (s *Server) record(rq Request) {
 	s.logMu.Unlock()
 }
 
-// JobIDs returns the ids of all jobs, ascending.
+// JobIDs returns the ids of all jobs of the shared workspace, ascending.
 func (s *Server) JobIDs() []int64 {
 	s.st.mu.RLock()
 	defer s.st.mu.RUnlock()
