@@ -167,6 +167,8 @@ func (p *progress) event(ev applier.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Phase {
+	case applier.PhaseNotice:
+		fmt.Fprintf(p.e.err, "note: %s\n", ev.Note)
 	case "failed":
 		fmt.Fprintf(p.e.err, "[%d/%d] %s %s failed: %v\n", ev.Done, p.total, ev.Op, ev.Key, ev.Err)
 	case "done":

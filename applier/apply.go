@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jobsync/jobsync/jobsapi"
@@ -55,7 +57,9 @@ type Event struct {
 	// JobID is the job the action wrote, once known.
 	JobID int64
 	// Note says something unusual happened, such as an ambiguous create
-	// that was resolved by adopting the job it had made.
+	// that was resolved by adopting the job it had made. A PhaseNotice
+	// event carries only a Note (and the action that caused it): something
+	// the user should know about the whole apply.
 	Note string
 }
 
@@ -80,6 +84,10 @@ const (
 	PhaseStart  = "start"
 	PhaseDone   = "done"
 	PhaseFailed = "failed"
+	// PhaseNotice is said once per apply, before the done or failed event
+	// of the action that caused it: the workspace does not implement
+	// jobs/update, so updates are sent as resets from then on.
+	PhaseNotice = "notice"
 )
 
 // Apply executes p against the workspace behind c, recording each completed
@@ -195,6 +203,10 @@ type applier struct {
 	// outcome per action index; written by the coordinator only.
 	status []status
 	errs   []error
+
+	// resetOnly is set once jobs/update answered 404 or 501: every later
+	// update of this apply is sent as a reset (see update).
+	resetOnly atomic.Bool
 }
 
 type status int
@@ -230,10 +242,11 @@ func (a *applier) writeRecords(ctx context.Context) ([]string, error) {
 
 // outcome is what a worker reports back.
 type outcome struct {
-	i     int
-	jobID int64
-	note  string
-	err   error
+	i      int
+	jobID  int64
+	note   string
+	notice string // for a PhaseNotice event
+	err    error
 }
 
 // run is the coordinator: it alone starts actions, collects their
@@ -269,8 +282,9 @@ func (a *applier) run(ctx context.Context) {
 			inflight++
 			a.emit(Event{Key: a.plan.Actions[i].Key, Op: a.plan.Actions[i].Op, Phase: PhaseStart, Done: finished, Total: n})
 			go func(i int) {
-				jobID, note, err := a.do(actx, i)
-				results <- outcome{i: i, jobID: jobID, note: note, err: err}
+				var notice string
+				jobID, note, err := a.do(actx, i, &notice)
+				results <- outcome{i: i, jobID: jobID, note: note, notice: notice, err: err}
 			}(i)
 		}
 		if inflight == 0 {
@@ -281,6 +295,9 @@ func (a *applier) run(ctx context.Context) {
 			inflight--
 			finished++
 			act := a.plan.Actions[r.i]
+			if r.notice != "" {
+				a.emit(Event{Key: act.Key, Op: act.Op, Phase: PhaseNotice, Note: r.notice, Done: finished - 1, Total: n, JobID: r.jobID})
+			}
 			if r.err != nil {
 				a.status[r.i], a.errs[r.i] = failed, r.err
 				stopping = true
@@ -358,8 +375,9 @@ func (a *applier) resolve(act *planner.Action) (body, perms json.RawMessage, app
 	return body, perms, applied, nil
 }
 
-// do performs action i and records it. It returns the job id it wrote.
-func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
+// do performs action i and records it. It returns the job id it wrote;
+// notice is set when the action makes the apply change how it writes.
+func (a *applier) do(ctx context.Context, i int, notice *string) (int64, string, error) {
 	act := &a.plan.Actions[i]
 	jobID := act.JobID
 	if jobID == 0 && act.Op != planner.OpCreate {
@@ -398,7 +416,7 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 		}
 		a.setID(act.Key, jobID)
 	case planner.OpUpdate:
-		err = a.client.UpdateJob(ctx, body)
+		err = a.update(ctx, jobID, body, notice)
 	case planner.OpReset:
 		err = a.client.ResetJob(ctx, body)
 	case planner.OpDelete:
@@ -450,6 +468,39 @@ func (a *applier) do(ctx context.Context, i int) (int64, string, error) {
 		}
 	}
 	return jobID, note, a.record(ctx, act.Key, rec)
+}
+
+// update sends a jobs/update. Some servers (test servers, proxies of older
+// APIs) do not implement it: they answer 404 (the real service says a
+// missing job with 400 INVALID_PARAMETER_VALUE, jobs-api.md §6.2, so a 404
+// means the endpoint) or 501. Then this and every later update of the apply
+// is sent as a jobs/reset of the job's current settings with the update
+// applied to them (planner.ResetFromUpdate), which leaves the job as the
+// update would have; notice says so, once.
+func (a *applier) update(ctx context.Context, jobID int64, body json.RawMessage, notice *string) error {
+	if !a.resetOnly.Load() {
+		err := a.client.UpdateJob(ctx, body)
+		var apiErr *jobsapi.APIError
+		if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusNotFound && apiErr.StatusCode != http.StatusNotImplemented) {
+			return err
+		}
+		if a.resetOnly.CompareAndSwap(false, true) {
+			answer := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
+			if apiErr.ErrorCode != "" {
+				answer += " " + apiErr.ErrorCode
+			}
+			*notice = "the workspace does not implement jobs/update (" + answer + "): updates are sent as jobs/reset with the full settings for the rest of this apply"
+		}
+	}
+	job, err := a.client.GetJob(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("reading job %d to send its update as a reset: %w", jobID, err)
+	}
+	reset, err := planner.ResetFromUpdate(job.Settings, body)
+	if err != nil {
+		return fmt.Errorf("sending the update of job %d as a reset: %w", jobID, err)
+	}
+	return a.client.ResetJob(ctx, reset)
 }
 
 func (a *applier) record(ctx context.Context, key string, j state.Job) error {
