@@ -47,11 +47,11 @@ func TestResetFromUpdate(t *testing.T) {
 		t.Error("ResetFromUpdate modified the current settings")
 	}
 	for body, msg := range map[string]string{
-		`{"job_id": 1, "fields_to_remove": ["tasks/missing"]}`:          "has no such element",
+		`{"job_id": 1, "fields_to_remove": ["tasks/missing"]}`:           "has no such element",
 		`{"job_id": 1, "fields_to_remove": ["tasks/extract/libraries"]}`: "only top-level fields",
-		`{"job_id": 1, "fields_to_remove": ["parameters/x"]}`:           "only top-level fields",
-		`{"new_settings": {}}`:                                          "no job_id",
-		`not json`:                                                      "not valid JSON",
+		`{"job_id": 1, "fields_to_remove": ["parameters/x"]}`:            "only top-level fields",
+		`{"new_settings": {}}`: "no job_id",
+		`not json`:             "not valid JSON",
 	} {
 		if _, err := ResetFromUpdate(current, json.RawMessage(body)); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: %v", body, err)
