@@ -16,6 +16,7 @@
 //	                          (workspace_tree.go: the tree and notebook formats)
 //	identity.go               /.well-known/databricks-config, /oidc/..., /api/2.0/preview/scim/v2/Me,
 //	                          the principal directory and token -> principal mapping
+//	telemetry.go              /telemetry-ext (the Databricks CLI's usage logs, dropped)
 //
 // Shared and apart: server.go (Options, dispatch), routes.go, store.go (the
 // state of one workspace), tenancy.go (which workspace a token sees),

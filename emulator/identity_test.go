@@ -240,3 +240,14 @@ func TestDirectoryErrors(t *testing.T) {
 		t.Errorf("misspelt key: %v", err)
 	}
 }
+
+func TestTelemetry(t *testing.T) {
+	e := newEnv(t, Options{})
+	status, _, body := e.send("POST", "/telemetry-ext", nil, []byte(`{"uploadTime":1,"items":[],"protoLogs":["{}","{}"]}`))
+	if status != 200 || string(body) != `{"errors":[],"numProtoSuccess":2}` {
+		t.Errorf("telemetry %d %s", status, body)
+	}
+	if status, _, _ := e.send("POST", "/telemetry-ext", map[string]string{"Authorization": ""}, []byte(`{}`)); status != 401 {
+		t.Errorf("telemetry without a token: %d", status)
+	}
+}

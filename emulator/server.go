@@ -454,6 +454,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) int 
 		return respondError(w, &apiError{status: http.StatusUnauthorized, code: codeUnauthenticated,
 			msg: "Credential was not sent or was of an unsupported type for this API."})
 	}
+	if r.URL.Path == telemetryPath {
+		return serveTelemetry(w, r, body)
+	}
 	rt, rq, aerr := s.route(r)
 	if aerr != nil {
 		return respondError(w, aerr)
