@@ -3,7 +3,9 @@
 // with a bounded number in flight, resolves "${jobs.<key>.id}" as creates
 // finish, sets permissions, and records every completed action in the
 // lockfile's journal before it counts as done, so that an apply killed at any
-// instant loses nothing and duplicates nothing.
+// instant loses nothing and duplicates nothing. When the workspace does not
+// implement jobs/update (404 or 501), it sends the updates as resets of each
+// job's current settings with the update applied, and says so once.
 //
 // It also makes the two writes to a managed job that are not plan actions:
 // Import, which adopts a job on purpose by writing its ownership tag, and
