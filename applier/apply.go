@@ -467,7 +467,19 @@ func (a *applier) do(ctx context.Context, i int, notice *string) (int64, string,
 			return jobID, note, fmt.Errorf("setting the permissions of job %d: %w", jobID, err)
 		}
 	}
-	return jobID, note, a.record(ctx, act.Key, rec)
+	if err := a.record(ctx, act.Key, rec); err != nil {
+		return jobID, note, err
+	}
+	if act.MovedFrom != "" {
+		// A rename: the old key's entry is now the new key's. (Recorded
+		// first, so the job is never missing from the lockfile; an entry
+		// of the old key left by a crash here is forgotten by the next
+		// plan.)
+		if err := a.store.Forget(ctx, act.MovedFrom); err != nil {
+			return jobID, note, fmt.Errorf("job %d was renamed to %s, but forgetting %s in the lockfile failed: %w", jobID, act.Key, act.MovedFrom, err)
+		}
+	}
+	return jobID, note, nil
 }
 
 // update sends a jobs/update. Some servers (test servers, proxies of older

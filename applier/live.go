@@ -57,7 +57,7 @@ func (a *applier) checkLive(ctx context.Context, act *planner.Action, jobID int6
 	}
 	// The tag first: a foreign job is refused as foreign, whatever its
 	// digest says (a doctored plan can carry any digest, or none).
-	if err := planner.CheckOwner(a.plan.Project, act.Key, jobID, live.Settings); err != nil {
+	if err := planner.CheckRenameOwner(a.plan.Project, act.Key, act.MovedFrom, jobID, live.Settings); err != nil {
 		oe := err.(*planner.OwnershipError)
 		oe.Op = act.Op
 		return false, oe

@@ -118,17 +118,22 @@ func Build(in Input) (*Plan, error) {
 			return nil, fmt.Errorf("job %q: %v", key, err)
 		}
 		if live != nil {
-			// identify matched only jobs that carry the key's tag; this is
-			// the last point before a request is made for one, so the
-			// rule is stated here too, where no refactoring of identity
-			// can lose it.
-			if err := CheckOwner(in.Project, key, live.JobID, live.Settings); err != nil {
+			// identify matched only jobs that carry the key's tag (or,
+			// for a rename, its old key's); this is the last point before
+			// a request is made for one, so the rule is stated here too,
+			// where no refactoring of identity can lose it.
+			if err := CheckRenameOwner(in.Project, key, id.moved[key], live.JobID, live.Settings); err != nil {
 				return nil, err
 			}
 		}
 		var lockEntry *state.Job
 		if e, ok := lockJobs[key]; ok {
 			lockEntry = &e
+		} else if old := id.moved[key]; old != "" {
+			// The rename's baseline is the old key's last apply.
+			if e, ok := lockJobs[old]; ok {
+				lockEntry = &e
+			}
 		}
 		job := desired[key]
 		if job == nil || in.Destroy {
@@ -150,7 +155,7 @@ func Build(in Input) (*Plan, error) {
 			}
 			continue
 		}
-		jp := jobPlanner{in: &in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: id.adopted[key]}
+		jp := jobPlanner{in: &in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: id.adopted[key], movedFrom: id.moved[key]}
 		a, rec, err := jp.plan()
 		if err != nil {
 			return nil, err
@@ -165,6 +170,9 @@ func Build(in Input) (*Plan, error) {
 			p.Records = append(p.Records, *rec)
 		}
 	}
+	for old, reason := range id.forget {
+		p.Records = append(p.Records, Record{Key: old, JobID: lockJobs[old].JobID, Forget: true, Reason: reason})
+	}
 	if err := order(p); err != nil {
 		return nil, err
 	}
@@ -176,6 +184,12 @@ type identity struct {
 	keys    []string         // every key to consider: desired ∪ lockfile ∪ tagged live jobs, sorted
 	match   map[string]*Live // key -> its live job
 	adopted map[string]string
+	// moved maps a key renamed with lifecycle.moved_from to its old key,
+	// when its job is the old key's (the rename is still to be applied).
+	moved map[string]string
+	// forget holds old keys whose lockfile entry a rename made stale,
+	// with the reason.
+	forget map[string]string
 }
 
 func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*identity, error) {
@@ -206,7 +220,12 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 	for k := range tagged {
 		keySet[k] = true
 	}
-	id := &identity{match: map[string]*Live{}, adopted: map[string]string{}}
+	// A renamed key stands for its old key, which is no key of its own.
+	moves := movesOf(desired)
+	for _, old := range moves {
+		delete(keySet, old)
+	}
+	id := &identity{match: map[string]*Live{}, adopted: map[string]string{}, moved: map[string]string{}, forget: map[string]string{}}
 	for k := range keySet {
 		id.keys = append(id.keys, k)
 	}
@@ -217,7 +236,13 @@ func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*
 	// its own tag, so no two keys can resolve to one job (a lockfile that
 	// names one job for two keys fails the tag check of one of them).
 	for _, k := range id.keys {
-		l, err := matchKey(k, tagged[k], lockJobs, byID, owner, in.Project, tag, id.adopted)
+		var l *Live
+		var err error
+		if old, ok := moves[k]; ok {
+			l, err = id.matchMoved(k, old, tagged, lockJobs, byID, owner, in.Project, tag)
+		} else {
+			l, err = matchKey(k, tagged[k], lockJobs, byID, owner, in.Project, tag, id.adopted)
+		}
 		if err != nil {
 			if only != nil && !only[k] {
 				// Not this plan's business (--only); the key stays unmatched.
@@ -307,6 +332,11 @@ type jobPlanner struct {
 	ids      map[string]int64
 	creating map[string]bool
 	adopted  string
+	// movedFrom is the old key of a rename to apply (lifecycle.moved_from).
+	movedFrom string
+	// renamed are the task renames (lifecycle.moved_tasks) this plan
+	// makes, old task key -> new.
+	renamed [][2]string
 
 	ignore      [][]seg
 	runAsFilled bool
@@ -364,9 +394,13 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 			applied = shallowWith(applied, "run_as", want["run_as"])
 		}
 	}
+	// Renamed tasks are compared under their new keys, and the rename is
+	// a change of its own.
+	seen := live
+	live, applied = jp.renameTasks(live, applied, want)
 	d := differ{ignore: jp.ignore, noLock: noLock}
 	d.object(nil, rules.job, live, want, applied, false)
-	changes := d.out
+	changes := append(jp.renameChanges(), d.out...)
 	jp.compared = &compared{live: live, want: want, applied: applied, noLock: noLock, changes: changes}
 
 	if len(changes) == 0 && len(perm.changes) == 0 {
@@ -387,8 +421,9 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		Applied:                want,
 		AppliedPermissions:     perm.applied,
 		AppliedPermissionsMode: jp.permMode(),
-		LiveDigest:             digestNormalized(live),
+		LiveDigest:             digestNormalized(seen),
 		Needs:                  jp.needsCreating(needs),
+		MovedFrom:              jp.movedFrom,
 	}
 	a.Changes = jp.present(changes)
 	a.Changes = append(a.Changes, perm.present(jp.job)...)
@@ -396,6 +431,9 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		a.Permissions = perm.body
 	}
 	reasons := []string{}
+	if jp.movedFrom != "" {
+		reasons = append(reasons, fmt.Sprintf("renamed from %s (lifecycle.moved_from): the job, its id and its run history are kept", jp.movedFrom))
+	}
 	if jp.adopted != "" {
 		reasons = append(reasons, jp.adopted)
 	}
@@ -664,6 +702,10 @@ func (jp *jobPlanner) chooseWrite(send map[string]any, changes []change) (Op, js
 		if len(list) > 0 {
 			newSettings[f] = list
 		}
+	}
+	for _, r := range jp.renamed {
+		// The old key goes in the same request that adds the new one.
+		remove = append(remove, "tasks/"+r[0])
 	}
 	sort.Strings(remove)
 	ub := map[string]any{"job_id": jobID}

@@ -11,6 +11,9 @@ const (
 	KindAdd    = "add"
 	KindRemove = "remove"
 	KindModify = "modify"
+	// KindRename: a task renamed (lifecycle.moved_tasks); Before and After
+	// are its old and new task_key.
+	KindRename = "rename"
 )
 
 // Change origins.

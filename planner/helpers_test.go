@@ -91,6 +91,14 @@ func loadYAML(t testing.TB, file string, data []byte) []*schema.Job {
 						for _, e := range fv.Content[m+1].Content {
 							life.IgnoreChanges = append(life.IgnoreChanges, e.Value)
 						}
+					case "moved_from":
+						life.MovedFrom = fv.Content[m+1].Value
+					case "moved_tasks":
+						life.MovedTasks = map[string]string{}
+						mt := fv.Content[m+1]
+						for x := 0; x+1 < len(mt.Content); x += 2 {
+							life.MovedTasks[mt.Content[x].Value] = mt.Content[x+1].Value
+						}
 					}
 				}
 			default:

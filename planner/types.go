@@ -131,6 +131,10 @@ type Action struct {
 	LiveDigest string `json:"live_digest,omitempty"`
 	// Needs are the keys whose job ids this action's request refers to.
 	Needs []string `json:"needs,omitempty"`
+	// MovedFrom is the job's old key when the action renames it
+	// (lifecycle.moved_from): the job keeps its id, its ownership tag moves
+	// to Key, and the lockfile entry of MovedFrom becomes Key's.
+	MovedFrom string `json:"moved_from,omitempty"`
 }
 
 // Record is one lockfile-only change (see Plan.Records).

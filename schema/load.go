@@ -972,6 +972,15 @@ func (l *loader) split(lj *loadedJob) {
 			}
 		}
 		lj.job.Lifecycle.PreventDestroy, _ = lc["prevent_destroy"].(bool)
+		lj.job.Lifecycle.MovedFrom, _ = lc["moved_from"].(string)
+		if mt, ok := lc["moved_tasks"].(map[string]any); ok {
+			lj.job.Lifecycle.MovedTasks = make(map[string]string, len(mt))
+			for from, to := range mt {
+				if s, ok := to.(string); ok {
+					lj.job.Lifecycle.MovedTasks[from] = s
+				}
+			}
+		}
 	}
 }
 
@@ -1060,6 +1069,7 @@ func (l *loader) crossJob() {
 		first[lj.job.Key] = lj
 		unique = append(unique, lj)
 	}
+	movedTo := l.checkMoves(unique, first)
 	keys := make([]string, 0, len(first))
 	for k := range first {
 		keys = append(keys, k)
@@ -1077,6 +1087,8 @@ func (l *loader) crossJob() {
 			switch _, known := first[m[1]]; {
 			case m[1] == key:
 				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("job %q refers to its own id; a job cannot trigger itself through a reference", key)})
+			case !known && movedTo[m[1]] != "":
+				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("reference to job %q, which is now %q (its lifecycle.moved_from): write ${jobs.%s.id}", m[1], movedTo[m[1]], movedTo[m[1]])})
 			case !known:
 				fs = append(fs, finding{ptr: ptr, msg: fmt.Sprintf("reference to unknown job %q%s", m[1], didYouMean(m[1], keys))})
 			default:

@@ -139,6 +139,16 @@ func (j *Job) Resolved() map[string]any {
 	if j.Lifecycle.PreventDestroy {
 		lc["prevent_destroy"] = true
 	}
+	if j.Lifecycle.MovedFrom != "" {
+		lc["moved_from"] = j.Lifecycle.MovedFrom
+	}
+	if len(j.Lifecycle.MovedTasks) > 0 {
+		mt := make(map[string]any, len(j.Lifecycle.MovedTasks))
+		for k, v := range j.Lifecycle.MovedTasks {
+			mt[k] = v
+		}
+		lc["moved_tasks"] = mt
+	}
 	if len(lc) > 0 {
 		out["lifecycle"] = lc
 	}

@@ -95,6 +95,14 @@ type Lifecycle struct {
 	// alone once the job exists.
 	IgnoreChanges  []string `json:"ignore_changes,omitempty"`
 	PreventDestroy bool     `json:"prevent_destroy,omitempty"`
+	// MovedFrom is the key the job had before it was renamed: a plan
+	// renames the old key's job instead of deleting it and creating this
+	// one.
+	MovedFrom string `json:"moved_from,omitempty"`
+	// MovedTasks maps old task keys to new ones, for tasks renamed in the
+	// job: the plan renames each in the job's update instead of removing
+	// one task and adding another.
+	MovedTasks map[string]string `json:"moved_tasks,omitempty"`
 }
 
 // Job is one desired job.

@@ -36,9 +36,9 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 	for _, a := range p.Actions {
 		switch a.Op {
 		case planner.OpDelete:
-			deletes = append(deletes, "`"+jobLabel(a.Key, a.JobID)+"`")
+			deletes = append(deletes, "`"+actionLabel(a)+"`")
 		case planner.OpReset:
-			resets = append(resets, "`"+jobLabel(a.Key, a.JobID)+"`")
+			resets = append(resets, "`"+actionLabel(a)+"`")
 		}
 		_, d := split(a)
 		driftN += len(d)
@@ -87,14 +87,14 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 			section("Changed outside jobsync")
 			first = false
 		}
-		details("<code>"+html.EscapeString(jobLabel(a.Key, a.JobID))+"</code>", d, "")
+		details("<code>"+html.EscapeString(actionLabel(a))+"</code>", d, "")
 	}
 	if len(p.Actions) > 0 {
 		section("Actions")
 	}
 	for _, a := range p.Actions {
 		c, d := split(a)
-		s := fmt.Sprintf("<code>%s %s</code> %s", glyphs[a.Op], html.EscapeString(jobLabel(a.Key, a.JobID)), html.EscapeString(string(a.Op)))
+		s := fmt.Sprintf("<code>%s %s</code> %s", glyphs[a.Op], html.EscapeString(actionLabel(a)), html.EscapeString(string(a.Op)))
 		if a.Reason != "" {
 			s += ": " + html.EscapeString(a.Reason)
 		}
@@ -126,7 +126,7 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 	if len(p.Skipped) > 0 {
 		var names []string
 		for _, a := range p.Skipped {
-			names = append(names, "`"+jobLabel(a.Key, a.JobID)+"`")
+			names = append(names, "`"+actionLabel(a)+"`")
 		}
 		fmt.Fprintf(&out, "\nNot deleted, because `--prune` was not given: %s.\n", strings.Join(names, ", "))
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -81,7 +82,7 @@ var glyphs = map[planner.Op]string{
 	planner.OpPermissions: "!",
 }
 
-var signs = map[string]string{planner.KindAdd: "+", planner.KindRemove: "-", planner.KindModify: "~"}
+var signs = map[string]string{planner.KindAdd: "+", planner.KindRemove: "-", planner.KindModify: "~", planner.KindRename: "~"}
 
 // summary is the one-line count of a plan.
 func summary(p *planner.Plan) string {
@@ -93,7 +94,25 @@ func summary(p *planner.Plan) string {
 	if n := c[planner.OpPermissions]; n > 0 {
 		s += fmt.Sprintf(", %d permissions to set", n)
 	}
+	renames := 0
+	for _, a := range p.Actions {
+		if a.MovedFrom != "" {
+			renames++
+		}
+	}
+	if renames > 0 {
+		s += fmt.Sprintf(" (%s renamed, not re-created)", plural(renames, "job", "jobs"))
+	}
 	return s + "."
+}
+
+// actionLabel is the job an action is about: "old → new [job id]" for a
+// rename (lifecycle.moved_from), else its key and id.
+func actionLabel(a planner.Action) string {
+	if a.MovedFrom != "" {
+		return jobLabel(a.MovedFrom+" → "+a.Key, a.JobID)
+	}
+	return jobLabel(a.Key, a.JobID)
 }
 
 func jobLabel(key string, id int64) string {
@@ -311,6 +330,10 @@ func changeLines(c planner.Change) (head string, body []diffLine) {
 	if c.Kind == planner.KindModify && compactJSON(c.Before) == compactJSON(c.After) {
 		// Both sides redacted to the same text.
 		return c.Path + ": " + planner.Sensitive + " value changed", nil
+	}
+	if c.Kind == planner.KindRename {
+		old, _ := c.Before.(string)
+		return fmt.Sprintf("tasks[task_key=%s] → %s: renamed (one update removes the old key and adds the new)", strconv.Quote(old), c.Path), nil
 	}
 	b, bok := inline(c.Before)
 	a, aok := inline(c.After)

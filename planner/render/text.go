@@ -66,7 +66,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		for _, a := range drifted {
 			_, d := split(a)
 			t.line("")
-			t.line("  %s", t.paint(ansiBold, jobLabel(a.Key, a.JobID)))
+			t.line("  %s", t.paint(ansiBold, actionLabel(a)))
 			for _, c := range d {
 				t.change("      ", c)
 			}
@@ -77,7 +77,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		config, drift := split(a)
 		g := glyphs[a.Op]
 		t.line("")
-		head := t.paint(colours[g], g) + " " + t.paint(ansiBold, jobLabel(a.Key, a.JobID)) + "  " + string(a.Op)
+		head := t.paint(colours[g], g) + " " + t.paint(ansiBold, actionLabel(a)) + "  " + string(a.Op)
 		if a.Reason != "" {
 			head += ": " + a.Reason
 		}
@@ -94,7 +94,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		t.line("")
 		t.line("%s no longer in the configuration and not deleted (pass --prune to delete):", plural(len(p.Skipped), "job is", "jobs are"))
 		for _, a := range p.Skipped {
-			t.line("  %s %s  %s", t.paint(ansiRed, "-"), jobLabel(a.Key, a.JobID), a.Reason)
+			t.line("  %s %s  %s", t.paint(ansiRed, "-"), actionLabel(a), a.Reason)
 		}
 	}
 	if len(p.Records) > 0 {

@@ -363,6 +363,17 @@ func applyOverrides(defs map[string]any) error {
 				"description": "Refuse to delete this job.",
 				"type":        "boolean",
 			},
+			"moved_from": map[string]any{
+				"description": "The key this job had before it was renamed: the rename keeps the job (its id and run history).",
+				"type":        "string",
+				"pattern":     JobKeyPattern,
+			},
+			"moved_tasks": map[string]any{
+				"description":          "Renamed tasks, old task_key: new task_key; the task is renamed in one update that keeps the job.",
+				"type":                 "object",
+				"propertyNames":        map[string]any{"minLength": 1},
+				"additionalProperties": map[string]any{"type": "string", "minLength": 1},
+			},
 		},
 		"additionalProperties": false,
 	}
