@@ -129,6 +129,7 @@ func commands(e *env) []*cli.Command {
 		stateCommand(e),
 		runCommand(e),
 		schemaCommand(e),
+		explainCommand(e),
 		emulatorCommand(e),
 	}
 }

@@ -136,7 +136,7 @@ func configPaths(c *cli.Context) []string {
 		return c.Args().Slice()
 	case "pull":
 		return c.StringSlice("path")
-	case "import":
+	case "import", "explain":
 		if c.NArg() > 2 {
 			return c.Args().Slice()[2:]
 		}

@@ -113,7 +113,7 @@ type generalRule struct {
 var generalRules = []generalRule{
 	{"null", "null is the same as absent",
 		"jobs-api.md §12.11: the API drops unknown and null fields silently; [CLI] bundle/direct/bundle_plan.go:638-651 allEmpty treats nil as empty"},
-	{"empty", "an empty object or array is the same as absent (kindKeepEmpty excepted)",
+	{"empty", "an empty object or array is the same as absent (a task type such as spark_jar_task: {} excepted)",
 		"jobs-api.md §7.1: GET adds email_notifications {} and webhook_notifications {}; [CLI] bundle/direct/bundle_plan.go:660-676 (empty slices, maps and structs)"},
 	{"numbers", "numbers are canonical (integers without fraction or exponent)",
 		"jobs-api.md §2, §12.15: ids and counts are JSON numbers; [inf] 3600 and 3600.0 are the same value to the API"},
