@@ -234,6 +234,11 @@ func parseV1(data []byte) (*File, error) {
 	if f.Jobs == nil {
 		f.Jobs = map[string]Job{}
 	}
+	for p, u := range f.Files {
+		if err := checkFile(p, u); err != nil {
+			return nil, corrupt("%v", err)
+		}
+	}
 	keys := make([]string, 0, len(f.Jobs))
 	for k := range f.Jobs {
 		keys = append(keys, k)
@@ -252,6 +257,18 @@ func parseV1(data []byte) (*File, error) {
 		f.Jobs[k] = j
 	}
 	return &f, nil
+}
+
+// checkFile checks a recorded upload: an absolute workspace path and a
+// digest.
+func checkFile(path string, u UploadedFile) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("file %q is not a workspace path (it must start with /)", path)
+	}
+	if u.Digest == "" {
+		return fmt.Errorf("file %q has no digest", path)
+	}
+	return nil
 }
 
 func checkEntry(key string, j Job) error {

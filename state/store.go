@@ -32,6 +32,8 @@ const journalVersion = 1
 //	{"journal":1,"workspace":"https://h","project":"p","lineage":"…","serial":4}
 //	{"key":"etl","job":{"job_id":123,"applied":{…}}}
 //	{"key":"old","forget":true}
+//	{"file":"/Workspace/…/files/src/etl.py","upload":{"digest":"sha256:…","size":812}}
+//	{"file":"/Workspace/…/files/src/old.py","forget":true}
 //
 // Records are absolute (they say what a key is now, not how it changed), so
 // replaying one twice is harmless: a crash after Commit renamed the new
@@ -151,11 +153,39 @@ type journalHeader struct {
 	Serial    uint64 `json:"serial"`
 }
 
-// journalRecord is every later line.
+// journalRecord is every later line: about a job (Key), or about an
+// uploaded file (File, a workspace path).
 type journalRecord struct {
-	Key    string `json:"key"`
-	Job    *Job   `json:"job,omitempty"`
-	Forget bool   `json:"forget,omitempty"`
+	Key    string        `json:"key,omitempty"`
+	Job    *Job          `json:"job,omitempty"`
+	File   string        `json:"file,omitempty"`
+	Upload *UploadedFile `json:"upload,omitempty"`
+	Forget bool          `json:"forget,omitempty"`
+}
+
+// apply puts the record into f.
+func (r journalRecord) apply(f *File) {
+	switch {
+	case r.File != "" && r.Forget:
+		delete(f.Files, r.File)
+	case r.File != "":
+		if f.Files == nil {
+			f.Files = map[string]UploadedFile{}
+		}
+		f.Files[r.File] = *r.Upload
+	case r.Forget:
+		delete(f.Jobs, r.Key)
+	default:
+		f.Jobs[r.Key] = *r.Job
+	}
+}
+
+// touchKey is what a record changes, for touched.
+func (r journalRecord) touchKey() string {
+	if r.File != "" {
+		return "\x00file:" + r.File
+	}
+	return r.Key
 }
 
 // JournalError says the journal cannot be replayed.
@@ -223,12 +253,8 @@ func (s *Store) replay() error {
 				}
 				return &JournalError{Path: s.jpath, Line: n, Problem: err.Error()}
 			}
-			if r.Forget {
-				delete(f.Jobs, r.Key)
-			} else {
-				f.Jobs[r.Key] = *r.Job
-			}
-			s.touched[r.Key] = struct{}{}
+			r.apply(f)
+			s.touched[r.touchKey()] = struct{}{}
 		}
 		off = next
 		s.journalLen = int64(off)
@@ -292,6 +318,20 @@ func decodeRecord(line []byte) (journalRecord, error) {
 		return r, fmt.Errorf("not a journal record: key %q appears twice in one object", key)
 	}
 	switch {
+	case r.File != "":
+		switch {
+		case r.Key != "" || r.Job != nil:
+			return r, fmt.Errorf("record for file %q also names a job", r.File)
+		case r.Forget && r.Upload != nil, !r.Forget && r.Upload == nil:
+			return r, fmt.Errorf("record for file %q must hold either an upload or forget", r.File)
+		case r.Upload != nil:
+			if err := checkFile(r.File, *r.Upload); err != nil {
+				return r, err
+			}
+		}
+		return r, nil
+	case r.Upload != nil:
+		return r, errors.New("an upload record has no file")
 	case r.Key == "":
 		return r, errors.New("a record has no key")
 	case r.Forget && r.Job != nil, !r.Forget && r.Job == nil:
@@ -323,6 +363,35 @@ func (s *Store) Record(ctx context.Context, key string, j Job) error {
 	return s.append(journalRecord{Key: key, Job: &j})
 }
 
+// RecordFile makes "the workspace file at path holds this upload" durable,
+// like Record.
+func (s *Store) RecordFile(ctx context.Context, path string, u UploadedFile) error {
+	if err := checkFile(path, u); err != nil {
+		return fmt.Errorf("state: cannot record: %w", err)
+	}
+	return s.append(journalRecord{File: path, Upload: &u})
+}
+
+// ForgetFile makes "jobsync no longer keeps a file at path" durable.
+func (s *Store) ForgetFile(ctx context.Context, path string) error {
+	if err := checkFile(path, UploadedFile{Digest: "-"}); err != nil {
+		return fmt.Errorf("state: cannot forget: %w", err)
+	}
+	return s.append(journalRecord{File: path, Forget: true})
+}
+
+// UploadedFile returns what is recorded for the workspace file at path.
+// It is safe to call during an apply.
+func (s *Store) UploadedFile(path string) (UploadedFile, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file == nil {
+		return UploadedFile{}, false
+	}
+	u, ok := s.file.Files[path]
+	return u, ok
+}
+
 // Forget makes "key is no longer managed" durable, like Record.
 func (s *Store) Forget(ctx context.Context, key string) error {
 	if key == "" {
@@ -345,7 +414,7 @@ func (s *Store) append(r journalRecord) error {
 	// maps).
 	dr, err := decodeRecord(line)
 	if err != nil {
-		return fmt.Errorf("state: the record of %q does not read back: %w", r.Key, err)
+		return fmt.Errorf("state: the record of %q does not read back: %w", r.Key+r.File, err)
 	}
 	line = append(line, '\n')
 
@@ -356,12 +425,8 @@ func (s *Store) append(r journalRecord) error {
 	}
 	// Memory follows the workspace even when the disk fails: the action
 	// did happen, and Commit may still manage to save it.
-	if dr.Forget {
-		delete(s.file.Jobs, dr.Key)
-	} else {
-		s.file.Jobs[dr.Key] = *dr.Job
-	}
-	s.touched[dr.Key] = struct{}{}
+	dr.apply(s.file)
+	s.touched[dr.touchKey()] = struct{}{}
 	if s.broken != nil {
 		s.mu.Unlock()
 		return s.broken
@@ -493,8 +558,13 @@ func (s *Store) Commit(ctx context.Context) error {
 func (s *Store) changed() bool {
 	d, f := s.disk, s.file
 	if d == nil || d.Workspace != f.Workspace || d.Project != f.Project || d.Lineage != f.Lineage ||
-		len(d.Jobs) != len(f.Jobs) {
+		len(d.Jobs) != len(f.Jobs) || len(d.Files) != len(f.Files) {
 		return true
+	}
+	for p, u := range f.Files {
+		if du, ok := d.Files[p]; !ok || du != u {
+			return true
+		}
 	}
 	for k, b := range f.Jobs {
 		a, ok := d.Jobs[k]
@@ -539,6 +609,12 @@ func snapshot(f *File) *File {
 	c.Jobs = make(map[string]Job, len(f.Jobs))
 	for k, v := range f.Jobs {
 		c.Jobs[k] = v
+	}
+	if f.Files != nil {
+		c.Files = make(map[string]UploadedFile, len(f.Files))
+		for k, v := range f.Files {
+			c.Files[k] = v
+		}
 	}
 	return &c
 }

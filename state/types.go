@@ -22,6 +22,22 @@ type File struct {
 	Serial uint64 `json:"serial"`
 	// Jobs by key.
 	Jobs map[string]Job `json:"jobs"`
+	// Files are the local files jobsync uploaded for the jobs (a bundle's
+	// notebooks, Python and SQL files, wheels), by workspace path: what it
+	// sent, so that an unchanged file is never sent again, and what
+	// --prune and destroy remove. A lockfile without files leaves it out,
+	// so it reads as before.
+	Files map[string]UploadedFile `json:"files,omitempty"`
+}
+
+// UploadedFile is what jobsync recorded for one workspace file it uploaded.
+type UploadedFile struct {
+	// Digest is the digest of the content and the way it was imported
+	// (schema.Upload.Digest).
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	// Source is the local file's path in the bundle, for messages.
+	Source string `json:"source,omitempty"`
 }
 
 // Job is what jobsync recorded for one key at its last apply.
