@@ -652,3 +652,6 @@ func isComplex(v any) bool {
 	}
 	return false
 }
+
+// IsBundle says whether the project file is an Asset Bundle's.
+func (p *Project) IsBundle() bool { return p != nil && p.bundle != nil }

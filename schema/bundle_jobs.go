@@ -107,7 +107,7 @@ func loadBundleJobs(ctx context.Context, paths []string, o Options) (*Config, er
 		l.diags.Sort()
 		return nil, dedupeBundle(l.diags, l.jobs)
 	}
-	cfg := &Config{Selection: sel, Files: append([]string(nil), bp.files...), UserSubstituted: b.r.userUsed}
+	cfg := &Config{Selection: sel, Files: append([]string(nil), bp.files...)}
 	cfg.Warnings = append(append(Diagnostics(nil), bp.warnings...), b.warns...)
 	cfg.Warnings.Sort()
 	for _, lj := range l.jobs {
@@ -115,10 +115,19 @@ func loadBundleJobs(ctx context.Context, paths []string, o Options) (*Config, er
 	}
 	sort.Slice(cfg.Jobs, func(i, j int) bool { return cfg.Jobs[i].Key < cfg.Jobs[j].Key })
 	cfg.Uploads = b.uploads.sorted()
-	if len(b.r.paths) > 0 {
-		cfg.Paths = &WorkspacePaths{Root: b.r.paths["root_path"], Files: b.r.paths["file_path"]}
+	// The paths, when they can be known: destroy and --prune remove the
+	// folders they empty below file_path. Working them out for this alone
+	// does not count as using the user.
+	used := b.r.userUsed
+	root, err1 := b.r.workspacePath("root_path")
+	files, err2 := b.r.workspacePath("file_path")
+	if err1 == nil && err2 == nil {
+		cfg.Paths = &WorkspacePaths{Root: root, Files: files}
+		for f, ptr := range map[string]*string{"artifact_path": &cfg.Paths.Artifacts, "state_path": &cfg.Paths.State, "resource_path": &cfg.Paths.Resources} {
+			*ptr, _ = b.r.workspacePath(f)
+		}
 	}
-	cfg.UserSubstituted = b.r.userUsed
+	cfg.UserSubstituted = used
 	return cfg, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -461,20 +462,30 @@ func (j *bjob) upload(ptr, local, rel, files string, kind pathKind) string {
 	if nb {
 		up.Remote = strings.TrimSuffix(up.Remote, path.Ext(up.Remote))
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "jobsync upload v1\nnotebook=%t language=%s jupyter=%t\n", nb, lang, jupyter)
-	h.Write(data)
-	up.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	up.Digest = FileDigest(nb, lang, jupyter, data)
 	set := j.b.uploads
 	if prev, ok := set.byRemote[up.Remote]; ok {
 		if prev.Local != up.Local {
 			j.problem(ptr, "%s and %s would both be the workspace file %s (a notebook loses its extension there): rename one", prev.Name, up.Name, up.Remote)
 			return ""
 		}
-		return up.Remote
+	} else {
+		set.byRemote[up.Remote] = up
 	}
-	set.byRemote[up.Remote] = up
+	if i, found := slices.BinarySearch(j.job.Files, up.Remote); !found {
+		j.job.Files = slices.Insert(j.job.Files, i, up.Remote)
+	}
 	return up.Remote
+}
+
+// FileDigest is an upload's digest: of its content and of the way it is
+// imported (a notebook's language, Jupyter or source), so that a file is
+// sent again when either changes.
+func FileDigest(notebook bool, language string, jupyter bool, data []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "jobsync upload v1\nnotebook=%t language=%s jupyter=%t\n", notebook, language, jupyter)
+	h.Write(data)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // detectNotebook says whether a file is a notebook (libs/notebook/detect.go,
@@ -500,6 +511,8 @@ func detectNotebook(name string, data []byte) (nb bool, lang string, jupyter boo
 	if err != nil && err != io.EOF {
 		return false, "", false
 	}
-	line = strings.TrimRight(line, "\r\n")
-	return line == h[0], h[1], false
+	if strings.TrimRight(line, "\r\n") != h[0] {
+		return false, "", false
+	}
+	return true, h[1], false
 }

@@ -125,6 +125,10 @@ type Job struct {
 	// alone). "" means authoritative.
 	PermissionsMode string
 	Lifecycle       Lifecycle
+	// Files are the workspace paths of the local files the job's settings
+	// name (a bundle's uploads, Config.Uploads), sorted; nil for a job
+	// that names none.
+	Files []string
 
 	// positions maps a JSON pointer relative to Settings ("/tasks/0/task_key")
 	// to where it is written in File; "" is the job itself. It holds line
@@ -209,7 +213,8 @@ type Config struct {
 	// workspace path in the user's folder).
 	UserSubstituted bool
 	// Paths are a bundle's resolved workspace paths for the selected
-	// target; nil for other projects, and when no value needed them.
+	// target; nil for other projects, and when they cannot be known (a
+	// default root_path without the current user).
 	Paths *WorkspacePaths
 }
 
