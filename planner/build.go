@@ -176,6 +176,7 @@ func Build(in Input) (*Plan, error) {
 	if err := order(p); err != nil {
 		return nil, err
 	}
+	planFiles(&in, p, desired, only)
 	return p, nil
 }
 
@@ -886,7 +887,7 @@ func order(p *Plan) error {
 		return err
 	}
 	p.Actions = append(sorted, rest...)
-	sort.Slice(p.Skipped, func(i, j int) bool { return p.Skipped[i].Key < p.Skipped[j].Key })
+	sort.SliceStable(p.Skipped, func(i, j int) bool { return p.Skipped[i].Key < p.Skipped[j].Key })
 	sort.Slice(p.Records, func(i, j int) bool { return p.Records[i].Key < p.Records[j].Key })
 	return nil
 }

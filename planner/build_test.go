@@ -323,10 +323,10 @@ func TestPlanFile(t *testing.T) {
 		}
 	}
 	for doc, want := range map[string]string{
-		`{"format_version": 2, "actions": []}`: "format_version 2",
+		`{"format_version": 1, "actions": []}`: "format_version 1",
 		`{"actions": []}`:                      "no format_version",
 		`not json`:                             "not a jobsync plan",
-		`{"format_version": 1, "actions": 3}`:  "damaged",
+		`{"format_version": 2, "actions": 3}`:  "damaged",
 	} {
 		if _, err := planner.ReadPlan(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ReadPlan(%s) = %v, want an error saying %q", doc, err, want)

@@ -10,7 +10,9 @@ import (
 
 // FormatVersion is the version of the JSON plan document. It goes up whenever
 // a consumer of the JSON would have to change.
-const FormatVersion = 1
+// Version 2 added the file actions (upload, delete-file) of a bundle's
+// local files.
+const FormatVersion = 2
 
 // Op is what an action does to one job. The string values are the JSON form.
 type Op string
@@ -23,6 +25,12 @@ const (
 	OpNoop   Op = "no-op"
 	// OpPermissions is an action that only changes a job's permissions.
 	OpPermissions Op = "permissions"
+	// OpUpload writes a local file to the workspace (Action.File); its Key
+	// is the workspace path.
+	OpUpload Op = "upload"
+	// OpDeleteFile removes a file jobsync uploaded that no job uses any
+	// more (with Prune, or Destroy).
+	OpDeleteFile Op = "delete-file"
 )
 
 // Live is a job as read from the workspace, handed to Build by the caller.
@@ -62,6 +70,18 @@ type Input struct {
 	Now         time.Time
 	ToolVersion string
 
+	// Uploads are the local files the desired jobs name (a bundle's,
+	// schema.Config.Uploads). FilesRoot is the folder they go under
+	// (workspace.file_path): a file deleted takes its emptied folders up
+	// to it along.
+	Uploads   []schema.Upload
+	FilesRoot string
+	// LiveFiles are the files found in the workspace (workspace path to
+	// object type) in the folders of the uploads the lockfile already
+	// records; nil when the caller did not look. A recorded file that is
+	// missing there is uploaded again.
+	LiveFiles map[string]string
+
 	// observe, when set, sees each configured job once it is planned
 	// (Pull reads the raw differences this way; they never go into a Plan).
 	observe func(*jobPlanner)
@@ -96,8 +116,10 @@ type Plan struct {
 
 // RefreshReport is how the live state was read.
 type RefreshReport struct {
-	Requests   int64  `json:"requests"`
-	JobsRead   int    `json:"jobs_read"`
+	Requests int64 `json:"requests"`
+	JobsRead int   `json:"jobs_read"`
+	// Folders is how many workspace folders were listed to check uploads.
+	Folders    int    `json:"folders_listed,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 	Strategy   string `json:"strategy"`
 }
@@ -135,6 +157,33 @@ type Action struct {
 	// (lifecycle.moved_from): the job keeps its id, its ownership tag moves
 	// to Key, and the lockfile entry of MovedFrom becomes Key's.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// Files are the uploads of this plan (their keys, workspace paths)
+	// that the job's request names: apply makes them first.
+	Files []string `json:"files,omitempty"`
+	// File is the file of an upload or delete-file action.
+	File *FileAction `json:"file,omitempty"`
+}
+
+// FileAction is what an upload or delete-file action does.
+type FileAction struct {
+	// Path is the workspace path.
+	Path string `json:"path"`
+	// Name is the file's path in the bundle, as shown; Local is where
+	// apply reads it (an OS path, relative to where the plan was made).
+	Name  string `json:"name,omitempty"`
+	Local string `json:"local,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	// Digest is the content's (schema.Upload.Digest); apply refuses a
+	// file whose content changed since the plan.
+	Digest string `json:"digest,omitempty"`
+	// Format is how it is imported: SOURCE (a source notebook, with
+	// Language) or JUPYTER (an .ipynb) through workspace/import; empty for
+	// a plain file, written through workspace-files/import-file.
+	Format   string `json:"format,omitempty"`
+	Language string `json:"language,omitempty"`
+	// Root is the folder the uploads go under: deleting the last file of
+	// a folder below it removes the folder too.
+	Root string `json:"root,omitempty"`
 }
 
 // Record is one lockfile-only change (see Plan.Records).

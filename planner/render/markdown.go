@@ -93,6 +93,15 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 		section("Actions")
 	}
 	for _, a := range p.Actions {
+		if isFileOp(a.Op) {
+			line := fmt.Sprintf("<code>%s %s</code>", glyphs[a.Op], html.EscapeString(fileLine(a)))
+			if out.Len() > commentBudget {
+				rest = append(rest, line)
+				continue
+			}
+			fmt.Fprintf(&out, "\n%s\n", line)
+			continue
+		}
 		c, d := split(a)
 		s := fmt.Sprintf("<code>%s %s</code> %s", glyphs[a.Op], html.EscapeString(actionLabel(a)), html.EscapeString(string(a.Op)))
 		if a.Reason != "" {
@@ -126,7 +135,11 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 	if len(p.Skipped) > 0 {
 		var names []string
 		for _, a := range p.Skipped {
-			names = append(names, "`"+actionLabel(a)+"`")
+			if isFileOp(a.Op) {
+				names = append(names, "`"+fileLabel(a)+"`")
+			} else {
+				names = append(names, "`"+actionLabel(a)+"`")
+			}
 		}
 		fmt.Fprintf(&out, "\nNot deleted, because `--prune` was not given: %s.\n", strings.Join(names, ", "))
 	}

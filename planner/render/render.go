@@ -80,6 +80,8 @@ var glyphs = map[planner.Op]string{
 	planner.OpReset:       "±",
 	planner.OpDelete:      "-",
 	planner.OpPermissions: "!",
+	planner.OpUpload:      "+",
+	planner.OpDeleteFile:  "-",
 }
 
 var signs = map[string]string{planner.KindAdd: "+", planner.KindRemove: "-", planner.KindModify: "~", planner.KindRename: "~"}
@@ -94,6 +96,7 @@ func summary(p *planner.Plan) string {
 	if n := c[planner.OpPermissions]; n > 0 {
 		s += fmt.Sprintf(", %d permissions to set", n)
 	}
+	s += filesSummary(c, p)
 	renames := 0
 	for _, a := range p.Actions {
 		if a.MovedFrom != "" {

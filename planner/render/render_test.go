@@ -135,7 +135,7 @@ func TestJSONIsThePlanDocument(t *testing.T) {
 	var a, b bytes.Buffer
 	JSON(&a, p)
 	planner.WritePlan(&b, p)
-	if a.String() != b.String() || !strings.Contains(a.String(), `"format_version": 1`) {
+	if a.String() != b.String() || !strings.Contains(a.String(), `"format_version": 2`) {
 		t.Errorf("JSON rendering is not the plan document:\n%s", a.String())
 	}
 }

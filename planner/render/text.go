@@ -73,9 +73,16 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		}
 	}
 
-	for _, a := range p.Actions {
-		config, drift := split(a)
+	for i, a := range p.Actions {
 		g := glyphs[a.Op]
+		if isFileOp(a.Op) {
+			if i == 0 || !isFileOp(p.Actions[i-1].Op) {
+				t.line("")
+			}
+			t.line("%s %s", t.paint(colours[g], g), fileLine(a))
+			continue
+		}
+		config, drift := split(a)
 		t.line("")
 		head := t.paint(colours[g], g) + " " + t.paint(ansiBold, actionLabel(a)) + "  " + string(a.Op)
 		if a.Reason != "" {
@@ -90,11 +97,19 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		}
 	}
 
-	if len(p.Skipped) > 0 {
+	skippedJobs, skippedFiles := splitSkipped(p.Skipped)
+	if len(skippedJobs) > 0 {
 		t.line("")
-		t.line("%s no longer in the configuration and not deleted (pass --prune to delete):", plural(len(p.Skipped), "job is", "jobs are"))
-		for _, a := range p.Skipped {
+		t.line("%s no longer in the configuration and not deleted (pass --prune to delete):", plural(len(skippedJobs), "job is", "jobs are"))
+		for _, a := range skippedJobs {
 			t.line("  %s %s  %s", t.paint(ansiRed, "-"), actionLabel(a), a.Reason)
+		}
+	}
+	if len(skippedFiles) > 0 {
+		t.line("")
+		t.line("%s no job names any more, not deleted (pass --prune to delete):", plural(len(skippedFiles), "uploaded file", "uploaded files"))
+		for _, a := range skippedFiles {
+			t.line("  %s %s  %s", t.paint(ansiRed, "-"), fileLabel(a), a.Key)
 		}
 	}
 	if len(p.Records) > 0 {
