@@ -95,6 +95,10 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if err := readPermissions(ctx, c, in, live, o.Parallelism); err != nil {
 		return nil, nil, err
 	}
+	folders, err := readFiles(ctx, c, &in, o.Parallelism)
+	if err != nil {
+		return nil, nil, err
+	}
 	in.Live = live
 	plan, err := planner.Build(in)
 	if err != nil {
@@ -143,6 +147,7 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	plan.Refresh = &planner.RefreshReport{
 		Requests:   c.Stats().Requests - before,
 		JobsRead:   len(in.Live),
+		Folders:    folders,
 		DurationMS: now().Sub(start).Milliseconds(),
 		Strategy:   string(strategy),
 	}
