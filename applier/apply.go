@@ -138,7 +138,7 @@ func Apply(ctx context.Context, p *planner.Plan, c *jobsapi.Client, st *state.St
 		}
 	}
 	for _, act := range p.Actions {
-		if act.Op != planner.OpCreate && act.Op != planner.OpDelete && act.JobID != 0 {
+		if act.Op != planner.OpCreate && act.Op != planner.OpDelete && act.Op != planner.OpUpload && act.Op != planner.OpDeleteFile && act.JobID != 0 {
 			a.ids[act.Key] = act.JobID
 		}
 	}
@@ -199,6 +199,9 @@ type applier struct {
 
 	idsMu sync.Mutex
 	ids   map[string]int64 // job id of every key known so far
+
+	// dirs are the workspace folders made in this apply.
+	dirs sync.Map
 
 	// outcome per action index; written by the coordinator only.
 	status []status
@@ -379,6 +382,14 @@ func (a *applier) resolve(act *planner.Action) (body, perms json.RawMessage, app
 // notice is set when the action makes the apply change how it writes.
 func (a *applier) do(ctx context.Context, i int, notice *string) (int64, string, error) {
 	act := &a.plan.Actions[i]
+	switch act.Op {
+	case planner.OpUpload:
+		note, err := a.upload(ctx, act)
+		return 0, note, err
+	case planner.OpDeleteFile:
+		note, err := a.deleteFile(ctx, act)
+		return 0, note, err
+	}
 	jobID := act.JobID
 	if jobID == 0 && act.Op != planner.OpCreate {
 		jobID = a.id(act.Key)

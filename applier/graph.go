@@ -9,9 +9,10 @@ import (
 )
 
 // graph is the order of a plan's actions: edges from each create to the
-// actions whose requests need its id, from an earlier action of a key to a
-// later one of the same key, and from every other action to every delete
-// (held back as a group rather than as n×m edges).
+// actions whose requests need its id, from each upload to the job writes
+// that name its file, from an earlier action of a key to a later one of
+// the same key, and from every other action to every delete of a job or
+// a file (held back as a group rather than as n×m edges).
 type graph struct {
 	actions []planner.Action
 	// after[i] are the actions that wait for i.
@@ -26,17 +27,21 @@ type graph struct {
 func newGraph(actions []planner.Action) (*graph, error) {
 	g := &graph{actions: actions, after: make([][]int, len(actions)), waiting: make([]int, len(actions))}
 	creates := map[string]int{}
+	uploads := map[string]int{}
 	last := map[string]int{}
 	for i, a := range actions {
 		if a.Key == "" {
 			return nil, fmt.Errorf("applier: action %d of the plan has no key", i)
 		}
-		if a.Op == planner.OpCreate {
+		switch a.Op {
+		case planner.OpCreate:
 			creates[a.Key] = i
+		case planner.OpUpload:
+			uploads[a.Key] = i
 		}
 	}
 	for i, a := range actions {
-		if a.Op == planner.OpDelete {
+		if isDelete(a.Op) {
 			g.deletes = append(g.deletes, i)
 		} else {
 			g.nonDeletes++
@@ -51,8 +56,13 @@ func newGraph(actions []planner.Action) (*graph, error) {
 				deps[j] = true
 			}
 		}
+		for _, f := range a.Files {
+			if j, ok := uploads[f]; ok && j != i {
+				deps[j] = true
+			}
+		}
 		for j := range deps {
-			if actions[j].Op == planner.OpDelete && a.Op != planner.OpDelete {
+			if isDelete(actions[j].Op) && !isDelete(a.Op) {
 				return nil, fmt.Errorf("applier: %s %s needs %s, which the plan deletes", a.Op, a.Key, actions[j].Key)
 			}
 			g.after[j] = append(g.after[j], i)
@@ -121,7 +131,7 @@ func (g *graph) cycle() []string {
 func (g *graph) initial() []int {
 	var out []int
 	for i, a := range g.actions {
-		if g.waiting[i] == 0 && a.Op != planner.OpDelete {
+		if g.waiting[i] == 0 && !isDelete(a.Op) {
 			out = append(out, i)
 		}
 	}
@@ -136,18 +146,18 @@ func (g *graph) complete(i int) []int {
 	var out []int
 	for _, j := range g.after[i] {
 		g.waiting[j]--
-		if g.waiting[j] == 0 && g.actions[j].Op != planner.OpDelete {
+		if g.waiting[j] == 0 && !isDelete(g.actions[j].Op) {
 			out = append(out, j)
 		}
 	}
-	if g.actions[i].Op != planner.OpDelete {
+	if !isDelete(g.actions[i].Op) {
 		g.nonDeletes--
 		if g.nonDeletes == 0 {
 			out = append(out, g.readyDeletes()...)
 		}
 	} else {
 		for _, j := range g.after[i] {
-			if g.waiting[j] == 0 && g.actions[j].Op == planner.OpDelete {
+			if g.waiting[j] == 0 && isDelete(g.actions[j].Op) {
 				out = append(out, j)
 			}
 		}
@@ -164,3 +174,8 @@ func (g *graph) readyDeletes() []int {
 	}
 	return out
 }
+
+// isDelete says an action waits for every other: a job's delete (a job may
+// still refer to it until its own update lands) or a file's (a job may
+// still name it).
+func isDelete(op planner.Op) bool { return op == planner.OpDelete || op == planner.OpDeleteFile }
