@@ -79,3 +79,57 @@ func printWarnings(e *env, format string, ws schema.Diagnostics) {
 		}
 	}
 }
+
+// loadAndOpen loads the command's configuration and opens its workspace
+// (open), in the order the project needs: any project is validated before
+// anything is opened, except a bundle, whose jobs may name the current
+// user (${workspace.current_user.*}, mode: development, the default
+// workspace.root_path): its workspace is opened first and asked for the
+// user (SCIM /Me, one request), which is passed to the loader. open's
+// workspace is closed when loading fails.
+func loadAndOpen(c *cli.Context, e *env, open func() (*workspace, error)) (*schema.Config, *workspace, error) {
+	proj, err := resolveProject(c, e, "text")
+	if err != nil {
+		return nil, nil, err
+	}
+	if proj.sel == nil || !proj.sel.Project.IsBundle() {
+		cfg, err := loadConfig(c, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, err := open()
+		return cfg, w, err
+	}
+	w, err := open()
+	if err != nil {
+		return nil, nil, err
+	}
+	me, err := w.client.Me(c.Context)
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("asking %s who the current user is (SCIM /Me), for the bundle's user-dependent values: %w", w.name, err)
+	}
+	cfg, err := loadConfigOpts(c, e, "text", &schema.Identity{UserName: me.UserName, DisplayName: me.DisplayName, ID: me.ID}, w.name)
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return cfg, w, nil
+}
+
+// filesOf are a configuration's local files and the folder they go to.
+type filesOf struct {
+	uploads []schema.Upload
+	root    string
+}
+
+func uploadsOf(cfg *schema.Config) filesOf {
+	if cfg == nil {
+		return filesOf{}
+	}
+	f := filesOf{uploads: cfg.Uploads}
+	if cfg.Paths != nil {
+		f.root = cfg.Paths.Files
+	}
+	return f
+}

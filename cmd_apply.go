@@ -43,14 +43,18 @@ The lockfile is saved after every completed action; Ctrl-C stops cleanly (exit 1
 			}
 			saved := plan != nil
 			var cfg *schema.Config
-			if !saved {
-				loaded, err := loadConfig(c, e)
-				if err != nil {
-					return err
-				}
-				cfg = loaded
+			var st *state.Store
+			openIt := func() (*workspace, error) {
+				w, s, err := openLocked(ctx, c, e)
+				st = s
+				return w, err
 			}
-			w, st, err := openLocked(ctx, c, e)
+			var w *workspace
+			if saved {
+				w, err = openIt()
+			} else {
+				cfg, w, err = loadAndOpen(c, e, openIt)
+			}
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/schema"
+	"github.com/jobsync/jobsync/state"
 )
 
 func destroyCommand(e *env) *cli.Command {
@@ -28,19 +29,27 @@ The YAML under PATH (default .), when there is any, is read only for lifecycle.p
 			if err != nil {
 				return err
 			}
-			if hasYAML(proj.paths) {
-				cfg, err := loadConfig(c, e)
-				if err != nil {
-					return err
-				}
-				desired = cfg.Jobs
+			var st *state.Store
+			openIt := func() (*workspace, error) {
+				w, s, err := openLocked(c.Context, c, e)
+				st = s
+				return w, err
 			}
-			w, st, err := openLocked(c.Context, c, e)
+			var w *workspace
+			var cfg *schema.Config
+			if hasYAML(proj.paths) {
+				cfg, w, err = loadAndOpen(c, e, openIt)
+				if cfg != nil {
+					desired = cfg.Jobs
+				}
+			} else {
+				w, err = openIt()
+			}
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			plan, err := planWith(c.Context, e, w, st.File(), desired, planOptions{destroy: true}, c.Int("parallelism"))
+			plan, err := planWith(c.Context, e, w, st.File(), desired, planOptions{destroy: true, files: uploadsOf(cfg)}, c.Int("parallelism"))
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
+	"github.com/jobsync/jobsync/state"
 )
 
 func importCommand(e *env) *cli.Command {
@@ -29,19 +30,20 @@ func importCommand(e *env) *cli.Command {
 			if err != nil || id <= 0 {
 				return usageError(fmt.Sprintf("job id %q is not a positive integer", args[1]))
 			}
-			cfg, err := loadConfig(c, e)
-			if err != nil {
-				return err
-			}
-			if cfg.Job(key) == nil {
-				proj, _ := resolveProject(c, e, "text")
-				return fmt.Errorf("no job %q in the YAML under %s: write its YAML first (jobsync export %d prints a starting point)", key, strings.Join(proj.paths, ", "), id)
-			}
-			w, st, err := openLocked(c.Context, c, e)
+			var st *state.Store
+			cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) {
+				w, s, err := openLocked(c.Context, c, e)
+				st = s
+				return w, err
+			})
 			if err != nil {
 				return err
 			}
 			defer w.Close()
+			if cfg.Job(key) == nil {
+				proj, _ := resolveProject(c, e, "text")
+				return fmt.Errorf("no job %q in the YAML under %s: write its YAML first (jobsync export %d prints a starting point)", key, strings.Join(proj.paths, ", "), id)
+			}
 			imp, err := applier.Import(c.Context, w.client, st, applier.ImportInput{
 				Workspace: w.name, Project: w.project, Key: key, JobID: id, Configured: true,
 			})
@@ -53,7 +55,7 @@ func importCommand(e *env) *cli.Command {
 			} else {
 				fmt.Fprintf(e.out, "Imported job %d as %s (it already carried the tag %s=%s).\n\n", id, key, planner.OwnerTagKey, imp.Tag)
 			}
-			plan, err := planWith(c.Context, e, w, st.File(), cfg.Jobs, planOptions{only: []string{key}}, c.Int("parallelism"))
+			plan, err := planWith(c.Context, e, w, st.File(), cfg.Jobs, planOptions{only: []string{key}, files: uploadsOf(cfg)}, c.Int("parallelism"))
 			if err != nil {
 				return err
 			}

@@ -44,11 +44,7 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError(fmt.Sprintf("unknown --format %q: want text, json or markdown", format))
 			}
-			cfg, err := loadConfig(c, e)
-			if err != nil {
-				return err
-			}
-			w, err := openWorkspace(c.Context, c, e)
+			cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) { return openWorkspace(c.Context, c, e) })
 			if err != nil {
 				return err
 			}
@@ -95,14 +91,21 @@ func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
 
 // loadConfigAs is loadConfig printing problems in format.
 func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error) {
+	var id *schema.Identity
+	if c.Command.Name == "validate" {
+		id = validateIdentity(c)
+	}
+	return loadConfigOpts(c, e, format, id, "")
+}
+
+// loadConfigOpts is loadConfigAs with the current user and the workspace
+// URL that a bundle's substitutions may use.
+func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, host string) (*schema.Config, error) {
 	proj, err := resolveProject(c, e, format)
 	if err != nil {
 		return nil, err
 	}
-	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict")}
-	if c.Command.Name == "validate" {
-		o.Identity = validateIdentity(c)
-	}
+	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host}
 	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
@@ -113,22 +116,20 @@ func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error)
 		return nil, err
 	}
 	printWarnings(e, format, cfg.Warnings)
-	if len(cfg.Uploads) > 0 && c.Command.Name != "validate" {
-		return nil, fmt.Errorf("the jobs use %s (%s, ...), and this jobsync cannot upload local files yet: name workspace paths instead", plural(len(cfg.Uploads), "local file", "local files"), cfg.Uploads[0].Name)
-	}
 	return cfg, nil
 }
 
-// planOptions are the plan-shaping flags.
+// planOptions are the plan-shaping flags, and a bundle's local files.
 type planOptions struct {
 	only     []string
 	prune    bool
 	destroy  bool
 	strategy refresh.Strategy
+	files    filesOf
 }
 
 func planOptionsFrom(c *cli.Context, lock *state.File, cfg *schema.Config) (planOptions, error) {
-	o := planOptions{prune: c.Bool("prune"), strategy: refresh.Strategy(c.String("refresh"))}
+	o := planOptions{prune: c.Bool("prune"), strategy: refresh.Strategy(c.String("refresh")), files: uploadsOf(cfg)}
 	if s := c.String("only"); s != "" {
 		for _, k := range strings.Split(s, ",") {
 			k = strings.TrimSpace(k)
@@ -164,14 +165,20 @@ func planWith(ctx context.Context, e *env, w *workspace, lock *state.File, desir
 		Only:        o.only,
 		Now:         time.Now().UTC(),
 		ToolVersion: version,
+		Uploads:     o.files.uploads,
+		FilesRoot:   o.files.root,
 	}
 	plan, _, err := refresh.Plan(ctx, w.client, in, refresh.Options{Strategy: o.strategy, Parallelism: parallelism})
 	if err != nil {
 		return nil, err
 	}
 	if r := plan.Refresh; r != nil {
+		read := plural(r.JobsRead, "job", "jobs")
+		if r.Folders > 0 {
+			read += " and " + plural(r.Folders, "workspace folder", "workspace folders")
+		}
 		fmt.Fprintf(e.err, "Read %s from %s with %s in %s (%s).\n",
-			plural(r.JobsRead, "job", "jobs"), w.name, plural(int(r.Requests), "API request", "API requests"),
+			read, w.name, plural(int(r.Requests), "API request", "API requests"),
 			(time.Duration(r.DurationMS) * time.Millisecond).String(), r.Strategy)
 	}
 	return plan, nil
