@@ -24,16 +24,22 @@ apply, edits the YAML file that defines each changed field, changing only those 
 key order, quoting, anchors and blank lines stay. Values that come from ${var.NAME}, from the
 project file (target overrides) or from an anchor other places share are not overwritten: they are
 listed as needing a decision, with file:line:col. The lockfile then records the pulled values, so
-plan and drift are clean. --dry-run prints the unified diff and writes nothing.
+plan and drift are clean. --dry-run prints the unified diff and writes nothing; --format markdown
+writes the report for a pull request's description.
 Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a decision, 1 error.`,
 		Flags: append(workspaceFlags(),
 			&cli.StringSliceFlag{Name: "path", Usage: "YAML files or directories (repeatable; default: the project directory)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff of the YAML files and write nothing"},
 			&cli.StringFlag{Name: "refresh", Value: "auto", Usage: "how to read the workspace: auto, list or get"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "wait this long for another command's lock on the lockfile"},
+			formatFlag("text, json or markdown (for a pull request's description)"),
 		),
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
+			format, err := formatOf(c, "text", "json", "markdown")
+			if err != nil {
+				return err
+			}
 			cfg, err := loadConfig(c, e)
 			if err != nil {
 				return err
@@ -62,13 +68,12 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 			if err != nil {
 				return err
 			}
-			rep.WriteText(e.out)
-			if c.Bool("dry-run") {
-				if d := rep.Diff(); d != "" {
-					fmt.Fprintf(e.out, "\n%s", d)
-				}
-				fmt.Fprintln(e.out, "\nDry run: nothing was written.")
-			} else if rep.Changed() {
+			dry := c.Bool("dry-run")
+			if format == "text" {
+				rep.WriteText(e.out)
+			}
+			written := false
+			if !dry && rep.Changed() {
 				reload := func(ctx context.Context) ([]*schema.Job, error) {
 					cfg, err := loadConfig(c, e)
 					if err != nil {
@@ -79,6 +84,21 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 				if err := rep.Write(ctx, reload, w.client, st); err != nil {
 					return err
 				}
+				written = true
+			}
+			switch {
+			case format == "json":
+				if err := writeJSON(e, rep.Doc(dry, written)); err != nil {
+					return err
+				}
+			case format == "markdown":
+				rep.WriteMarkdown(e.out, dry)
+			case dry:
+				if d := rep.Diff(); d != "" {
+					fmt.Fprintf(e.out, "\n%s", d)
+				}
+				fmt.Fprintln(e.out, "\nDry run: nothing was written.")
+			case written:
 				fmt.Fprintf(e.out, "\nWrote %s; the lockfile records the pulled values.\n", strings.Join(rep.ChangedFiles(), ", "))
 			}
 			if n := rep.Unresolved(); n > 0 {
