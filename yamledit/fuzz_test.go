@@ -103,5 +103,3 @@ func numbers(v any) any {
 	}
 	return v
 }
-
-
