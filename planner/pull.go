@@ -234,6 +234,12 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		}
 		record = v
 		yv := referencesFor(withoutOwnerTag(c.segs, v), c.segs[len(c.segs)-1].name, byID)
+		if n := nodeAt(c.segs); n != nil && n.set {
+			// A set (email addresses): the YAML's order stays.
+			if written, ok := lookupSegs(jp.job.Settings, c.segs); ok {
+				yv = keepOrder(written, yv)
+			}
+		}
 		if len(c.segs) == 1 && c.segs[0].name == "name" && o.NamePrefix != "" {
 			name, _ := yv.(string)
 			if !strings.HasPrefix(name, o.NamePrefix) {
@@ -464,6 +470,33 @@ func deepCopyJSON(v map[string]any) map[string]any {
 	dec.UseNumber()
 	if dec.Decode(&out) != nil {
 		return v
+	}
+	return out
+}
+
+// keepOrder is the set now (a list whose order means nothing) in the order
+// the YAML writes it: the written elements still there, then the new ones.
+func keepOrder(written, now any) any {
+	w, ok1 := written.([]any)
+	n, ok2 := now.([]any)
+	if !ok1 || !ok2 {
+		return now
+	}
+	out := make([]any, 0, len(n))
+	used := make([]bool, len(n))
+	for _, x := range w {
+		for i, y := range n {
+			if !used[i] && deepEqual(x, y) {
+				used[i] = true
+				out = append(out, y)
+				break
+			}
+		}
+	}
+	for i, y := range n {
+		if !used[i] {
+			out = append(out, y)
+		}
 	}
 	return out
 }
