@@ -130,6 +130,7 @@ func commands(e *env) []*cli.Command {
 		runCommand(e),
 		schemaCommand(e),
 		explainCommand(e),
+		versionCommand(e),
 		emulatorCommand(e),
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -63,6 +64,16 @@ func flagsFirst(app *cli.App, args []string) []string {
 	return out
 }
 
+// bareFlags are flags with a value that may also be written alone, as
+// they once were booleans: alone, they mean bare.
+var bareFlags = map[string]*struct {
+	bare   string
+	values []string
+}{
+	// --progress was "print progress even when not a terminal".
+	"--progress": {"plain", []string{"auto", "plain", "tty", "none"}},
+}
+
 // splitFlags separates the flags (each with its value, when it takes one)
 // from the arguments.
 func splitFlags(cmd *cli.Command, args []string) (flags, positional []string) {
@@ -73,6 +84,8 @@ func splitFlags(cmd *cli.Command, args []string) (flags, positional []string) {
 			return flags, append(positional, args[i+1:]...)
 		case !isFlag(a):
 			positional = append(positional, a)
+		case bareFlags[a] != nil && (i+1 == len(args) || !slices.Contains(bareFlags[a].values, args[i+1])):
+			flags = append(flags, a+"="+bareFlags[a].bare)
 		default:
 			flags = append(flags, a)
 			if takesValue(cmd, a) && i+1 < len(args) {

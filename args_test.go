@@ -28,6 +28,10 @@ func TestFlagsFirst(t *testing.T) {
 		{"nosuch a --x", "nosuch a --x"},
 		{"--help", "--help"},
 		{"plan", "plan"},
+		// --progress alone still means what it meant as a boolean.
+		{"apply --progress jobs", "apply --progress=plain -- jobs"},
+		{"apply jobs --progress", "apply --progress=plain -- jobs"},
+		{"apply --progress none jobs", "apply --progress none -- jobs"},
 	}
 	for _, c := range cases {
 		got := flagsFirst(app, append([]string{"jobsync"}, strings.Fields(c.in)...))

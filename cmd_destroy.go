@@ -16,60 +16,45 @@ func destroyCommand(e *env) *cli.Command {
 		Usage:     "delete every job this project manages (never any other job)",
 		ArgsUsage: "[PATH...]",
 		Description: `Plans the deletion of every managed job, shows it, and asks for "yes".
-The YAML under PATH (default .), when there is any, is read only for lifecycle.prevent_destroy.`,
-		Flags: append(workspaceFlags(),
-			&cli.BoolFlag{Name: "auto-approve", Usage: "delete without asking for confirmation"},
-			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"},
-			&cli.BoolFlag{Name: "progress", Usage: "print progress on stderr even when it is not a terminal"},
-		),
+The YAML under PATH (default: the project directory), when there is any, is read only
+for lifecycle.prevent_destroy.`,
+		Flags: append(workspaceFlags(), writeFlags("delete")...),
 		Action: func(c *cli.Context) error {
+			if _, err := progressOf(c, e); err != nil {
+				return err
+			}
 			// The YAML, when there is any, is read for prevent_destroy.
 			var desired []*schema.Job
 			proj, err := resolveProject(c, e, "text")
 			if err != nil {
 				return err
 			}
-			var st *state.Store
-			openIt := func() (*workspace, error) {
-				w, s, err := openLocked(c.Context, c, e)
-				st = s
-				return w, err
-			}
-			var w *workspace
-			var cfg *schema.Config
+			var (
+				cfg *schema.Config
+				w   *workspace
+				st  *state.Store
+			)
 			if hasYAML(proj.paths) {
-				cfg, w, err = loadAndOpen(c, e, openIt)
+				cfg, w, st, err = loadLocked(c, e)
 				if cfg != nil {
 					desired = cfg.Jobs
 				}
 			} else {
-				w, err = openIt()
+				w, st, err = openLocked(c.Context, c, e)
 			}
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			plan, err := planWith(c.Context, e, w, st.File(), desired, planOptions{destroy: true, files: uploadsOf(cfg)}, c.Int("parallelism"))
+			plan, err := makePlan(c.Context, c, e, w, st.File(), desired, planOptions{destroy: true, files: uploadsOf(cfg)})
 			if err != nil {
 				return err
 			}
-			if err := render.Text(e.out, plan, render.Options{Color: useColor(e)}); err != nil {
+			if err := render.Text(e.out, plan, render.Options{Color: useColor(e)}); err != nil || plan.Empty() {
 				return err
 			}
-			if plan.Empty() {
-				return nil
-			}
-			if !c.Bool("auto-approve") {
-				ok, err := confirm(c.Context, e, "\nDelete these jobs? There is no undo. Only 'yes' will be accepted: ")
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return errAborted
-				}
-			}
-			if st.File() == nil {
-				st.Init(w.name, w.project)
+			if err := approved(c, e, "Delete these jobs? There is no undo."); err != nil {
+				return err
 			}
 			return runApply(c.Context, c, e, w, st, plan, false)
 		},

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/jobsync/jobsync/applier"
 )
 
 // syncBuffer is a bytes.Buffer safe for the emulator goroutine and the test.
@@ -129,18 +127,5 @@ func TestEmulatorDirectoryFlags(t *testing.T) {
 	}
 	if _, err := emulatorDirectory(filepath.Join(t.TempDir(), "missing.json"), nil, nil); err == nil {
 		t.Error("a missing --principals file is not an error")
-	}
-}
-
-// The applier's notice (jobs/update not implemented, updates sent as
-// resets) is printed on stderr whatever the verbosity.
-func TestApplyPrintsNotice(t *testing.T) {
-	var out, errOut bytes.Buffer
-	e := &env{stdio: stdio{in: strings.NewReader(""), out: &out, err: &errOut}, getenv: func(string) string { return "" }}
-	p := newProgress(e, false, 2)
-	p.event(applier.Event{Key: "a", Phase: applier.PhaseNotice, Note: "the workspace does not implement jobs/update (HTTP 404)"})
-	p.event(applier.Event{Key: "a", Phase: applier.PhaseDone, Done: 1})
-	if got := errOut.String(); got != "note: the workspace does not implement jobs/update (HTTP 404)\n" {
-		t.Errorf("stderr %q", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jobsync/jobsync/internal/atomicfile"
+	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"
 )
@@ -25,6 +26,7 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 		Flags: append(workspaceFlags(),
 			&cli.BoolFlag{Name: "all", Usage: "export every job of the workspace"},
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout"},
+			noRedactFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			if c.Bool("all") == (c.NArg() > 0) {
@@ -47,6 +49,12 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 			if err != nil {
 				return err
 			}
+			redacted := 0
+			for k, j := range ex.Jobs {
+				if r, changed := planner.RedactSettings(j.(map[string]any)); changed && !c.Bool("no-redact") {
+					ex.Jobs[k], redacted = r, redacted+1
+				}
+			}
 			var buf bytes.Buffer
 			if err := schema.WriteJobsYAML(&buf, nil, ex.Keys, ex.Jobs); err != nil {
 				return err
@@ -61,6 +69,9 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 				fmt.Fprintf(e.err, "Wrote %s to %s.\n", plural(len(ex.Keys), "job", "jobs"), path)
 			} else if _, err := e.out.Write(buf.Bytes()); err != nil {
 				return err
+			}
+			if redacted > 0 {
+				fmt.Fprintf(e.err, "Secret-looking values of %s are written as %q: put them in a secret scope, or a variable, before applying this YAML (or export with --no-redact).\n", plural(redacted, "job", "jobs"), planner.Sensitive)
 			}
 			if len(ex.Adopt) > 0 {
 				fmt.Fprintln(e.err, "To let jobsync manage the exported jobs it does not manage yet, save the YAML and run:")

@@ -10,7 +10,6 @@ import (
 	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
-	"github.com/jobsync/jobsync/state"
 )
 
 func importCommand(e *env) *cli.Command {
@@ -30,12 +29,7 @@ func importCommand(e *env) *cli.Command {
 			if err != nil || id <= 0 {
 				return usageError(fmt.Sprintf("job id %q is not a positive integer", args[1]))
 			}
-			var st *state.Store
-			cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) {
-				w, s, err := openLocked(c.Context, c, e)
-				st = s
-				return w, err
-			})
+			cfg, w, st, err := loadLocked(c, e)
 			if err != nil {
 				return err
 			}
@@ -55,7 +49,7 @@ func importCommand(e *env) *cli.Command {
 			} else {
 				fmt.Fprintf(e.out, "Imported job %d as %s (it already carried the tag %s=%s).\n\n", id, key, planner.OwnerTagKey, imp.Tag)
 			}
-			plan, err := planWith(c.Context, e, w, st.File(), cfg.Jobs, planOptions{only: []string{key}, files: uploadsOf(cfg)}, c.Int("parallelism"))
+			plan, err := makePlan(c.Context, c, e, w, st.File(), cfg.Jobs, planOptions{only: []string{key}, files: uploadsOf(cfg)})
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 )
 
@@ -19,8 +20,9 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 		Flags: append([]cli.Flag{
 			formatFlag("text, github (Actions annotations) or json"),
 			&cli.BoolFlag{Name: "resolved", Usage: "print the resolved jobs (YAML, or with --format json the same as JSON)"},
-			&cli.StringFlag{Name: "project", Usage: "project name, as for plan (shown with the target)"},
+			&cli.StringFlag{Name: "project", Usage: "project `NAME`, as for plan (shown with the target)"},
 			userFlag(),
+			noRedactFlag(),
 		}, projectFlags()...),
 		Action: func(c *cli.Context) error {
 			format, err := formatOf(c, schema.ProblemFormats...)
@@ -45,7 +47,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 						rep.Target = proj.sel.Target.Name
 					}
 					for _, j := range cfg.Jobs {
-						rep.Resolved[j.Key] = j.Resolved()
+						rep.Resolved[j.Key] = resolved(c, j)
 					}
 				}
 				return schema.WriteReport(e.out, rep)
@@ -59,7 +61,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 				}
 				keys, jobs := make([]string, len(cfg.Jobs)), map[string]any{}
 				for i, j := range cfg.Jobs {
-					keys[i], jobs[j.Key] = j.Key, j.Resolved()
+					keys[i], jobs[j.Key] = j.Key, resolved(c, j)
 				}
 				return schema.WriteJobsYAML(e.out, header, keys, jobs)
 			case format == "text":
@@ -73,4 +75,13 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 			return nil
 		},
 	}
+}
+
+// resolved is the job as resolved, redacted unless --no-redact.
+func resolved(c *cli.Context, j *schema.Job) map[string]any {
+	if c.Bool("no-redact") {
+		return j.Resolved()
+	}
+	r, _ := planner.RedactSettings(j.Resolved())
+	return r
 }

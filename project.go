@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jobsync/jobsync/schema"
+	"github.com/jobsync/jobsync/state"
 )
 
 // The project file (jobsync.yaml) gives a configuration a name, variables,
@@ -20,8 +21,8 @@ import (
 // projectFlags find the project, choose the target and set variables.
 func projectFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "project-dir", Aliases: []string{"C"}, Usage: "the project's directory, when no path argument is given: its jobsync.yaml, its job files, its lockfiles (default $JOBSYNC_PROJECT_DIR, then the current directory or its nearest parent, up to the repository root, that holds jobsync.yaml)"},
-		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "target of jobsync.yaml to use (default $JOBSYNC_TARGET, then the target marked default: true, else none: the base configuration)"},
+		&cli.StringFlag{Name: "project-dir", Aliases: []string{"C"}, Usage: "`DIR`: the project's directory, when no path argument is given: its jobsync.yaml, its job files, its lockfiles (default $JOBSYNC_PROJECT_DIR, then the current directory or its nearest parent, up to the repository root, that holds jobsync.yaml)"},
+		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "`NAME` of the target of jobsync.yaml to use (default $JOBSYNC_TARGET, then the target marked default: true, else none: the base configuration)"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a variable, `NAME=VALUE` (repeatable); wins over $JOBSYNC_VAR_NAME, the target's value and the default"},
 		&cli.BoolFlag{Name: "strict", Usage: "for a bundle: warn about every value converted to the type the API wants (a number where it wants text, ...)"},
 	}
@@ -207,4 +208,53 @@ func projectHint(c *cli.Context, planProject string) string {
 		}
 	}
 	return "pass --project " + planProject
+}
+
+// loadConfig loads and validates the YAML under the command's path
+// arguments, printing every problem.
+func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
+	return loadConfigAs(c, e, "text")
+}
+
+// loadConfigAs is loadConfig printing problems in format.
+func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error) {
+	var id *schema.Identity
+	if c.Command.Name == "validate" {
+		id = validateIdentity(c)
+	}
+	return loadConfigOpts(c, e, format, id, "")
+}
+
+// loadConfigOpts is loadConfigAs with the current user and the workspace
+// URL that a bundle's substitutions may use.
+func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, host string) (*schema.Config, error) {
+	proj, err := resolveProject(c, e, format)
+	if err != nil {
+		return nil, err
+	}
+	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host}
+	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
+	var diags schema.Diagnostics
+	if errors.As(err, &diags) {
+		printDiagnostics(e, format, diags)
+		return nil, &exitErr{code: exitError}
+	}
+	if err != nil {
+		return nil, err
+	}
+	printWarnings(e, format, cfg.Warnings)
+	return cfg, nil
+}
+
+// loadLocked loads the configuration and opens the workspace under the
+// lockfile's lock (loadAndOpen: a bundle's user-dependent values need the
+// workspace first).
+func loadLocked(c *cli.Context, e *env) (*schema.Config, *workspace, *state.Store, error) {
+	var st *state.Store
+	cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) {
+		w, s, err := openLocked(c.Context, c, e)
+		st = s
+		return w, err
+	})
+	return cfg, w, st, err
 }

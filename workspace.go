@@ -32,11 +32,11 @@ const emulatorWorkspace = "https://emulator"
 // workspaceFlags are the flags of every command that talks to a workspace.
 func workspaceFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "host", Usage: "workspace URL (default $DATABRICKS_HOST or the profile's host)"},
-		&cli.StringFlag{Name: "profile", Usage: "profile in ~/.databrickscfg (default $DATABRICKS_CONFIG_PROFILE, then DEFAULT)"},
+		&cli.StringFlag{Name: "host", Usage: "workspace `URL` (default $DATABRICKS_HOST or the profile's host)"},
+		&cli.StringFlag{Name: "profile", Usage: "`NAME` of a profile in ~/.databrickscfg (default $DATABRICKS_CONFIG_PROFILE, then DEFAULT)"},
 		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in Jobs API emulator (state under " + emulatorDir + "/ in the project directory) instead of a workspace"},
-		&cli.StringFlag{Name: "lockfile", Usage: "path of the lockfile (default: the target's; else jobsync.lock.json in the project directory, in " + emulatorDir + "/ with --emulator)"},
-		&cli.StringFlag{Name: "project", Usage: "ownership scope written into every managed job's `jobsync` tag (default $JOBSYNC_PROJECT, then project: of jobsync.yaml, then \"default\"; a target adds /TARGET)"},
+		&cli.StringFlag{Name: "lockfile", Usage: "`FILE`: the lockfile (default: the target's; else jobsync.lock.json in the project directory, in " + emulatorDir + "/ with --emulator)"},
+		&cli.StringFlag{Name: "project", Usage: "ownership scope `NAME` written into every managed job's jobsync tag (default $JOBSYNC_PROJECT, then project: of jobsync.yaml, then \"default\"; a target adds /TARGET)"},
 		&cli.IntFlag{Name: "parallelism", Value: 16, Usage: "maximum concurrent API requests"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every API request to stderr (secrets redacted)"},
 	}, projectFlags()...)
@@ -265,4 +265,37 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-var errAborted = errors.New("apply cancelled: nothing was changed")
+// lockfileFlags locate a lockfile without connecting to a workspace.
+func lockfileFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "lockfile", Usage: "`FILE`: the lockfile (default: the target's; else jobsync.lock.json in the project directory, in " + emulatorDir + "/ with --emulator)"},
+		&cli.BoolFlag{Name: "emulator", Usage: "use the built-in emulator's lockfile"},
+	}, projectFlags()...)
+}
+
+// lockfilePath is the lockfile the other commands would use (lockfileOf).
+func lockfilePath(c *cli.Context, e *env) (string, error) {
+	if p := c.String("lockfile"); p != "" {
+		return p, nil
+	}
+	proj, err := resolveProject(c, e, "text")
+	if err != nil {
+		return "", err
+	}
+	return lockfileOf(c, proj), nil
+}
+
+func readLockfile(c *cli.Context, e *env) (*state.File, error) {
+	path, err := lockfilePath(c, e)
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.Open(c.Context, path)
+	if err != nil {
+		return nil, err
+	}
+	if st.File() == nil {
+		return nil, fmt.Errorf("no lockfile at %s: run jobsync apply first, or pass --lockfile", path)
+	}
+	return st.File(), nil
+}

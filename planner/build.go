@@ -51,6 +51,7 @@ func Build(in Input) (*Plan, error) {
 		CreatedAt:     in.Now.UTC(),
 		Workspace:     in.Workspace,
 		Project:       in.Project,
+		Target:        in.Target,
 		Actions:       []Action{},
 	}
 	if in.Lock != nil {

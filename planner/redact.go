@@ -1,7 +1,10 @@
 package planner
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -148,4 +151,84 @@ func Redacted(c Change) Change {
 	c.Before = redact(p, c.Before)
 	c.After = redact(p, c.After)
 	return c
+}
+
+// RedactPlan returns a copy of p for printing: every secret-looking value
+// of its request bodies and recorded settings replaced by Sensitive (the
+// changes are redacted already), and Redacted set, so that apply refuses
+// it. p itself, whose bodies apply sends, is not changed.
+func RedactPlan(p *Plan) *Plan {
+	q := *p
+	q.Redacted = true
+	q.Actions = redactActions(p.Actions)
+	q.Skipped = redactActions(p.Skipped)
+	if p.Records != nil {
+		q.Records = make([]Record, len(p.Records))
+		for i, r := range p.Records {
+			r.Applied = redactSettings(r.Applied)
+			q.Records[i] = r
+		}
+	}
+	return &q
+}
+
+func redactActions(as []Action) []Action {
+	if as == nil {
+		return nil
+	}
+	out := make([]Action, len(as))
+	for i, a := range as {
+		a.Request = redactJSON(a.Request)
+		a.Applied = redactSettings(a.Applied)
+		cs := make([]Change, len(a.Changes))
+		for j, c := range a.Changes {
+			cs[j] = Redacted(c)
+		}
+		if a.Changes != nil {
+			a.Changes = cs
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func redactSettings(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	r, _ := redactValue(m)
+	return r.(map[string]any)
+}
+
+// redactJSON redacts a JSON body; one that does not decode is dropped
+// whole rather than shown.
+func redactJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return json.RawMessage(strconv.Quote(Sensitive))
+	}
+	r, changed := redactValue(v)
+	if !changed {
+		return raw
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return json.RawMessage(strconv.Quote(Sensitive))
+	}
+	return b
+}
+
+// RedactSettings returns settings with every secret-looking value
+// replaced by Sensitive, and whether any was; settings is not changed.
+func RedactSettings(settings map[string]any) (map[string]any, bool) {
+	if settings == nil {
+		return nil, false
+	}
+	r, changed := redactValue(settings)
+	return r.(map[string]any), changed
 }

@@ -60,7 +60,11 @@ type Input struct {
 	// Lock is the lockfile, nil when there is none.
 	Lock *state.File
 	// Project is the ownership scope written into each job's tag.
-	Project   string
+	Project string
+	// Target is the project file's target the configuration was resolved
+	// for ("" for none); Project already ends in "/<target>". Renderings
+	// name it.
+	Target    string
 	Workspace string
 	Prune     bool
 	// Destroy plans the deletion of every managed job, configured or not
@@ -100,7 +104,12 @@ type Plan struct {
 	CreatedAt     time.Time `json:"created_at"`
 	Workspace     string    `json:"workspace"`
 	Project       string    `json:"project"`
-	State         StateRef  `json:"state"`
+	// Target is Input.Target: the project file's target, "" for none.
+	Target string   `json:"target,omitempty"`
+	State  StateRef `json:"state"`
+	// Redacted marks a document whose secret-looking values were replaced
+	// (RedactPlan): printed to be read, never to be applied.
+	Redacted bool `json:"redacted,omitempty"`
 	// Actions in apply order; no-ops are left out.
 	Actions []Action `json:"actions"`
 	// Skipped are deletes that were not enabled (no --prune).

@@ -28,7 +28,15 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 		return err
 	}
 	var out strings.Builder
-	out.WriteString("### jobsync plan\n\n")
+	out.WriteString(Marker(p) + "\n")
+	fmt.Fprintf(&out, "### jobsync plan: `%s`", baseProject(p))
+	if p.Target != "" {
+		fmt.Fprintf(&out, " (target `%s`)", p.Target)
+	}
+	if p.Workspace != "" {
+		fmt.Fprintf(&out, " on `%s`", p.Workspace)
+	}
+	out.WriteString("\n\n")
 	fmt.Fprintf(&out, "**%s**\n", summary(p))
 
 	var deletes, resets []string
@@ -141,7 +149,7 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 				names = append(names, "`"+actionLabel(a)+"`")
 			}
 		}
-		fmt.Fprintf(&out, "\nNot deleted, because `--prune` was not given: %s.\n", strings.Join(names, ", "))
+		fmt.Fprintf(&out, "\nLeft in place, because `--prune` was not given: %s.\n", strings.Join(names, ", "))
 	}
 	if len(p.Records) > 0 {
 		fmt.Fprintf(&out, "\nThe lockfile will also record %s (no API call).\n", plural(len(p.Records), "entry", "entries"))

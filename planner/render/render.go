@@ -88,7 +88,10 @@ var signs = map[string]string{planner.KindAdd: "+", planner.KindRemove: "-", pla
 
 // summary is the one-line count of a plan.
 func summary(p *planner.Plan) string {
-	if p.Empty() {
+	switch {
+	case p.Empty() && len(p.Skipped) > 0:
+		return "No changes to apply; " + skippedSummary(p)
+	case p.Empty():
 		return "No changes. The workspace matches the configuration."
 	}
 	c := p.Counts()
@@ -373,4 +376,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Summary writes the plan's heading and its one-line count: what a saved
+// plan says before it is applied.
+func Summary(w io.Writer, p *planner.Plan) error {
+	_, err := fmt.Fprintf(w, "%s\n%s\n", heading(p), summary(p))
+	return err
 }

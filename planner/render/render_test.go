@@ -55,7 +55,7 @@ func TestTextColourOnlyWhenAsked(t *testing.T) {
 	if !strings.Contains(colour.String(), "\x1b[33m~") {
 		t.Errorf("coloured text lacks colour:\n%q", colour.String())
 	}
-	want := "Plan: 0 to create, 1 to update, 0 to reset, 0 to delete.\n\n~ j [job 1]  update: configuration changed\n    ~ name: \"a\" → \"b\"\n"
+	want := "Project acme.\nPlan: 0 to create, 1 to update, 0 to reset, 0 to delete.\n\n~ j [job 1]  update: configuration changed\n    ~ name: \"a\" → \"b\"\n"
 	if plain.String() != want {
 		t.Errorf("text:\n%s\nwant\n%s", plain.String(), want)
 	}
@@ -122,7 +122,7 @@ func TestEmptyPlan(t *testing.T) {
 	var txt, md bytes.Buffer
 	Text(&txt, plan(), Options{})
 	Markdown(&md, plan())
-	if txt.String() != "No changes. The workspace matches the configuration.\n" {
+	if txt.String() != "Project acme.\nNo changes. The workspace matches the configuration.\n" {
 		t.Errorf("empty text plan: %q", txt.String())
 	}
 	if !strings.Contains(md.String(), "No changes. The workspace matches the configuration.") {
@@ -137,5 +137,44 @@ func TestJSONIsThePlanDocument(t *testing.T) {
 	planner.WritePlan(&b, p)
 	if a.String() != b.String() || !strings.Contains(a.String(), `"format_version": 2`) {
 		t.Errorf("JSON rendering is not the plan document:\n%s", a.String())
+	}
+}
+
+func TestHeadingAndMarker(t *testing.T) {
+	p := plan()
+	p.Project, p.Target, p.Workspace = "shop floor/prod", "prod", "https://dbc-1.cloud.databricks.com"
+	var txt, md bytes.Buffer
+	if err := Text(&txt, p, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	if first := strings.SplitN(txt.String(), "\n", 2)[0]; first != "Project shop floor, target prod, workspace https://dbc-1.cloud.databricks.com." {
+		t.Errorf("text heading: %q", first)
+	}
+	lines := strings.SplitN(md.String(), "\n", 3)
+	if lines[0] != "<!-- jobsync:plan project=shop%20floor target=prod -->" || Marker(p) != lines[0] {
+		t.Errorf("marker: %q", lines[0])
+	}
+	if lines[1] != "### jobsync plan: `shop floor` (target `prod`) on `https://dbc-1.cloud.databricks.com`" {
+		t.Errorf("markdown heading: %q", lines[1])
+	}
+	p.Project, p.Target = "a-->b", ""
+	if m := Marker(p); m != "<!-- jobsync:plan project=a--%3Eb -->" {
+		t.Errorf("a project name cannot end the comment: %q", m)
+	}
+}
+
+func TestSkippedDeletesAreNamed(t *testing.T) {
+	p := plan()
+	p.Skipped = []planner.Action{{Op: planner.OpDelete, Key: "old", JobID: 7, Reason: "no longer in the configuration"}}
+	var txt bytes.Buffer
+	if err := Text(&txt, p, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "No changes to apply; 1 managed job is no longer in the configuration and left in place (pass --prune to delete it).") ||
+		!strings.Contains(txt.String(), "- old [job 7]") {
+		t.Errorf("skipped deletes:\n%s", txt.String())
 	}
 }

@@ -52,6 +52,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 		return err
 	}
 	t := &textWriter{w: bufio.NewWriter(w), color: o.Color}
+	t.line("%s", heading(p))
 	t.line("%s", t.paint(ansiBold, summary(p)))
 
 	var drifted []planner.Action
@@ -100,7 +101,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 	skippedJobs, skippedFiles := splitSkipped(p.Skipped)
 	if len(skippedJobs) > 0 {
 		t.line("")
-		t.line("%s no longer in the configuration and not deleted (pass --prune to delete):", plural(len(skippedJobs), "job is", "jobs are"))
+		t.line("Left in place (not in the configuration; pass --prune to delete):")
 		for _, a := range skippedJobs {
 			t.line("  %s %s  %s", t.paint(ansiRed, "-"), actionLabel(a), a.Reason)
 		}
