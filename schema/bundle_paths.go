@@ -23,7 +23,8 @@ import (
 // A bundle's job names local files with paths relative to the YAML file
 // that writes them: a notebook (notebook_task.notebook_path), a Python
 // file (spark_python_task.python_file), a SQL file (sql_task.file.path),
-// a dbt project folder (dbt_task.project_directory), libraries (whl, jar,
+// an alert file (alert_task.workspace_path), a dbt project folder
+// (dbt_task.project_directory), libraries (whl, jar,
 // requirements; whl and jar may be globs) and an environment's local
 // dependencies. jobsync uploads each to the target's workspace.file_path,
 // keeping its place relative to the bundle root (notebooks without their
@@ -194,10 +195,11 @@ func (j *bjob) taskFiles(tptr string) {
 		{"/spark_python_task/python_file", "/spark_python_task/source", kindFile},
 		{"/sql_task/file/path", "/sql_task/file/source", kindFile},
 		{"/dbt_task/project_directory", "/dbt_task/source", kindDir},
+		{"/alert_task/workspace_path", "", kindFile},
 	}
 	for _, f := range fields {
 		s, ok := lookup(j.value, tptr+f.ptr).(string)
-		if !ok || s == "" || isRemotePath(s) || fromGit(tptr+f.source) {
+		if !ok || s == "" || isRemotePath(s) || f.source != "" && fromGit(tptr+f.source) {
 			continue
 		}
 		if remotes := j.resolve(tptr+f.ptr, s, f.kind); len(remotes) == 1 {

@@ -760,3 +760,128 @@ func TestBundleVariableBombIsRefused(t *testing.T) {
 		t.Errorf("got %v", problems)
 	}
 }
+
+// TestBundleAsPeopleWriteThem is a bundle with what public bundles commonly
+// hold beside their jobs (a CLI version constraint, a uuid, git settings,
+// sync, a Python wheel artifact, anchors under a key of their own, a nested
+// include glob, a pipeline the job refreshes through a variable): it loads
+// with warnings only.
+func TestBundleAsPeopleWriteThem(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle:
+  name: sales_forecast
+  uuid: 4b1f2c3d-0000-4000-8000-000000000001
+  databricks_cli_version: ">= 0.230.0"
+  git:
+    branch: main
+include:
+  - resources/*.yml
+  - resources/*/*.yml
+artifacts:
+  default:
+    type: whl
+    path: .
+    build: python -m build --wheel
+sync:
+  include: [dist/*.whl]
+presets:
+  tags: {project: sales_forecast}
+run_as:
+  user_name: ${workspace.current_user.userName}
+variables:
+  pipeline_id:
+    description: The forecast pipeline (deployed by the bundle CLI)
+    default: 0123-pipeline
+targets:
+  dev:
+    default: true
+    mode: development
+    workspace:
+      root_path: ~/.bundle/${bundle.name}/${bundle.target}
+    presets:
+      trigger_pause_status: PAUSED
+  prod:
+    mode: production
+    git:
+      branch: main
+`,
+		"resources/jobs/forecast.job.yml": `definitions:
+  cluster: &cluster
+    spark_version: 15.4.x-scala2.12
+    node_type_id: i3.xlarge
+    num_workers: 2
+resources:
+  pipelines:
+    forecast_pipeline:
+      name: forecast
+  jobs:
+    forecast:
+      name: forecast
+      queue: {enabled: true}
+      tags:
+        commit: ${bundle.git.commit}
+        branch: ${bundle.git.branch}
+      permissions:
+        - level: CAN_VIEW
+          group_name: users
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster:
+            <<: *cluster
+            spark_env_vars:
+              BUNDLE_FILES: ${workspace.file_path}
+      tasks:
+        - task_key: refresh
+          pipeline_task:
+            pipeline_id: ${var.pipeline_id}
+            full_refresh: false
+        - task_key: train
+          depends_on: [{task_key: refresh}]
+          job_cluster_key: main
+          python_wheel_task:
+            package_name: sales_forecast
+            entry_point: train
+            named_parameters: {horizon: 28}
+          libraries:
+            - whl: ../../dist/*.whl
+        - task_key: score
+          depends_on: [{task_key: train}]
+          environment_key: serverless
+          spark_python_task:
+            python_file: ../../src/score.py
+      environments:
+        - environment_key: serverless
+          spec:
+            environment_version: "2"
+            dependencies: [../../dist/*.whl, scikit-learn>=1.4]
+`,
+		"dist/sales_forecast-1.0-py3-none-any.whl": "stand-in",
+		"src/score.py":                            "print('score')\n",
+	}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	var warned []string
+	for _, w := range cfg.Warnings {
+		warned = append(warned, w.Path)
+	}
+	if got := strings.Join(warned, " "); got != "artifacts sync definitions resources.pipelines" {
+		t.Errorf("warnings about %s", got)
+	}
+	got := settingsJSON(t, cfg, "forecast")
+	for _, want := range []string{
+		`"name":"[dev jane_doe] forecast"`,
+		`"run_as":{"user_name":"jane.doe@example.com"}`,
+		`"pipeline_id":"0123-pipeline"`,
+		`"horizon":"28"`,
+		`"whl":"/Workspace/Users/jane.doe@example.com/.bundle/sales_forecast/dev/files/dist/sales_forecast-1.0-py3-none-any.whl"`,
+		`"BUNDLE_FILES":"/Workspace/Users/jane.doe@example.com/.bundle/sales_forecast/dev/files"`,
+		`"project":"sales_forecast"`,
+		`"branch":"main"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("forecast lacks %s:\n%s", want, got)
+		}
+	}
+	if len(cfg.Uploads) != 2 || len(cfg.Job("forecast").Permissions) != 1 {
+		t.Errorf("%d uploads, permissions %v", len(cfg.Uploads), cfg.Job("forecast").Permissions)
+	}
+}
