@@ -53,7 +53,10 @@ func TestGolden(t *testing.T) {
 			env.Setenv("JOBSYNC_EMULATOR_RUN_TIME", "400ms")
 			// The examples are copied in so that paths in output are
 			// relative and the same on every machine.
-			return copyDir(examples, filepath.Join(env.WorkDir, "examples", "jobs"))
+			if err := copyDir(examples, filepath.Join(env.WorkDir, "examples", "jobs")); err != nil {
+				return err
+			}
+			return copyDir(filepath.Join(filepath.Dir(examples), "bundles"), filepath.Join(env.WorkDir, "examples", "bundles"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,

@@ -262,11 +262,15 @@ func (b *bundleLoad) checkPermissions() {
 			b.diag(b.perms.pos(gp), fmt.Sprintf("permissions[%d]", i), "a grant is a mapping {level, user_name | group_name | service_principal_name}, found %s", article(typeName(g)))
 			continue
 		}
-		if _, ok := bundleLevels[fmt.Sprint(gm["level"])]; !ok {
-			b.diag(b.perms.pos(gp+"/level"), fmt.Sprintf("permissions[%d].level", i), "a bundle's top-level permission level is CAN_VIEW, CAN_RUN or CAN_MANAGE, got %s", describe(gm["level"]))
+		lf := levelField(gm)
+		if _, both := gm["permission_level"]; both && lf == "level" {
+			b.diag(b.perms.pos(gp+"/level"), fmt.Sprintf("permissions[%d].level", i), "level and permission_level are the same thing: keep one")
+		}
+		if _, ok := bundleLevels[fmt.Sprint(gm[lf])]; !ok {
+			b.diag(b.perms.pos(gp+"/"+lf), fmt.Sprintf("permissions[%d].%s", i, lf), "a bundle's top-level permission level is CAN_VIEW, CAN_RUN (CAN_MANAGE_RUN) or CAN_MANAGE, got %s", describe(gm[lf]))
 		}
 		for _, f := range sortedKeys(gm) {
-			if f != "level" && f != "user_name" && f != "group_name" && f != "service_principal_name" {
+			if f != "level" && f != "permission_level" && f != "user_name" && f != "group_name" && f != "service_principal_name" {
 				b.diag(b.perms.pos(gp+"/"+escapePtr(f)), fmt.Sprintf("permissions[%d]", i), "unknown field %q of a grant%s: a grant has level and one of user_name, group_name, service_principal_name", f, didYouMean(f, []string{"level", "user_name", "group_name", "service_principal_name"}))
 			}
 		}
@@ -591,8 +595,20 @@ func (j *bjob) applyPresets() {
 }
 
 // bundleLevels maps the bundle's top-level permission levels to a job's
-// (resourcemutator/apply_bundle_permissions.go levelsMap["jobs"]).
-var bundleLevels = map[string]string{"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN"}
+// (resourcemutator/apply_bundle_permissions.go levelsMap["jobs"]), and
+// accepts the job's own name of CAN_RUN too.
+var bundleLevels = map[string]string{"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN", "CAN_MANAGE_RUN": "CAN_MANAGE_RUN"}
+
+// levelField is where a grant says its level: the bundle's level, or
+// jobsync's permission_level.
+func levelField(g map[string]any) string {
+	if _, ok := g["level"]; !ok {
+		if _, ok := g["permission_level"]; ok {
+			return "permission_level"
+		}
+	}
+	return "level"
+}
 
 // permissions turns the bundle's level: into permission_level, and adds
 // the bundle's top-level grants to the job, except for a principal the
@@ -631,7 +647,8 @@ func (j *bjob) permissions() {
 	for i, g := range top {
 		gm, _ := g.(map[string]any)
 		gp := "/" + strconv.Itoa(i)
-		lvl, _ := gm["level"].(string)
+		lf := levelField(gm)
+		lvl, _ := gm[lf].(string)
 		mapped, ok := bundleLevels[lvl]
 		if !ok {
 			continue // reported once, by checkPermissions
@@ -656,6 +673,8 @@ func (j *bjob) permissions() {
 		for rel, p := range j.b.perms.sub(gp).at {
 			if rel == "/level" {
 				rel = "/permission_level"
+			} else if rel == "/permission_level" && lf == "level" {
+				continue
 			}
 			j.place(idx+rel, p)
 		}

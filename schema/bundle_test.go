@@ -444,7 +444,7 @@ func TestBundlePermissionsRunAsAndClusterID(t *testing.T) {
 		"databricks.yml": `bundle: {name: shop}
 permissions:
   - {level: CAN_VIEW, group_name: readers}
-  - {level: CAN_RUN, service_principal_name: 6f2d0c1e-0000-0000-0000-000000000001}
+  - {permission_level: CAN_RUN, service_principal_name: 6f2d0c1e-0000-0000-0000-000000000001}
 run_as: {service_principal_name: 6f2d0c1e-0000-0000-0000-000000000001}
 targets:
   dev:
@@ -494,7 +494,7 @@ resources:
 	}
 	files["databricks.yml"] = strings.Replace(files["databricks.yml"], "level: CAN_VIEW", "level: IS_OWNER", 1)
 	_, problems := bundleCase{files: files}.load(t)
-	expectDiags(t, problems, []string{"databricks.yml:3:6: permissions[0].level: a bundle's top-level permission level is CAN_VIEW, CAN_RUN or CAN_MANAGE, got \"IS_OWNER\""})
+	expectDiags(t, problems, []string{"databricks.yml:3:6: permissions[0].level: a bundle's top-level permission level is CAN_VIEW, CAN_RUN (CAN_MANAGE_RUN) or CAN_MANAGE, got \"IS_OWNER\""})
 }
 
 func TestBundleLocalFiles(t *testing.T) {
