@@ -856,7 +856,7 @@ resources:
             dependencies: [../../dist/*.whl, scikit-learn>=1.4]
 `,
 		"dist/sales_forecast-1.0-py3-none-any.whl": "stand-in",
-		"src/score.py":                            "print('score')\n",
+		"src/score.py": "print('score')\n",
 	}
 	cfg := bundleCase{files: files}.mustLoad(t)
 	var warned []string
