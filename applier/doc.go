@@ -7,6 +7,10 @@
 // implement jobs/update (404 or 501), it sends the updates as resets of each
 // job's current settings with the update applied, and says so once.
 //
+// A bundle's local files are actions too: uploads run first (each job
+// write waits for the uploads it names), file deletes last, each recorded
+// in the journal once the workspace took it (files.go).
+//
 // It also makes the two writes to a managed job that are not plan actions:
 // Import, which adopts a job on purpose by writing its ownership tag, and
 // RunNow. Every write it makes goes to a job whose live settings, read in

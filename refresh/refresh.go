@@ -3,6 +3,9 @@
 // where the list view is not enough (truncated arrays, or a job whose action
 // is not a no-op, which is always planned from a complete read).
 //
+// For a bundle's uploads it lists each folder of the files the lockfile
+// records, once (files.go), and reads nothing else of them.
+//
 // It is the only place where planning meets the network. It must not write to
 // the workspace, and it must not print.
 package refresh

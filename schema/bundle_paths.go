@@ -59,6 +59,11 @@ type Upload struct {
 // maxDirFiles bounds the files of one uploaded folder (a dbt project).
 const maxDirFiles = 1000
 
+// maxNotebookBytes is the largest notebook workspace/import takes (10 MB;
+// jobsapi.MaxImportBytes, jobs-api.md's workspace files notes): a larger
+// one is refused here, at its path, rather than halfway through an apply.
+const maxNotebookBytes = 10 << 20
+
 type uploadSet struct {
 	byRemote map[string]*Upload
 }
@@ -457,6 +462,10 @@ func (j *bjob) upload(ptr, local, rel, files string, kind pathKind) string {
 		return ""
 	case kind != kindNotebook && nb:
 		j.problem(ptr, "%s is a notebook (it starts with the notebook header), and this field takes a plain file: use a notebook_task, or remove the header", shown)
+		return ""
+	}
+	if nb && len(data) > maxNotebookBytes {
+		j.problem(ptr, "%s is a notebook of %d bytes, and the workspace imports notebooks of at most %d bytes: split it, or make it a plain file", shown, len(data), maxNotebookBytes)
 		return ""
 	}
 	up.Notebook, up.Language, up.Jupyter = nb, lang, jupyter
