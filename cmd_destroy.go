@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -34,12 +35,14 @@ for lifecycle.prevent_destroy.`,
 				w   *workspace
 				st  *state.Store
 			)
+			var none *schema.NoJobFilesError
 			if hasYAML(proj.paths) {
 				cfg, w, st, err = loadLocked(c, e)
 				if cfg != nil {
 					desired = cfg.Jobs
 				}
-			} else {
+			}
+			if !hasYAML(proj.paths) || errors.As(err, &none) {
 				w, st, err = openLocked(c.Context, c, e)
 			}
 			if err != nil {

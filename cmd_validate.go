@@ -40,7 +40,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 			name := projectName(c, e, proj.sel)
 			switch {
 			case format == "json":
-				rep := schema.Report{Valid: true, Files: len(cfg.Files), Jobs: len(cfg.Jobs), Warnings: cfg.Warnings}
+				rep := schema.Report{Valid: true, Files: len(cfg.Files), Jobs: len(cfg.Jobs), Warnings: cfg.Warnings, Skipped: cfg.Skipped}
 				if c.Bool("resolved") {
 					rep.Project, rep.Resolved = name, map[string]any{}
 					if proj.sel != nil && proj.sel.Target != nil {

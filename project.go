@@ -232,7 +232,8 @@ func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, 
 	if err != nil {
 		return nil, err
 	}
-	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host}
+	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host,
+		DefaultPaths: len(configPaths(c)) == 0}
 	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {
@@ -243,6 +244,10 @@ func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, 
 		return nil, err
 	}
 	printWarnings(e, format, cfg.Warnings)
+	if n := len(cfg.Skipped); n > 0 {
+		fmt.Fprintf(e.err, "Skipped %s that %s not job files (no top-level jobs: or resources:): %s. Leave %s out with exclude: under paths: in jobsync.yaml, or make this an error with --strict.\n",
+			plural(n, "YAML file", "YAML files"), map[bool]string{true: "is", false: "are"}[n == 1], schema.ShortList(cfg.Skipped, 5), map[bool]string{true: "it", false: "them"}[n == 1])
+	}
 	return cfg, nil
 }
 

@@ -57,6 +57,8 @@ type loader struct {
 	sel *Selection
 	// maxJobs is MaxJobs, lower in tests.
 	maxJobs int
+	// skipped are the files found in a directory that are not job files.
+	skipped []string
 }
 
 // Options are the choices of LoadWith.
@@ -75,8 +77,14 @@ type Options struct {
 	// for a bundle's default workspace.root_path; "" means bundle.name.
 	Project string
 	// Strict reports every conversion made to a bundle's values (a number
-	// where the API wants text, ...) as a warning.
+	// where the API wants text, ...) as a warning, and makes a YAML file
+	// found in a directory that is not a job file an error instead of a
+	// file skipped.
 	Strict bool
+	// DefaultPaths says that paths is the project directory because the
+	// command was given no path argument: the project file's paths:
+	// include then chooses the files.
+	DefaultPaths bool
 
 	maxJobs int // MaxJobs when 0 (tests lower it)
 }
@@ -119,10 +127,12 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 		return loadBundleJobs(ctx, paths, o)
 	}
 	var projectPath string
+	var filter pathFilter
 	if o.Selection != nil {
 		projectPath = o.Selection.Project.path
+		filter = newPathFilter(o.Selection.Project, o.DefaultPaths)
 	}
-	files, reserved, err := collectFiles(ctx, paths, projectPath)
+	files, reserved, err := collectFiles(ctx, paths, projectPath, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +144,15 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 		return nil, err
 	}
 	l.diags = append(l.diags, reserved...)
+	if len(l.skipped) == len(files) && len(files) > 0 && len(l.diags) == 0 {
+		return nil, &NoJobFilesError{Paths: paths, Skipped: l.skipped}
+	}
+	if o.Strict {
+		for _, name := range l.skipped {
+			l.diags = append(l.diags, Diagnostic{Pos: Pos{File: name},
+				Msg: "not a job file (its top level has neither jobs: nor resources:), and --strict makes that an error: leave it out with exclude: under paths: in jobsync.yaml, or move it out of the job directories"})
+		}
+	}
 	if len(l.jobs) > o.maxJobs {
 		// Checked before the (costlier) validation of every job.
 		return nil, Diagnostics{{Pos: Pos{File: filepath.ToSlash(paths[0])},
@@ -166,8 +185,15 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 			cfg.Warnings = append(cfg.Warnings, w)
 		}
 	}
+	skipped := make(map[string]bool, len(l.skipped))
+	for _, name := range l.skipped {
+		skipped[name] = true
+	}
+	cfg.Skipped = l.skipped
 	for _, f := range files {
-		cfg.Files = append(cfg.Files, f.name)
+		if !skipped[f.name] {
+			cfg.Files = append(cfg.Files, f.name)
+		}
 	}
 	for _, lj := range l.jobs {
 		cfg.Jobs = append(cfg.Jobs, lj.job)
@@ -197,7 +223,7 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs
 				parts[i].diags = append(parts[i].diags, Diagnostic{Pos: Pos{File: f.name}, Msg: readProblem(err)})
 				return nil
 			}
-			parts[i].parseFile(f.name, data)
+			parts[i].parseFile(f.name, data, f.explicit)
 			return nil
 		})
 	}
@@ -212,6 +238,7 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs
 		l.jobs = append(l.jobs, p.jobs...)
 		l.diags = append(l.diags, p.diags...)
 		l.warns = append(l.warns, p.warns...)
+		l.skipped = append(l.skipped, p.skipped...)
 	}
 	return l, nil
 }
@@ -219,6 +246,8 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs
 type sourceFile struct {
 	name string // as reported: slash-separated, relative as given
 	path string // for the OS
+	// explicit: named on the command line, so a job file whatever it holds.
+	explicit bool
 }
 
 // collectFiles lists the job files under paths. Project files are never
@@ -233,7 +262,10 @@ type sourceFile struct {
 // names it has); a link to a file outside it is refused, since a pull
 // request could otherwise make plan print parts of any file on the
 // runner. A file named on the command line is read wherever it is.
-func collectFiles(ctx context.Context, paths []string, project string) ([]sourceFile, Diagnostics, error) {
+//
+// filter applies the project file's paths: rules to the files a directory
+// walk finds (never to a file named on the command line).
+func collectFiles(ctx context.Context, paths []string, project string, filter pathFilter) ([]sourceFile, Diagnostics, error) {
 	var out []sourceFile
 	var reserved Diagnostics
 	seen := map[string]bool{}
@@ -269,7 +301,7 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
 			total += st.Size()
 		}
-		out = append(out, sourceFile{name: filepath.ToSlash(name), path: path})
+		out = append(out, sourceFile{name: filepath.ToSlash(name), path: path, explicit: explicit})
 	}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -298,7 +330,7 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 				return nil
 			}
 			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
+				if path != p && (strings.HasPrefix(d.Name(), ".") || filter.excluded(path)) {
 					return filepath.SkipDir
 				}
 				return nil
@@ -306,6 +338,9 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 			switch strings.ToLower(filepath.Ext(path)) {
 			case ".yml", ".yaml":
 			default:
+				return nil
+			}
+			if filter.excluded(path) || !filter.included(path) {
 				return nil
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
@@ -329,7 +364,7 @@ func collectFiles(ctx context.Context, paths []string, project string) ([]source
 			}
 		}
 		if jobFiles == 0 && len(reserved) == 0 {
-			return nil, nil, fmt.Errorf("no job files (*.yml, *.yaml) in %s", p)
+			return nil, nil, &NoJobFilesError{Paths: []string{p}}
 		}
 		sort.Strings(found)
 		for _, f := range found {
@@ -396,20 +431,76 @@ func unwrapPathError(err error) error {
 }
 
 // parseFile reads the documents of one file and the jobs in them.
-func (l *loader) parseFile(name string, data []byte) {
+//
+// A file found in a directory (not explicit) whose documents hold no
+// top-level jobs: or resources: is not a job file (docker-compose.yml,
+// dbt_project.yml, a CI workflow...): it is skipped, and counted, without a
+// problem. One that does not parse is skipped too when no line of it
+// starts with jobs: or resources:, since its top level cannot be read.
+func (l *loader) parseFile(name string, data []byte, explicit bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for i := 0; ; i++ {
-		var doc yaml.Node
-		err := decodeSafely(dec, &doc)
+	var docs []*yaml.Node
+	var perr error
+	for {
+		doc := &yaml.Node{}
+		err := decodeSafely(dec, doc)
 		if err == io.EOF {
-			return
+			break
 		}
 		if err != nil {
-			l.diags = append(l.diags, yamlErrorDiag(name, data, err))
-			return
+			perr = err
+			break
 		}
-		l.document(name, &doc, i)
+		docs = append(docs, doc)
 	}
+	if !explicit && notJobFile(docs, data, perr) {
+		l.skipped = append(l.skipped, name)
+		return
+	}
+	for i, doc := range docs {
+		l.document(name, doc, i)
+	}
+	if perr != nil {
+		l.diags = append(l.diags, yamlErrorDiag(name, data, perr))
+	}
+}
+
+// topLevelJobKey is a line that starts a jobs: or resources: mapping.
+var topLevelJobKey = regexp.MustCompile(`(?m)^(jobs|resources|"jobs"|"resources"|'jobs'|'resources')[ \t]*:`)
+
+// notJobFile: some document has content, and none has a top-level jobs: or
+// resources: key, or a near miss of one (nor, when the YAML did not parse,
+// a line that starts one). A file of empty documents is an empty job file, not another kind.
+func notJobFile(docs []*yaml.Node, data []byte, perr error) bool {
+	content := false
+	for _, doc := range docs {
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		for root.Kind == yaml.AliasNode && root.Alias != nil {
+			root = root.Alias
+		}
+		if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+			continue
+		}
+		content = true
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			k := root.Content[i]
+			// A near miss (job:, resource:) is a job file with a typo,
+			// reported as such, not another kind of file.
+			if k.Kind == yaml.ScalarNode && (k.Value == "jobs" || k.Value == "resources" || didYouMean(k.Value, []string{"jobs", "resources"}) != "") {
+				return false
+			}
+		}
+	}
+	if perr != nil {
+		return !topLevelJobKey.Match(data)
+	}
+	return content
 }
 
 // decodeSafely parses one document, turning a panic of the YAML parser on

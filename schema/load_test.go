@@ -125,7 +125,6 @@ func TestLoadYAMLProblems(t *testing.T) {
 		{"unknown alias after non-ASCII", "jobs:\n  a:\n    tags: {\u00e9t\u00e9: *nope}\n", []string{"a.yml:3:17: alias *nope refers to no anchor"}},
 		{"unknown alias", "jobs:\n  a:\n    tags: *common\n", []string{"a.yml:3:11: alias *common refers to no anchor &common written before it"}},
 		{"mapping in line 1", "jobs: a: b\n", []string{"a.yml:1:1: invalid YAML: mapping values are not allowed in this context"}},
-		{"root is a list", "- a\n- b\n", []string{"a.yml:1:1: expected a mapping with a top-level jobs: key, found a list"}},
 		{"unknown top-level key", "job:\n  a: {}\n", []string{`a.yml:1:1: job: unknown top-level key "job" (did you mean "jobs"?): a job file has jobs: (or resources: jobs:)`}},
 		{"jobs not a map", "jobs: [a]\n", []string{"a.yml:1:7: jobs: jobs must be a mapping of job key to job, found a list"}},
 		{"duplicate top-level", "jobs: {}\njobs: {}\n", []string{`a.yml:2:1: jobs: duplicate key "jobs" (first written at line 1)`}},
@@ -259,7 +258,7 @@ func TestLoadPathArguments(t *testing.T) {
 	if _, err := Load(ctx, []string{"missing"}); err == nil || errors.As(err, new(Diagnostics)) || !strings.Contains(err.Error(), "cannot read missing") {
 		t.Errorf("missing path: %v", err)
 	}
-	if _, err := Load(ctx, []string{"jobs/empty"}); err == nil || !strings.Contains(err.Error(), "no job files (*.yml, *.yaml) in jobs/empty") {
+	if _, err := Load(ctx, []string{"jobs/empty"}); err == nil || !strings.Contains(err.Error(), "no job files (*.yml, *.yaml with a top-level jobs: or resources:) in jobs/empty") {
 		t.Errorf("empty dir: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)

@@ -39,6 +39,8 @@ type Project struct {
 	Targets []*Target
 	// Default is the target marked `default: true`, nil when none is.
 	Default *Target
+	// Paths are the `paths:` rules: which files are job files.
+	Paths PathRules
 
 	path      string // OS path
 	value     map[string]any
@@ -227,6 +229,7 @@ func LoadProject(ctx context.Context, path string) (*Project, error) {
 // the checks the schema cannot express.
 func (p *Project) read(ds *Diagnostics) {
 	p.Name, _ = p.value["project"].(string)
+	p.readPathRules(ds)
 	vars, _ := p.value["variables"].(map[string]any)
 	for _, name := range sortedKeys(vars) {
 		vm, _ := vars[name].(map[string]any)

@@ -15,6 +15,8 @@ type Report struct {
 	Files    int         `json:"files,omitempty"`
 	Jobs     int         `json:"jobs,omitempty"`
 	Problems Diagnostics `json:"problems"`
+	// Skipped are YAML files found that are not job files.
+	Skipped []string `json:"skipped,omitempty"`
 	// Warnings: what a bundle has that jobsync skips or converts.
 	Warnings Diagnostics `json:"warnings,omitempty"`
 	// With --resolved: the ownership scope, the target and the resolved jobs.

@@ -202,6 +202,9 @@ type Config struct {
 	// Selection is the project file, target and variable values the jobs
 	// were resolved with; nil when there is no project file.
 	Selection *Selection
+	// Skipped are the YAML files found in a directory that are not job
+	// files (no top-level jobs: or resources:), as reported.
+	Skipped []string
 	// Warnings are problems that do not stop loading: what a bundle has
 	// that jobsync skips, and (with Options.Strict) the conversions it made.
 	Warnings Diagnostics
@@ -225,4 +228,27 @@ func (c *Config) Job(key string) *Job {
 		return c.Jobs[i]
 	}
 	return nil
+}
+
+// NoJobFilesError says that the paths hold no job file. Skipped are the
+// YAML files found that are not job files.
+type NoJobFilesError struct {
+	Paths   []string
+	Skipped []string
+}
+
+func (e *NoJobFilesError) Error() string {
+	msg := "no job files (*.yml, *.yaml with a top-level jobs: or resources:) in " + strings.Join(e.Paths, ", ")
+	if len(e.Skipped) > 0 {
+		msg += fmt.Sprintf(" (%d YAML %s skipped, as not job files: %s)", len(e.Skipped), map[bool]string{true: "file", false: "files"}[len(e.Skipped) == 1], ShortList(e.Skipped, 5))
+	}
+	return msg
+}
+
+// ShortList names up to n items, and how many more there are.
+func ShortList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }

@@ -594,6 +594,7 @@ func GenerateProject() ([]byte, error) {
 		},
 		"additionalProperties": false,
 	}
+	globList := map[string]any{"type": "array", "items": map[string]any{"type": "string", "minLength": 1}}
 	doc := map[string]any{
 		"$schema":     "http://json-schema.org/draft-07/schema#",
 		"$id":         "https://github.com/jobsync/jobsync/schema/project.schema.json",
@@ -613,6 +614,17 @@ func GenerateProject() ([]byte, error) {
 				"additionalProperties": map[string]any{"$ref": "#/definitions/variable"},
 			},
 			"permissions": map[string]any{"$ref": "#/definitions/permissions"},
+			"paths": map[string]any{
+				"description": "Which *.yml/*.yaml files under the project directory are job files, as globs relative to it (* within a name, ** for any directories; a directory stands for everything under it). A list, or include:, names the files read when no path argument is given; exclude: names files never read from a directory, with or without path arguments.",
+				"oneOf": []any{
+					globList,
+					map[string]any{
+						"type":                 "object",
+						"properties":           map[string]any{"include": globList, "exclude": globList},
+						"additionalProperties": false,
+					},
+				},
+			},
 			"targets": map[string]any{
 				"type":                 "object",
 				"propertyNames":        map[string]any{"pattern": TargetPattern, "x-message": `a target name uses lower-case letters, digits, "_" and "-"`},
