@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -313,5 +315,65 @@ func TestBackgroundSave(t *testing.T) {
 	}
 	if err := e.s.Save(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// logCheckingWriter is the connection's writer as a test sees it: at the
+// first byte of the answer it reads the request log, which must already
+// hold the request with its status.
+type logCheckingWriter struct {
+	*httptest.ResponseRecorder
+	s       *Server
+	checked bool
+	logged  []Request
+}
+
+func (w *logCheckingWriter) Write(b []byte) (int, error) {
+	if !w.checked {
+		w.checked = true
+		w.logged = w.s.Requests()
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestRequestLoggedBeforeAnswer: the request log holds a request before any
+// byte of its answer is written, so a client that has the answer always
+// finds its request in the log (a large answer used to reach the client
+// before the request was logged).
+func TestRequestLoggedBeforeAnswer(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks []any
+	for i := range 150 {
+		tasks = append(tasks, nb("t"+itoa(int64(1000+i))))
+	}
+	body, _ := json.Marshal(map[string]any{"name": "big", "tasks": tasks})
+	for _, c := range []struct {
+		method, target string
+		body           []byte
+		status         int
+	}{
+		{"POST", "/api/2.2/jobs/create", body, 200},
+		{"GET", "/api/2.2/jobs/list?expand_tasks=true", nil, 200},
+		{"GET", "/api/2.2/jobs/get?job_id=1", nil, 400},
+		{"POST", "/api/2.2/jobs/create", bytes.Repeat([]byte("x"), maxBodyBytes+1), 400},
+		{"GET", "/no/such/endpoint", nil, 404},
+	} {
+		s.ResetRequests()
+		req := httptest.NewRequest(c.method, c.target, bytes.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer x")
+		w := &logCheckingWriter{ResponseRecorder: httptest.NewRecorder(), s: s}
+		s.ServeHTTP(w, req)
+		if w.Code != c.status || !w.checked {
+			t.Fatalf("%s %s: status %d, answer written %v", c.method, c.target, w.Code, w.checked)
+		}
+		if len(w.logged) != 1 || w.logged[0].Path != req.URL.Path || w.logged[0].Status != c.status {
+			t.Errorf("%s %s: the log at the answer's first byte: %+v", c.method, c.target, w.logged)
+		}
+		if n := s.RequestCount(); n != 1 {
+			t.Errorf("%s %s: logged %d times", c.method, c.target, n)
+		}
 	}
 }

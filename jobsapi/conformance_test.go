@@ -27,10 +27,10 @@ import (
 
 const testToken = "dapi-conformance-token-0123456789"
 
-// seen records every request as it arrives, before the emulator answers it.
-// (The emulator's own log is written after the answer, so a client can hold
-// its answer before the log holds the request; tests that count requests
-// right after a call use this record instead.)
+// seen records every request as it arrives, before the emulator answers it,
+// with the headers (Authorization, User-Agent, Content-Type) that the
+// emulator's own log does not keep; arrived signals a request that is still
+// being served.
 type seen struct {
 	mu      sync.Mutex
 	reqs    []emulator.Request
