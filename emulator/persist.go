@@ -50,6 +50,8 @@ type storeFile struct {
 	// []byte). Files written before the tree existed have neither field.
 	NextObjectID int64     `json:"next_object_id,omitempty"`
 	Objects      []*object `json:"workspace_objects,omitempty"`
+	// Direct ACLs of workspace objects, by object id.
+	ObjectPerms map[int64][]ace `json:"workspace_object_acls,omitempty"`
 }
 
 type persister struct {
@@ -182,7 +184,8 @@ func appendStore(b []byte, st *store) ([]byte, error) {
 		Creates      []int64          `json:"recent_creates,omitempty"`
 		NextObjectID int64            `json:"next_object_id,omitempty"`
 		Objects      []*object        `json:"workspace_objects,omitempty"`
-	}{runs, st.tokens, st.creates, st.nextObjectID, objects})
+		ObjectPerms  map[int64][]ace  `json:"workspace_object_acls,omitempty"`
+	}{runs, st.tokens, st.creates, st.nextObjectID, objects, st.objectPerms})
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +338,12 @@ func loadStore(f *storeFile) (*store, error) {
 	st.nextObjectID = f.NextObjectID
 	if err := loadObjects(st, f.Objects); err != nil {
 		return nil, err
+	}
+	for id, acl := range f.ObjectPerms {
+		if st.objectByID(id) == nil {
+			return nil, fmt.Errorf("permissions of workspace object %d, which does not exist", id)
+		}
+		st.objectPerms[id] = acl
 	}
 	return st, nil
 }

@@ -74,6 +74,20 @@ var routes = map[string]route{
 	"PATCH permissions/jobs":                {method: http.MethodPatch, reqType: "JobPermissionsRequest", write: write, versions: v20, handler: (*Server).updatePermissions},
 	"GET permissions/jobs/permissionLevels": {method: http.MethodGet, versions: v20, handler: (*Server).permissionLevels},
 
+	// workspace_permissions.go: permissions of workspace objects.
+	"GET permissions/directories":                  rawRoute(http.MethodGet, read, (*Server).getObjectPermissions),
+	"PUT permissions/directories":                  rawRoute(http.MethodPut, write, (*Server).setObjectPermissions),
+	"PATCH permissions/directories":                rawRoute(http.MethodPatch, write, (*Server).updateObjectPermissions),
+	"GET permissions/directories/permissionLevels": rawRoute(http.MethodGet, read, (*Server).objectPermissionLevels),
+	"GET permissions/notebooks":                    rawRoute(http.MethodGet, read, (*Server).getObjectPermissions),
+	"PUT permissions/notebooks":                    rawRoute(http.MethodPut, write, (*Server).setObjectPermissions),
+	"PATCH permissions/notebooks":                  rawRoute(http.MethodPatch, write, (*Server).updateObjectPermissions),
+	"GET permissions/notebooks/permissionLevels":   rawRoute(http.MethodGet, read, (*Server).objectPermissionLevels),
+	"GET permissions/files":                        rawRoute(http.MethodGet, read, (*Server).getObjectPermissions),
+	"PUT permissions/files":                        rawRoute(http.MethodPut, write, (*Server).setObjectPermissions),
+	"PATCH permissions/files":                      rawRoute(http.MethodPatch, write, (*Server).updateObjectPermissions),
+	"GET permissions/files/permissionLevels":       rawRoute(http.MethodGet, read, (*Server).objectPermissionLevels),
+
 	// workspace.go: workspace files.
 	"POST workspace/mkdirs":            rawRoute(http.MethodPost, write, (*Server).mkdirs),
 	"GET workspace/get-status":         rawRoute(http.MethodGet, read, (*Server).getStatus),
@@ -115,16 +129,17 @@ func (s *Server) route(r *http.Request) (route, *request, *apiError) {
 	rq := &request{r: r, version: version, endpoint: rest}
 	switch {
 	case strings.HasPrefix(rest, "permissions/"):
-		// /api/2.0/permissions/jobs/{job_id}[/permissionLevels]
+		// /api/2.0/permissions/{jobs|directories|notebooks|files}/{id}[/permissionLevels]
 		rq.endpoint = "" // only the two shapes below exist
-		if p, ok := strings.CutPrefix(rest, "permissions/jobs/"); ok {
+		kind, p, _ := strings.Cut(strings.TrimPrefix(rest, "permissions/"), "/")
+		if _, ok := workspaceObjectKinds[kind]; ok || kind == "jobs" {
 			id, tail, _ := strings.Cut(p, "/")
 			switch {
 			case id == "":
 			case tail == "" && !strings.HasSuffix(p, "/"):
-				rq.pathID, rq.endpoint = id, "permissions/jobs"
+				rq.pathID, rq.endpoint = id, "permissions/"+kind
 			case tail == "permissionLevels":
-				rq.pathID, rq.endpoint = id, "permissions/jobs/permissionLevels"
+				rq.pathID, rq.endpoint = id, "permissions/"+kind+"/permissionLevels"
 			}
 		}
 	case strings.HasPrefix(rest, "workspace-files/import-file/"):

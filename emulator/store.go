@@ -30,6 +30,7 @@ type store struct {
 	objects      map[string]*object
 	children     map[string]map[string]bool // directory path -> names in it
 	nextObjectID int64
+	objectPerms  map[int64][]ace // direct ACL of a workspace object, by object id (workspace_permissions.go)
 }
 
 func newStore(firstJobID, firstRunID int64) *store {
@@ -43,6 +44,8 @@ func newStore(firstJobID, firstRunID int64) *store {
 		tokens:    map[string]int64{},
 		objects:   map[string]*object{},
 		children:  map[string]map[string]bool{},
+
+		objectPerms: map[int64][]ace{},
 	}
 }
 

@@ -127,6 +127,9 @@ func (st *store) remove(p string) {
 		st.remove(path.Join(p, n))
 	}
 	delete(st.children, p)
+	if o := st.objects[p]; o != nil {
+		delete(st.objectPerms, o.ID)
+	}
 	delete(st.objects, p)
 	if p != "/" {
 		dir, name := path.Split(p)
