@@ -22,11 +22,6 @@ const (
 	// TaskReadDefaults: every task reads back with webhook_notifications {}
 	// and disabled false ([CLI] bundle/configsync/defaults.go:42,46,50,54).
 	TaskReadDefaults
-	// ServerlessPerformanceTarget: a job without clusters (serverless)
-	// reads back with performance_target PERFORMANCE_OPTIMIZED when it sets
-	// none ([CLI] bundle/configsync/defaults.go:38; jobs-api-schema.md
-	// JobSettings.performance_target "on a serverless job").
-	ServerlessPerformanceTarget
 	// CloudAttributeDefaults: a present aws_attributes block reads back with
 	// the platform's availability and zone_id where it sets none, and zero
 	// EBS counts ([TF] clusters/resource_cluster.go:60-89, 128-132).
@@ -73,17 +68,16 @@ const (
 )
 
 var behaviourNames = map[Behaviour]string{
-	SortedTasks:                 "sorted-tasks",
-	TaskReadDefaults:            "task-read-defaults",
-	ServerlessPerformanceTarget: "serverless-performance-target",
-	CloudAttributeDefaults:      "cloud-attribute-defaults",
-	WorkloadTypeClients:         "workload-type-clients",
-	PolicyValues:                "policy-values",
-	DeltaPreviewConf:            "delta-preview-conf",
-	DataSecurityModeAliases:     "data-security-mode-aliases",
-	InstancePoolRules:           "instance-pool-rules",
-	ZeroScalars:                 "zero-scalars",
-	FailedRunInternalError:      "failed-run-internal-error",
+	SortedTasks:             "sorted-tasks",
+	TaskReadDefaults:        "task-read-defaults",
+	CloudAttributeDefaults:  "cloud-attribute-defaults",
+	WorkloadTypeClients:     "workload-type-clients",
+	PolicyValues:            "policy-values",
+	DeltaPreviewConf:        "delta-preview-conf",
+	DataSecurityModeAliases: "data-security-mode-aliases",
+	InstancePoolRules:       "instance-pool-rules",
+	ZeroScalars:             "zero-scalars",
+	FailedRunInternalError:  "failed-run-internal-error",
 }
 
 // String names the behaviours in b, comma-separated.

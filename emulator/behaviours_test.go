@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"math/bits"
 	"strings"
 	"testing"
 )
@@ -18,26 +19,55 @@ func taskByKey(t *testing.T, settings map[string]any, key string) map[string]any
 	return nil
 }
 
-func TestBehaviourServerlessPerformanceTarget(t *testing.T) {
-	for _, without := range []Behaviour{0, ServerlessPerformanceTarget} {
-		e := newEnv(t, Options{Without: without})
-		serverless := e.create(parse(t, `{"tasks": [{"task_key": "a", "environment_key": "e", "spark_python_task": {"python_file": "f.py"}}],
-			"environments": [{"environment_key": "e", "spec": {"environment_version": "2"}}]}`))
-		classic := e.create(parse(t, `{"tasks": [{"task_key": "a", "existing_cluster_id": "c", "notebook_task": {"notebook_path": "/n"}}]}`))
-		set := e.create(parse(t, `{"performance_target": "STANDARD", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/n"}}]}`))
-		want := "PERFORMANCE_OPTIMIZED"
-		if without != 0 {
-			want = ""
+// bundleCreateBody is the jobs/create body `databricks bundle deploy`
+// (direct engine, CLI @7bbe2852) sent for a serverless job written in the
+// public templates' style (a notebook task and a spark_python_task on an
+// environment, development mode), recorded with --log-level=debug.
+const bundleCreateBody = `{"deployment":{"kind":"BUNDLE","metadata_file_path":"/Workspace/Users/user@example.com/.bundle/my_project/dev/state/metadata.json"},"edit_mode":"UI_LOCKED","email_notifications":{"on_failure":["user@example.com"]},"environments":[{"environment_key":"default","spec":{"environment_version":"2"}}],"format":"MULTI_TASK","max_concurrent_runs":4,"name":"[dev user] my_project_job","parameters":[{"default":"main","name":"catalog"},{"default":"dev","name":"schema"}],"queue":{"enabled":true},"tags":{"dev":"user"},"tasks":[{"depends_on":[{"task_key":"notebook_task"}],"environment_key":"default","spark_python_task":{"parameters":["--catalog","main"],"python_file":"/Workspace/Users/user@example.com/.bundle/my_project/dev/files/src/main.py"},"task_key":"main_task"},{"notebook_task":{"notebook_path":"/Workspace/Users/user@example.com/.bundle/my_project/dev/files/src/notebook"},"task_key":"notebook_task"}],"trigger":{"pause_status":"PAUSED","periodic":{"interval":1,"unit":"DAYS"}}}`
+
+// TestServerlessJobReadsBackWithoutPerformanceTarget: a serverless job that
+// sets no performance_target reads back without one. The emulator used to
+// add PERFORMANCE_OPTIMIZED (from the CLI's config-sync defaults), and
+// `databricks bundle plan` then planned an update of every such job right
+// after its deploy: the direct engine compares the remote job with what it
+// sent, and performance_target is not among its backend defaults ([CLI]
+// bundle/direct/dresources/resources.yml jobs.backend_defaults @7bbe2852).
+// Real workspaces do not add it: the CLI's cloud test
+// acceptance/bundle/templates/default-python/combinations/serverless
+// (Cloud = true, SERVERLESS=yes, both engines) deploys the serverless
+// template and checks that the next plan has "0 to change".
+func TestServerlessJobReadsBackWithoutPerformanceTarget(t *testing.T) {
+	e := newEnv(t, Options{})
+	status, _, raw := e.send("POST", "/api/2.2/jobs/create", nil, []byte(bundleCreateBody))
+	if status != 200 {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	sent := parse(t, bundleCreateBody)
+	got := e.settings(asInt(t, parse(t, string(raw))["job_id"]))
+	if v, ok := got["performance_target"]; ok {
+		t.Errorf("performance_target %v read back; the job set none", v)
+	}
+	// Everything the CLI sent reads back as sent (tasks apart: they gain
+	// their read defaults), and nothing else but the §7.1 defaults the
+	// engine skips as empty or backend defaults.
+	for k, v := range sent {
+		if k != "tasks" && jsonOf(t, got[k]) != jsonOf(t, v) {
+			t.Errorf("%s: sent %s, read back %s", k, jsonOf(t, v), jsonOf(t, got[k]))
 		}
-		if got, _ := e.settings(serverless)["performance_target"].(string); got != want {
-			t.Errorf("without %v: serverless job performance_target %q, want %q", without, got, want)
+	}
+	for k := range got {
+		if _, ok := sent[k]; !ok && k != "timeout_seconds" && k != "webhook_notifications" {
+			t.Errorf("%s = %s read back; the CLI sent no %s", k, jsonOf(t, got[k]), k)
 		}
-		if got, ok := e.settings(classic)["performance_target"]; ok {
-			t.Errorf("a job on a cluster got performance_target %v", got)
-		}
-		if got := e.settings(set)["performance_target"]; got != "STANDARD" {
-			t.Errorf("a set performance_target reads back as %v", got)
-		}
+	}
+	// A set one is kept, and a job on a cluster gets none either.
+	set := e.create(parse(t, `{"performance_target": "STANDARD", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/n"}}]}`))
+	if got := e.settings(set)["performance_target"]; got != "STANDARD" {
+		t.Errorf("a set performance_target reads back as %v", got)
+	}
+	classic := e.create(parse(t, `{"tasks": [{"task_key": "a", "existing_cluster_id": "c", "notebook_task": {"notebook_path": "/n"}}]}`))
+	if got, ok := e.settings(classic)["performance_target"]; ok {
+		t.Errorf("a job on a cluster got performance_target %v", got)
 	}
 }
 
@@ -196,7 +226,7 @@ func TestParseBehaviours(t *testing.T) {
 	if _, err := ParseBehaviours("sorted-task"); err == nil || !strings.Contains(err.Error(), "sorted-tasks") {
 		t.Errorf("an unknown name: %v", err)
 	}
-	if len(behaviourNames) != 11 || allBehaviours.String() == "" {
+	if len(behaviourNames) != bits.OnesCount32(uint32(allBehaviours)) || allBehaviours.String() == "" {
 		t.Errorf("every behaviour needs a name: %d names for %v", len(behaviourNames), allBehaviours)
 	}
 }

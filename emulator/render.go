@@ -52,9 +52,11 @@ func (r reader) settings(st map[string]any, withoutTasks bool) map[string]any {
 	// [OAS21] "default behavior is to allow only 1 concurrent run"; docs example GET.
 	setDefault(out, "name", "Untitled") // [OAS21] JobSettings.name default
 	out["format"] = "MULTI_TASK"        // [SDK] JobSettings.format: always MULTI_TASK in 2.1+
-	if r.on(ServerlessPerformanceTarget) && serverless(st) {
-		setDefault(out, "performance_target", "PERFORMANCE_OPTIMIZED")
-	}
+	// No performance_target is added to a serverless job that sets none:
+	// real workspaces add none (see TestServerlessJobReadsBackWithoutPerformanceTarget
+	// for the evidence; the emulator used to, from [CLI]
+	// bundle/configsync/defaults.go:38, and `databricks bundle plan` then
+	// never converged).
 	if r.on(ZeroScalars) {
 		if tr := getMap(st, "trigger"); tr != nil {
 			tr = maps.Clone(tr)
@@ -99,34 +101,6 @@ func (r reader) settings(st map[string]any, withoutTasks bool) map[string]any {
 		out["job_clusters"] = rendered
 	}
 	return out
-}
-
-// serverless: the job has tasks and none of them names compute (no
-// new_cluster, existing_cluster_id or job_cluster_key, also inside
-// for_each_task) and it has no job clusters.
-func serverless(st map[string]any) bool {
-	tasks := getList(st, "tasks")
-	if len(tasks) == 0 || len(getList(st, "job_clusters")) > 0 {
-		return false
-	}
-	var classic func(t map[string]any) bool
-	classic = func(t map[string]any) bool {
-		if getMap(t, "new_cluster") != nil || getString(t, "existing_cluster_id") != "" || getString(t, "job_cluster_key") != "" {
-			return true
-		}
-		if fe := getMap(t, "for_each_task"); fe != nil {
-			if inner := getMap(fe, "task"); inner != nil {
-				return classic(inner)
-			}
-		}
-		return false
-	}
-	for _, t := range tasks {
-		if classic(asMap(t)) {
-			return false
-		}
-	}
-	return true
 }
 
 // task adds the task-level read defaults of §7.2.
