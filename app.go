@@ -88,7 +88,7 @@ func newApp(e *env) *cli.App {
    2  changes present (plan --detailed-exitcode)
    3  drift found (drift)
  130  interrupted`,
-		Commands: withUsageErrors(commands(e)),
+		Commands: withTimeouts(withUsageErrors(commands(e))),
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return usageError(err.Error())
 		},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -19,7 +18,6 @@ func runCommand(e *env) *cli.Command {
 		Flags: append(workspaceFlags(),
 			&cli.BoolFlag{Name: "wait", Usage: "follow the run until it ends; exit 1 unless it succeeded"},
 			&cli.DurationFlag{Name: "poll-interval", Value: 5 * time.Second, Usage: "how often to read the run's state with --wait"},
-			&cli.DurationFlag{Name: "timeout", Value: 0, Usage: "give up waiting after this long (0: no limit)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -48,12 +46,7 @@ func runCommand(e *env) *cli.Command {
 			if !c.Bool("wait") {
 				return nil
 			}
-			ctx := c.Context
-			if t := c.Duration("timeout"); t > 0 {
-				var cancel func()
-				ctx, cancel = context.WithTimeout(ctx, t)
-				defer cancel()
-			}
+			ctx := c.Context // ends at --timeout (withTimeouts)
 			last := ""
 			tick := time.NewTicker(c.Duration("poll-interval"))
 			defer tick.Stop()

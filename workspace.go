@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +40,54 @@ func workspaceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "project", Usage: "ownership scope `NAME` written into every managed job's jobsync tag (default $JOBSYNC_PROJECT, then project: of jobsync.yaml, then \"default\"; a target adds /TARGET)"},
 		&cli.IntFlag{Name: "parallelism", Value: 16, Usage: "maximum concurrent API requests"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every API request to stderr (secrets redacted)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "stop the command when it has not finished within this time, e.g. 10m (default: no limit; a failing API call is retried for at most 5m, or this if shorter)"},
 	}, projectFlags()...)
+}
+
+// defaultRetryBudget is the client's retry budget per call (jobsapi's
+// default), which --timeout shortens.
+const defaultRetryBudget = 5 * time.Minute
+
+// timeoutError is the cause of a command's context ending at --timeout.
+type timeoutError struct{ d time.Duration }
+
+func (e timeoutError) Error() string { return fmt.Sprintf("--timeout %s ran out", e.d) }
+func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// withTimeouts makes --timeout the deadline of every command that has the
+// flag: its context ends when the time is up (with timeoutError as the
+// cause that errors name), so retries, waits and requests stop.
+func withTimeouts(cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		withTimeouts(cmd.Subcommands)
+		if !slices.ContainsFunc(cmd.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "timeout") }) {
+			continue
+		}
+		before, after := cmd.Before, cmd.After
+		var cancel context.CancelFunc
+		cmd.Before = func(c *cli.Context) error {
+			if d := c.Duration("timeout"); d > 0 {
+				c.Context, cancel = context.WithTimeoutCause(c.Context, d, timeoutError{d})
+			} else if d < 0 {
+				return usageError("--timeout must not be negative")
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
+		cmd.After = func(c *cli.Context) error {
+			var err error
+			if after != nil {
+				err = after(c)
+			}
+			if cancel != nil {
+				cancel()
+			}
+			return err
+		}
+	}
+	return cmds
 }
 
 // workspace is an open connection to a workspace (or the emulator) plus
@@ -76,6 +124,18 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	opts := jobsapi.Options{
 		Parallelism: c.Int("parallelism"),
 		UserAgent:   "jobsync/" + version,
+		// A workspace (or a proxy in front of it) that keeps failing is
+		// retried for minutes; say so instead of going quiet.
+		Retrying: func(n jobsapi.RetryNotice) {
+			hint := " (--timeout limits the wait)"
+			if c.Duration("timeout") > 0 {
+				hint = ""
+			}
+			fmt.Fprintf(e.err, "Still trying: %s%s\n", n, hint)
+		},
+	}
+	if d := c.Duration("timeout"); d > 0 && d < defaultRetryBudget {
+		opts.RetryTimeout = d
 	}
 	if c.Bool("debug") {
 		opts.Debug = e.err
@@ -89,6 +149,9 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: host, Profile: profile})
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(e.err, "Warning: "+w)
 	}
 	client, err := jobsapi.New(cfg, opts)
 	if err != nil {

@@ -2,6 +2,7 @@ package jobsapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,12 @@ type m2mAuth struct {
 }
 
 func newM2MAuth(c *Client, id, secret string) *m2mAuth {
+	// The Basic header of the token request carries base64("id:secret")
+	// (escaped first, see fetch): a server that echoes the header must
+	// not show the secret in that form either.
+	for _, pair := range []string{id + ":" + secret, url.QueryEscape(id) + ":" + url.QueryEscape(secret)} {
+		c.addSecretForms(base64.StdEncoding.EncodeToString([]byte(pair)), base64.RawStdEncoding.EncodeToString([]byte(pair)))
+	}
 	return &m2mAuth{c: c, clientID: id, clientSecret: secret, lock: make(chan struct{}, 1)}
 }
 
@@ -94,7 +101,7 @@ func (a *m2mAuth) get(ctx context.Context) (string, error) {
 	select {
 	case a.lock <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", context.Cause(ctx)
 	}
 	defer func() { <-a.lock }()
 	// Another request may have refreshed the token while this one waited.
@@ -122,11 +129,13 @@ type tokenError struct {
 	url       string
 	err       error
 	transient bool
+	// notCredentials: permanent, but not because of the credentials.
+	notCredentials bool
 }
 
 func (e *tokenError) Error() string {
 	msg := fmt.Sprintf("getting an OAuth token from %s: %v", e.url, e.err)
-	if !e.transient {
+	if !e.transient && !e.notCredentials {
 		msg += " (check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or client_id and client_secret in the profile, and that the service principal has an OAuth secret for this workspace)"
 	}
 	return msg
@@ -154,11 +163,14 @@ func (a *m2mAuth) fetch(ctx context.Context) (string, time.Duration, error) {
 	if err != nil {
 		a.c.logf("POST %s error %s attempt=1 (%s)", tokenPath, a.c.now().Sub(start).Round(time.Microsecond), a.c.redact(err.Error()))
 		if ctx.Err() != nil {
-			return "", 0, ctx.Err()
+			return "", 0, context.Cause(ctx)
 		}
 		return "", 0, &tokenError{url: a.c.host + tokenPath, err: errors.New(a.c.redact(err.Error())), transient: true}
 	}
 	defer resp.Body.Close()
+	if isRedirect(resp.StatusCode) {
+		return "", 0, &tokenError{url: a.c.host + tokenPath, err: a.c.redirectError(http.MethodPost, tokenPath, resp), notCredentials: true}
+	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	a.c.logf("POST %s %d %s attempt=1", tokenPath, resp.StatusCode, a.c.now().Sub(start).Round(time.Microsecond))
 	if rerr != nil {

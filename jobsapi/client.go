@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +37,8 @@ const (
 	defaultAttemptTimeout = 2 * time.Minute
 	defaultMinBackoff     = 500 * time.Millisecond
 	defaultMaxBackoff     = 10 * time.Second
+	defaultNoticeAfter    = 5 * time.Second
+	defaultNoticeEvery    = 30 * time.Second
 	defaultAPIVersion     = "2.2"
 	// maxResponseBytes bounds one answer. A 2.2 page holds at most 100
 	// jobs of at most 100 tasks each; even large ones stay far below.
@@ -71,6 +75,37 @@ type Options struct {
 	// AttemptTimeout bounds one attempt, response body included (default
 	// 2 min); a timed-out read is retried like a dropped connection.
 	AttemptTimeout time.Duration
+
+	// Retrying, when set, hears of a call that is still being retried
+	// RetryNoticeAfter (default 5 s) after it started, then at most once
+	// every RetryNoticeEvery (default 30 s) for the whole client, so that
+	// a plan behind a failing proxy says what it is waiting for instead of
+	// going quiet for minutes. Calls are serialised; it must not block.
+	Retrying                           func(RetryNotice)
+	RetryNoticeAfter, RetryNoticeEvery time.Duration
+}
+
+// RetryNotice describes a call that keeps failing and is being retried.
+type RetryNotice struct {
+	Method, Path string
+	// Attempts so far, and the time since the first one.
+	Attempts int
+	Elapsed  time.Duration
+	// Reason is the last attempt's failure (secrets redacted).
+	Reason string
+	// Wait is the pause before the next attempt; Budget the call's whole
+	// retry budget (Options.RetryTimeout).
+	Wait, Budget time.Duration
+}
+
+// String is the notice as one line for people.
+func (n RetryNotice) String() string {
+	left := n.Budget - n.Elapsed
+	if left < 0 {
+		left = 0
+	}
+	return fmt.Sprintf("%s %s is still failing after %d attempts in %s (%s); retrying for up to %s more",
+		n.Method, n.Path, n.Attempts, n.Elapsed.Round(time.Second), n.Reason, left.Round(time.Second))
 }
 
 // Stats counts what the client did. Requests counts attempts sent to the
@@ -109,6 +144,11 @@ type Client struct {
 
 	secMu   sync.RWMutex
 	secrets []string
+
+	retrying                 func(RetryNotice)
+	noticeAfter, noticeEvery time.Duration
+	noticeMu                 sync.Mutex
+	lastNotice               time.Time
 
 	requests, retries, throttled, tokenRequests atomic.Int64
 
@@ -163,6 +203,9 @@ func New(cfg Config, o Options) (*Client, error) {
 		maxBackoff:     orDefault(o.MaxBackoff, defaultMaxBackoff),
 		limiters:       map[string]*limiter{},
 		debug:          o.Debug,
+		retrying:       o.Retrying,
+		noticeAfter:    orDefault(o.RetryNoticeAfter, defaultNoticeAfter),
+		noticeEvery:    orDefault(o.RetryNoticeEvery, defaultNoticeEvery),
 		now:            time.Now,
 		sleep:          sleepCtx,
 		jitter:         rand.Float64,
@@ -189,10 +232,19 @@ func New(cfg Config, o Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("auth type %q is not supported by jobsync: use pat or oauth-m2m", cfg.AuthType)
 	}
-	c.hc = o.HTTPClient
-	if c.hc == nil {
+	if o.HTTPClient != nil {
+		hc := *o.HTTPClient
+		c.hc = &hc
+	} else {
 		c.hc = &http.Client{Transport: newTransport(p)}
 	}
+	// The Jobs API never redirects. Go's default policy follows up to ten
+	// redirects, re-sending the body, and keeps Authorization whenever the
+	// host name is the same: a 307 from 127.0.0.1:A to 127.0.0.1:B handed
+	// B the token, and https://host to http://host would send it in clear.
+	// No redirect is followed: the 3xx answer comes back and is refused
+	// (see redirectError).
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.userAgent = buildUserAgent(o.UserAgent, authType)
 	return c, nil
 }
@@ -260,18 +312,37 @@ func buildUserAgent(product, authType string) string {
 		uaToken.ReplaceAllString(goVer, "-"), runtime.GOOS, uaToken.ReplaceAllString(authType, "-"))
 }
 
+// addSecret makes s, and the forms a server may echo it in, redacted from
+// every message: URL-escaped (query and path), base64 (standard and URL,
+// padded or not) and JSON-escaped.
 func (c *Client) addSecret(s string) {
 	if s == "" {
 		return
 	}
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "/", `\/`)}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		forms = append(forms, enc.EncodeToString([]byte(s)))
+	}
+	if q, err := json.Marshal(s); err == nil {
+		forms = append(forms, string(q[1:len(q)-1]))
+	}
+	c.addSecretForms(forms...)
+}
+
+// addSecretForms adds exact strings to redact. Forms shorter than 8
+// characters are left out (their encodings of a short secret could be any
+// word).
+func (c *Client) addSecretForms(forms ...string) {
 	c.secMu.Lock()
 	defer c.secMu.Unlock()
-	for _, x := range c.secrets {
-		if x == s {
-			return
+	for _, f := range forms {
+		if len(f) < 8 || slices.Contains(c.secrets, f) {
+			continue
 		}
+		c.secrets = append(c.secrets, f)
 	}
-	c.secrets = append(c.secrets, s)
+	// Longest first: a secret's encoding may contain a shorter secret.
+	slices.SortStableFunc(c.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // redact removes every credential the client knows from s. Messages from the
@@ -397,7 +468,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 	for attempt := 1; ; attempt++ {
 		res := c.attempt(ctx, cl, attempt, out)
 		if ctx.Err() != nil {
-			return oc, fmt.Errorf("%s %s: %w", cl.method, cl.path, ctx.Err())
+			return oc, fmt.Errorf("%s %s: %w", cl.method, cl.path, context.Cause(ctx))
 		}
 		lim := c.limiterFor(cl.endpoint)
 		var retryAfter time.Duration
@@ -500,10 +571,33 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 			return oc, &RetryError{Attempts: attempt, Err: lastErr, Reason: reason}
 		}
 		c.retries.Add(1)
+		c.notice(cl, attempt, elapsed, delay, lastErr)
 		if err := c.sleep(ctx, delay); err != nil {
-			return oc, fmt.Errorf("%s %s: %w (while waiting to retry after: %v)", cl.method, cl.path, err, lastErr)
+			return oc, fmt.Errorf("%s %s: %w (while waiting to retry after: %v)", cl.method, cl.path, context.Cause(ctx), lastErr)
 		}
 	}
+}
+
+// notice tells Options.Retrying about a call still failing after
+// noticeAfter, at most once per noticeEvery across the client.
+func (c *Client) notice(cl *call, attempts int, elapsed, wait time.Duration, last error) {
+	if c.retrying == nil || elapsed < c.noticeAfter {
+		return
+	}
+	c.noticeMu.Lock()
+	defer c.noticeMu.Unlock()
+	now := c.now()
+	if !c.lastNotice.IsZero() && now.Sub(c.lastNotice) < c.noticeEvery {
+		return
+	}
+	c.lastNotice = now
+	reason := ""
+	if last != nil {
+		reason = c.redact(last.Error())
+		// The method and path are said once, in front.
+		reason = strings.TrimPrefix(reason, cl.method+" "+cl.path+": ")
+	}
+	c.retrying(RetryNotice{Method: cl.method, Path: cl.path, Attempts: attempts, Elapsed: elapsed, Reason: reason, Wait: wait, Budget: c.retryTimeout})
 }
 
 // decodeInto decodes one JSON value from r into out (a non-nil pointer),
@@ -626,6 +720,12 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 			permanent: isPermanentTransport(err),
 		}
 	}
+	if isRedirect(resp.StatusCode) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		c.logf("%s %s %d %s attempt=%d (redirect refused)", cl.method, logPath, resp.StatusCode, c.now().Sub(t0).Round(time.Microsecond), n)
+		return attemptResult{err: c.redirectError(cl.method, cl.path, resp), sent: true, permanent: true}
+	}
 	if resp.StatusCode/100 == 2 && out != nil {
 		body := &countingReader{r: io.LimitReader(resp.Body, maxResponseBytes+1)}
 		derr := decodeInto(body, out)
@@ -675,6 +775,26 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 			decodeErr: fmt.Errorf("the answer is not the Jobs API's JSON (%s)", bodySnippet(resp.Header.Get("Content-Type"), data))}
 	}
 	return attemptResult{status: resp.StatusCode, header: resp.Header, body: data, sent: true}
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// redirectError refuses a redirect answer, naming where it pointed (scheme,
+// host and port only: the rest may carry anything).
+func (c *Client) redirectError(method, path string, resp *http.Response) error {
+	where := "another address"
+	if loc, err := resp.Location(); err == nil {
+		where = loc.Scheme + "://" + loc.Host
+	}
+	return &transportError{Method: method, Path: path, msg: c.redact(fmt.Sprintf(
+		"the workspace answered HTTP %d, a redirect to %s; the Jobs API never redirects, so jobsync follows no redirect (the token and the request would go to another server): check the workspace host (--host, DATABRICKS_HOST or the profile); if %s is the workspace, use it as the host",
+		resp.StatusCode, where, where))}
 }
 
 // isJSONObject reports whether data is one JSON object, allowing white space

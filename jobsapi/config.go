@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -35,6 +37,11 @@ type Config struct {
 
 	// ConfigFile is the configuration file that was read, if any.
 	ConfigFile string
+
+	// Warnings are problems that do not stop jobsync but that the user
+	// should fix (a configuration file holding secrets that other users
+	// can read); the caller shows them.
+	Warnings []string
 }
 
 // String describes the configuration without its secrets.
@@ -230,7 +237,7 @@ func displayPath(path string, getenv func(string) string) string {
 // profile. A missing file or a missing DEFAULT profile is not an error; a
 // profile that was asked for by name and is absent is.
 func loadProfile(path, display string, profile attr, a map[string]attr, cfg *Config) error {
-	data, err := os.ReadFile(path)
+	data, mode, err := readConfigFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if profile.value != "" {
 			return fmt.Errorf("profile %q was requested (%s) but %s does not exist: create it or set DATABRICKS_CONFIG_FILE", profile.value, profile.source, display)
@@ -243,6 +250,9 @@ func loadProfile(path, display string, profile attr, a map[string]attr, cfg *Con
 	sections, err := parseINI(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", display, err)
+	}
+	if w := permissionWarning(display, mode, sections); w != "" {
+		cfg.Warnings = append(cfg.Warnings, w)
 	}
 	name := profile.value
 	explicit := name != ""
@@ -284,6 +294,63 @@ func loadProfile(path, display string, profile attr, a map[string]attr, cfg *Con
 		}
 	}
 	return nil
+}
+
+// maxConfigBytes bounds the configuration file; real ones are a few
+// hundred bytes per profile.
+const maxConfigBytes = 1 << 20
+
+// readConfigFile reads the configuration file if it is a regular file of
+// at most maxConfigBytes, and returns its permission bits.
+func readConfigFile(path string) ([]byte, fs.FileMode, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(data) > maxConfigBytes {
+		return nil, 0, fmt.Errorf("%s is larger than %d bytes; a Databricks configuration file is a few profiles", path, maxConfigBytes)
+	}
+	return data, st.Mode().Perm(), nil
+}
+
+// permissionWarning warns about a configuration file that holds a token or
+// client secret and that users other than its owner can read or write
+// (the Databricks CLI writes it 0600). Windows has no such bits.
+func permissionWarning(display string, mode fs.FileMode, sections map[string]map[string]string) string {
+	if runtime.GOOS == "windows" || mode&0o066 == 0 {
+		return ""
+	}
+	secret := false
+	for _, sec := range sections {
+		if sec["token"] != "" || sec["client_secret"] != "" || sec["password"] != "" || sec["azure_client_secret"] != "" {
+			secret = true
+		}
+	}
+	if !secret {
+		return ""
+	}
+	var what string
+	switch {
+	case mode&0o044 != 0 && mode&0o022 != 0:
+		what = "readable and writable by other users"
+	case mode&0o044 != 0:
+		what = "readable by other users"
+	default:
+		what = "writable by other users"
+	}
+	return fmt.Sprintf("%s holds credentials and is %s (mode %04o): run chmod 600 %s", display, what, mode, display)
 }
 
 // parseINI reads the subset of INI that ~/.databrickscfg uses: [sections],

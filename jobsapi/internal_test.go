@@ -240,11 +240,16 @@ func TestTransportSizedToParallelism(t *testing.T) {
 	if cap(d.sem) != defaultParallelism || d.hc.Transport.(*http.Transport).MaxIdleConnsPerHost != defaultParallelism {
 		t.Errorf("default parallelism %d", cap(d.sem))
 	}
-	// Caller-supplied clients are used as they are.
-	own := &http.Client{}
+	// Caller-supplied clients are used with their transport and timeout,
+	// under jobsync's redirect policy (on a copy: the caller's client is
+	// left as it was).
+	own := &http.Client{Transport: &http.Transport{}, Timeout: time.Minute}
 	e, _ := New(Config{Host: "https://x.example.com", Token: "t"}, Options{HTTPClient: own})
-	if e.hc != own {
+	if e.hc.Transport != own.Transport || e.hc.Timeout != time.Minute {
 		t.Error("Options.HTTPClient ignored")
+	}
+	if e.hc.CheckRedirect == nil || own.CheckRedirect != nil {
+		t.Error("the redirect policy is not set on a copy of Options.HTTPClient")
 	}
 }
 
