@@ -82,6 +82,5 @@ func resolved(c *cli.Context, j *schema.Job) map[string]any {
 	if c.Bool("no-redact") {
 		return j.Resolved()
 	}
-	r, _ := planner.RedactSettings(j.Resolved())
-	return r
+	return planner.RedactJob(j.Resolved(), j.Secrets)
 }

@@ -144,7 +144,12 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 		if c.String("host") != "" || c.String("profile") != "" {
 			return nil, usageError("--emulator cannot be combined with --host or --profile")
 		}
-		return openEmulator(ctx, e.getenv, proj.emulatorDir(), project, lockPath, opts)
+		w, err := openEmulator(ctx, e.getenv, proj.emulatorDir(), project, lockPath, opts)
+		if err != nil {
+			return nil, err
+		}
+		w.client.AddSecrets(sel.SecretValues()...)
+		return w, nil
 	}
 	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: host, Profile: profile})
 	if err != nil {
@@ -157,6 +162,9 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	if err != nil {
 		return nil, err
 	}
+	// Requests carry the values of sensitive variables; a server that
+	// echoes them in an error must not make them appear.
+	client.AddSecrets(sel.SecretValues()...)
 	return &workspace{client: client, name: client.Host(), lockPath: lockPath, project: project}, nil
 }
 

@@ -121,7 +121,8 @@ func Import(ctx context.Context, c *jobsapi.Client, st *state.Store, in ImportIn
 	applied := planner.ForExport(job.Settings)
 	tags, _ := applied["tags"].(map[string]any)
 	applied["tags"] = planner.WithOwnerTag(tags, in.Project, in.Key)
-	raw, err := state.EncodeApplied(applied)
+	// The live settings may hold secrets: the lockfile keeps seals.
+	raw, err := state.EncodeApplied(planner.Seal(applied, nil))
 	if err != nil {
 		return nil, fmt.Errorf("job %d: %w", in.JobID, err)
 	}

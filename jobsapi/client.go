@@ -312,6 +312,15 @@ func buildUserAgent(product, authType string) string {
 		uaToken.ReplaceAllString(goVer, "-"), runtime.GOOS, uaToken.ReplaceAllString(authType, "-"))
 }
 
+// AddSecrets makes values (such as the values of sensitive variables,
+// which requests carry) redacted from every message of the client, like
+// its credentials, in the same encoded forms.
+func (c *Client) AddSecrets(values ...string) {
+	for _, v := range values {
+		c.addSecret(v)
+	}
+}
+
 // addSecret makes s, and the forms a server may echo it in, redacted from
 // every message: URL-escaped (query and path), base64 (standard and URL,
 // padded or not) and JSON-escaped.

@@ -404,14 +404,18 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	d.object(nil, rules.job, live, want, applied, false)
 	changes := append(jp.renameChanges(), d.out...)
 	jp.compared = &compared{live: live, want: want, applied: applied, noLock: noLock, changes: changes}
+	// What the lockfile records: secrets sealed (redact.go). Compared
+	// strictly, so that a lockfile written before sealing, with a secret
+	// in clear, is rewritten.
+	record := jp.seal(want)
 
 	if len(changes) == 0 && len(perm.changes) == 0 {
-		if noLock || !deepEqual(applied, want) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {
+		if noLock || !deepEqual(applied, record) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {
 			reason := jp.adopted
 			if reason == "" {
 				reason = "the workspace already matches; the lockfile record is refreshed"
 			}
-			return nil, &Record{Key: jp.key, JobID: jp.live.JobID, Reason: reason, Applied: want, AppliedPermissions: perm.applied, AppliedPermissionsMode: jp.permMode()}, nil
+			return nil, &Record{Key: jp.key, JobID: jp.live.JobID, Reason: reason, Applied: record, AppliedPermissions: perm.applied, AppliedPermissionsMode: jp.permMode()}, nil
 		}
 		return nil, nil, nil
 	}
@@ -420,12 +424,13 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		Key:                    jp.key,
 		JobID:                  jp.live.JobID,
 		Source:                 posString(jp.job.Pos),
-		Applied:                want,
+		Applied:                record,
 		AppliedPermissions:     perm.applied,
 		AppliedPermissionsMode: jp.permMode(),
 		LiveDigest:             digestNormalized(seen),
 		Needs:                  jp.needsCreating(needs),
 		MovedFrom:              jp.movedFrom,
+		secrets:                jp.secrets(),
 	}
 	a.Changes = jp.present(changes)
 	a.Changes = append(a.Changes, perm.present(jp.job)...)
@@ -482,10 +487,11 @@ func (jp *jobPlanner) create(send, want map[string]any, needs []string, perm *pe
 		Source:                 posString(jp.job.Pos),
 		Changes:                jp.present(d.out),
 		Request:                req,
-		Applied:                want,
+		Applied:                jp.seal(want),
 		AppliedPermissions:     perm.applied,
 		AppliedPermissionsMode: jp.permMode(),
 		Needs:                  jp.needsCreating(needs),
+		secrets:                jp.secrets(),
 	}
 	a.Changes = append(a.Changes, perm.present(jp.job)...)
 	return a, nil, nil
@@ -761,8 +767,24 @@ func (jp *jobPlanner) present(cs []change) []Change {
 			}
 		}
 		out[i] = c.present(src)
+		if jp.job != nil {
+			out[i] = redactSecrets(out[i], jp.job.Secrets)
+		}
 	}
 	return out
+}
+
+// seal is settings as the lockfile records them (Seal).
+func (jp *jobPlanner) seal(settings map[string]any) map[string]any {
+	return Seal(settings, jp.secrets())
+}
+
+// secrets are the job's strings made with sensitive variables.
+func (jp *jobPlanner) secrets() []string {
+	if jp.job == nil {
+		return nil
+	}
+	return jp.job.Secrets
 }
 
 func posString(p schema.Pos) string {

@@ -29,6 +29,9 @@ type change struct {
 	kind          string
 	before, after any
 	origin        string
+	// applied is the lockfile's value at the path: where it holds seals,
+	// before and after are shown as (sensitive) there (redactLike).
+	applied any
 }
 
 // differ walks two normalised settings trees side by side with the
@@ -67,15 +70,16 @@ func (d *differ) ignored(p []seg) bool {
 
 func (d *differ) emit(p []seg, kind string, before, after any, want, applied side) {
 	origin := OriginDrift
-	if d.noLock || want.ok != applied.ok || (want.ok && !deepEqual(want.v, applied.v)) {
+	if d.noLock || want.ok != applied.ok || (want.ok && !equalSealed(want.v, applied.v)) {
 		origin = OriginConfig
 	}
 	d.out = append(d.out, change{
-		segs:   append([]seg(nil), p...),
-		kind:   kind,
-		before: before,
-		after:  after,
-		origin: origin,
+		segs:    append([]seg(nil), p...),
+		kind:    kind,
+		before:  before,
+		after:   after,
+		origin:  origin,
+		applied: applied.v,
 	})
 }
 
@@ -85,7 +89,7 @@ func asMap(s side) map[string]any {
 }
 
 func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, comp bool) {
-	if len(d.ignore) == 0 && deepEqual(live, want) && !d.walkWriteOnly(n, applied) {
+	if len(d.ignore) == 0 && equalSealed(live, want) && !d.walkWriteOnly(n, applied) {
 		return // the common case; comparing is cheaper than walking
 	}
 	keys := make([]string, 0, len(live)+len(want))
@@ -163,7 +167,7 @@ func (d *differ) writeOnly(p []seg, want, applied side) {
 	if d.symmetric || d.noLock || d.create {
 		return
 	}
-	if want.ok == applied.ok && (!want.ok || deepEqual(want.v, applied.v)) {
+	if want.ok == applied.ok && (!want.ok || equalSealed(want.v, applied.v)) {
 		return
 	}
 	switch {
@@ -256,7 +260,7 @@ func (d *differ) value(p []seg, n *node, live, want, applied side, comp bool) {
 			}
 			fallthrough
 		default:
-			if !deepEqual(live.v, want.v) && !d.accepted(n, live.v, want.v) {
+			if !equalSealed(live.v, want.v) && !d.accepted(n, live.v, want.v) {
 				d.emit(p, KindModify, live.v, want.v, want, applied)
 			}
 		}
@@ -297,7 +301,7 @@ func holdsWriteOnly(n *node, v any) bool {
 
 // keyed compares two arrays of objects element by element, by key.
 func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
-	if len(d.ignore) == 0 && deepEqual(live, want) && !d.walkWriteOnly(n, applied) {
+	if len(d.ignore) == 0 && equalSealed(live, want) && !d.walkWriteOnly(n, applied) {
 		return
 	}
 	lx, wx, ax := index(live, n.key), index(want, n.key), index(applied, n.key)
@@ -369,8 +373,8 @@ func (c change) present(source string) Change {
 	return Change{
 		Path:   formatPath(c.segs),
 		Kind:   c.kind,
-		Before: redact(c.segs, c.before),
-		After:  redact(c.segs, c.after),
+		Before: redact(c.segs, redactLike(c.before, c.applied)),
+		After:  redact(c.segs, redactLike(c.after, c.applied)),
 		Origin: c.origin,
 		Source: source,
 	}

@@ -143,7 +143,9 @@ func Explain(job *schema.Job, applied map[string]any, path string) (*Explanation
 	}
 	e.Set, e.Applied = dok, aok
 	if dok {
-		e.Configured = redact(segs, dv)
+		// Shown like a plan's change: a sensitive variable's value, and
+		// what stands where the record holds a seal, are hidden too.
+		e.Configured = redact(segs, redactLike(hideStrings(dv, secretSet(job.Secrets)), av))
 	}
 	if aok {
 		e.Recorded = redact(segs, av)

@@ -191,9 +191,9 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		pj.Left = append(pj.Left, PullLeft{Path: path, Kind: kind, Reason: reason, Source: src})
 	}
 	liveV, liveOK := lookupSegs(cmp.live, c.segs)
+	appliedV, appliedOK := lookupSegs(cmp.applied, c.segs)
 	if c.origin == OriginConfig {
-		appliedV, appliedOK := lookupSegs(cmp.applied, c.segs)
-		if liveOK != appliedOK || liveOK && !deepEqual(liveV, appliedV) {
+		if liveOK != appliedOK || liveOK && !equalSealed(liveV, appliedV) {
 			left(LeftConflict, "changed in the YAML and in the workspace since the last apply: the YAML is kept (apply sends it); take the workspace's value by hand if it should win")
 		} else {
 			left(LeftPending, "the YAML changed here since the last apply: apply sends it")
@@ -209,8 +209,8 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		left(LeftDecision, "the project file (jobsync.yaml) sets this for the target, not the job's file: change it there if the workspace's value should stay")
 		return
 	}
-	e := PullEdit{Path: path, Steps: steps(c.segs), Source: src,
-		From: redact(c.segs, c.after), To: redact(c.segs, c.before)}
+	shown := redactSecrets(c.present(""), jp.job.Secrets)
+	e := PullEdit{Path: path, Steps: steps(c.segs), Source: src, From: shown.After, To: shown.Before}
 	var record any
 	switch {
 	case !liveOK && len(c.segs) == 1 && c.segs[0].name == "queue":
@@ -228,7 +228,9 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		}
 	default:
 		v := stripComputed(nodeAt(c.segs), liveV, len(c.segs) == 0)
-		if r := redact(c.segs, v); !deepEqual(r, v) {
+		// A sensitive value (sealed in the lockfile) counts as a secret
+		// wherever it stands.
+		if r := redact(c.segs, redactLike(v, appliedV)); !deepEqual(r, v) {
 			left(LeftDecision, "a secret-looking value changed in the workspace: jobsync does not write secrets into the YAML; set it by hand (better, as a secret reference such as {{secrets/scope/key}})")
 			return
 		}

@@ -171,6 +171,11 @@ type Action struct {
 	Files []string `json:"files,omitempty"`
 	// File is the file of an upload or delete-file action.
 	File *FileAction `json:"file,omitempty"`
+
+	// secrets are the job's strings made with sensitive variables, for
+	// RedactPlan; a plan read from a file has none (its request bodies are
+	// then redacted by the rules of redact alone).
+	secrets []string
 }
 
 // FileAction is what an upload or delete-file action does.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ type loadedJob struct {
 	// fromVar maps the pointers of values that replaced a whole-value
 	// ${var.NAME} to NAME, so that a problem with the value names it.
 	fromVar map[string]string
+	// secrets are the strings made with sensitive variables (Job.Secrets).
+	secrets []string
 }
 
 // loader accumulates the jobs and problems of one Load call.
@@ -175,7 +178,7 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 	}
 	if len(l.diags) > 0 {
 		l.diags.Sort()
-		return nil, dedupe(l.diags, o.Selection)
+		return nil, redactDiagnostics(dedupe(l.diags, o.Selection), o.Selection.SecretValues())
 	}
 	cfg := &Config{Selection: o.Selection}
 	seenKind := map[string]bool{}
@@ -902,11 +905,13 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		b := budget.builder(file)
 		val, _ := b.value(v, "", kpos)
 		var fromVar map[string]string
+		var secrets []string
 		val = l.sel.substitute(val, b.vars, func(ptr, msg string) {
 			lc := b.positions[ptr]
 			b.problems = append(b.problems, problem{ptr: ptr, pos: Pos{File: file, Line: int(lc.line), Col: int(lc.col)}, msg: msg})
 			b.failed = append(b.failed, ptr)
 		}, func(d substituted) {
+			secrets = append(secrets, d.secrets...)
 			if d.float {
 				b.floats = append(b.floats, d.ptr)
 			}
@@ -918,7 +923,7 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 			}
 		})
 		j := &Job{Key: key, File: file, Pos: kpos, positions: b.positions}
-		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section, doc: budget.doc, fromVar: fromVar}
+		lj := &loadedJob{job: j, value: val, failed: b.failed, floats: b.floats, section: section, doc: budget.doc, fromVar: fromVar, secrets: secrets}
 		l.permissionsForm(lj, b)
 		for _, p := range b.problems {
 			l.diags = append(l.diags, Diagnostic{Pos: p.pos, Path: joinPath(jobPath(key), keyedPath(val, p.ptr)), Msg: p.msg})
@@ -926,6 +931,24 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		lj.failed = b.failed
 		l.jobs = append(l.jobs, lj)
 	}
+}
+
+// redactDiagnostics replaces the values of sensitive variables in messages
+// (a schema check may quote the value it refuses).
+func redactDiagnostics(ds Diagnostics, secrets []string) Diagnostics {
+	if len(secrets) == 0 {
+		return ds
+	}
+	// Longest first: a secret may contain a shorter one.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for i := range ds {
+		for _, s := range secrets {
+			ds[i].Msg = strings.ReplaceAll(ds[i].Msg, s, SensitiveText)
+			ds[i].Path = strings.ReplaceAll(ds[i].Path, s, SensitiveText)
+		}
+	}
+	return ds
 }
 
 // dedupe reports a problem in the project file once, however many jobs it
@@ -1020,6 +1043,10 @@ func (l *loader) permissionsForm(lj *loadedJob, b *builder) {
 
 // split fills Settings, Permissions and Lifecycle from the job value.
 func (l *loader) split(lj *loadedJob) {
+	if len(lj.secrets) > 0 {
+		slices.Sort(lj.secrets)
+		lj.job.Secrets = slices.Compact(lj.secrets)
+	}
 	m, ok := lj.value.(map[string]any)
 	if !ok {
 		lj.job.Settings = map[string]any{}

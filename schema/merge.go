@@ -58,6 +58,8 @@ type fragment struct {
 	grants    []any
 	grantsRel string
 	mode      string
+	// secrets are the strings made with sensitive variables.
+	secrets []string
 }
 
 // Select chooses a target of p (target "" means the one marked default,
@@ -184,6 +186,7 @@ func (sel *Selection) fragment(ds *Diagnostics, base string, only map[string]boo
 	sel.substitute(f.value, rel,
 		func(ptr, msg string) { p.diag(ds, base+ptr, "%s", msg) },
 		func(d substituted) {
+			f.secrets = append(f.secrets, d.secrets...)
 			if d.float {
 				f.float = append(f.float, d.ptr)
 			}
@@ -300,6 +303,13 @@ func (sel *Selection) apply(lj *loadedJob) {
 		}
 	}
 	sel.mergePermissions(lj, m, jobFrag)
+	// Every secret a fragment merged into the job may bring (more than
+	// needed at worst: a secret is kept from view, never shown).
+	for _, f := range []*fragment{sel.defaults, sel.allJobs, jobFrag} {
+		if f != nil {
+			lj.secrets = append(lj.secrets, f.secrets...)
+		}
+	}
 }
 
 // place records that the value at ptr of the job comes from the project

@@ -62,6 +62,12 @@ type Variable struct {
 	// Default is nil when the variable has none.
 	Default any
 	Pos     Pos
+	// Sensitive variables hold secrets: their values are never shown
+	// (validate --resolved, plans, messages) and the lockfile keeps only
+	// digests of them. A string variable is sensitive when it says
+	// sensitive: true, or when its name looks like a secret's (see
+	// LooksSecret) and it does not say sensitive: false.
+	Sensitive bool
 }
 
 // Target is one target of the project file.
@@ -248,6 +254,14 @@ func (p *Project) read(ds *Diagnostics) {
 		}
 		if v.Type == "" {
 			v.Type = "string"
+		}
+		switch declared, set := vm["sensitive"].(bool); {
+		case set && declared && v.Type != "string":
+			p.diag(ds, ptr+"/sensitive", "only a string variable can be sensitive, and %s is %s: declare it type: string (secrets are text)", name, article(v.Type))
+		case set:
+			v.Sensitive = declared
+		default:
+			v.Sensitive = v.Type == "string" && LooksSecret(name)
 		}
 		p.Variables = append(p.Variables, v)
 	}

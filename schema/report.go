@@ -187,6 +187,10 @@ func (s *Selection) VariableLines() []string {
 			out = append(out, fmt.Sprintf("%s: (no value)", v.Name))
 			continue
 		}
+		if v.Sensitive {
+			out = append(out, fmt.Sprintf("%s = %s (%s)", v.Name, SensitiveText, val.From))
+			continue
+		}
 		b, err := json.Marshal(val.Value)
 		if err != nil {
 			b = []byte(fmt.Sprint(val.Value))

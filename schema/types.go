@@ -129,6 +129,10 @@ type Job struct {
 	// name (a bundle's uploads, Config.Uploads), sorted; nil for a job
 	// that names none.
 	Files []string
+	// Secrets are the strings of Settings that were made with sensitive
+	// variables (whole strings: "--token=s3cr3t" for "--token=${var.t}"),
+	// sorted. The planner never shows them and seals them in the lockfile.
+	Secrets []string
 
 	// positions maps a JSON pointer relative to Settings ("/tasks/0/task_key")
 	// to where it is written in File; "" is the job itself. It holds line

@@ -176,6 +176,9 @@ func (sel *Selection) forTarget() string {
 type substituted struct {
 	ptr, whole string
 	float      bool
+	// secrets are the strings of the new value when it used a sensitive
+	// variable (the whole string: "--token=s3cr3t", not only s3cr3t).
+	secrets []string
 }
 
 // substitute replaces the variables of the strings at ptrs inside root (a
@@ -200,13 +203,62 @@ func (sel *Selection) substitute(root any, ptrs []string, fail func(ptr, msg str
 		if n, ok := v.(json.Number); ok && strings.ContainsAny(string(n), ".eE") {
 			d.float = true
 		}
-		if parts, err := parseVars(s); err == nil && len(parts) == 1 && parts[0].isVar {
-			d.whole = parts[0].name
+		if parts, err := parseVars(s); err == nil {
+			if len(parts) == 1 && parts[0].isVar {
+				d.whole = parts[0].name
+			}
+			for _, p := range parts {
+				if p.isVar && sel.sensitive(p.name) {
+					d.secrets = stringsIn(v, d.secrets)
+					break
+				}
+			}
 		}
 		root = setAt(root, ptr, v)
 		done(d)
 	}
 	return root
+}
+
+// sensitive says whether the variable name is declared sensitive.
+func (sel *Selection) sensitive(name string) bool {
+	if sel == nil || sel.Project == nil {
+		return false
+	}
+	v := sel.Project.Variable(name)
+	return v != nil && v.Sensitive
+}
+
+// SecretValues are the values of the sensitive variables, for redacting
+// them from messages (the API client's, the diagnostics).
+func (sel *Selection) SecretValues() []string {
+	if sel == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range sel.Project.Variables {
+		if s, ok := sel.Values[v.Name].Value.(string); ok && v.Sensitive && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stringsIn appends the strings under v to out.
+func stringsIn(v any, out []string) []string {
+	switch x := v.(type) {
+	case string:
+		out = append(out, x)
+	case []any:
+		for _, e := range x {
+			out = stringsIn(e, out)
+		}
+	case map[string]any:
+		for _, e := range x {
+			out = stringsIn(e, out)
+		}
+	}
+	return out
 }
 
 // fromVariable says where a value that replaced a whole-value variable came

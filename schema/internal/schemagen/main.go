@@ -550,6 +550,10 @@ func GenerateProject() ([]byte, error) {
 				"type":        "string",
 				"enum":        toAny([]string{"string", "integer", "number", "boolean", "list", "mapping"}),
 			},
+			"sensitive": map[string]any{
+				"description": "The value is a secret: never shown, and only its digest is kept in the lockfile. Default: true for a string variable whose name contains token, password, secret, credential, api_key or private_key.",
+				"type":        "boolean",
+			},
 			"default": map[string]any{
 				"description": "The value when neither the target, JOBSYNC_VAR_<name> nor --var sets one.",
 				"not":         map[string]any{"type": "null"},
