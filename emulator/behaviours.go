@@ -63,6 +63,17 @@ const (
 	// INTERNAL_ERROR and result_state FAILED ([cloud]
 	// acceptance/bundle/resources/job_runs/failed_run/output.txt:40-43).
 	FailedRunInternalError
+	// PrincipalsMustExist: an access control entry (permissions PUT or
+	// PATCH, jobs/create's access_control_list) naming a user, group or
+	// service principal the directory does not know is refused with
+	// "Principal: UserName(x) does not exist" (TF #1415, cli #4488, TF #2302).
+	PrincipalsMustExist
+	// JobAccessControl: a caller who is not a workspace admin needs a
+	// permission on the job (View to read it, Manage Run to run it, Manage
+	// to change or delete it) and is refused with 403 before the job's
+	// existence is checked ([cloud]
+	// acceptance/bundle/resources/permissions/jobs/destroy_without_mgmtperms).
+	JobAccessControl
 
 	allBehaviours Behaviour = 1<<iota - 1
 )
@@ -78,6 +89,8 @@ var behaviourNames = map[Behaviour]string{
 	InstancePoolRules:       "instance-pool-rules",
 	ZeroScalars:             "zero-scalars",
 	FailedRunInternalError:  "failed-run-internal-error",
+	PrincipalsMustExist:     "principals-must-exist",
+	JobAccessControl:        "job-access-control",
 }
 
 // String names the behaviours in b, comma-separated.

@@ -31,6 +31,7 @@ const (
 	codeInternal         = "INTERNAL_ERROR"
 	codeUnavailable      = "TEMPORARILY_UNAVAILABLE"
 	codeUnauthenticated  = "UNAUTHENTICATED"
+	codePermissionDenied = "PERMISSION_DENIED"
 )
 
 func invalidParam(format string, args ...any) *apiError {

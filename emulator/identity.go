@@ -519,3 +519,156 @@ func splitAttrs(v string) []string {
 	}
 	return out
 }
+
+// SCIM lists: GET /api/2.0/preview/scim/v2/Users, /Groups and
+// /ServicePrincipals ([SDK] service/iam ListUsersRequest, ListGroupsRequest,
+// ListServicePrincipalsRequest; RFC 7644 §3.4.2). The filter takes the one
+// form clients use to find a principal by name, `ATTRIBUTE eq "VALUE"`
+// (userName, displayName, applicationId or id; userName compares
+// case-insensitively as e-mail addresses do); startIndex (1-based) and count
+// page the answer (count default 100, assumed). Other filter forms are 400
+// (assumed: the service supports more of RFC 7644).
+func (s *Server) scimUsers(rq *request) (any, *apiError) {
+	return s.scimList(rq, "Users")
+}
+
+func (s *Server) scimGroups(rq *request) (any, *apiError) {
+	return s.scimList(rq, "Groups")
+}
+
+func (s *Server) scimServicePrincipals(rq *request) (any, *apiError) {
+	return s.scimList(rq, "ServicePrincipals")
+}
+
+// scimNameAttr is the attribute that holds the name ACL entries use.
+var (
+	scimNameAttr  = map[string]string{"Users": "username", "Groups": "displayname", "ServicePrincipals": "applicationid"}
+	scimNameField = map[string]string{"Users": "userName", "Groups": "displayName", "ServicePrincipals": "applicationId"}
+)
+
+// scimResource is one listed resource with the attributes a filter may name.
+type scimResource struct {
+	attrs map[string]string // lower-case attribute -> value
+	body  map[string]any
+}
+
+func (s *Server) scimList(rq *request, kind string) (any, *apiError) {
+	q := rq.r.URL.Query()
+	attr, value, err := parseSCIMFilter(q.Get("filter"))
+	if err != nil {
+		return nil, err
+	}
+	name := value
+	var all []scimResource
+	d := s.dir
+	d.mu.RLock()
+	switch kind {
+	case "Users":
+		for _, p := range d.users {
+			all = append(all, scimResource{
+				attrs: map[string]string{"username": strings.ToLower(p.name), "displayname": p.display, "id": p.id},
+				body: map[string]any{"schemas": []string{userSchemas[0]}, "id": p.id, "userName": p.name, "displayName": p.display, "active": true,
+					"emails": []any{map[string]any{"value": p.name, "type": "work", "primary": true}}},
+			})
+		}
+		if attr == "username" {
+			value = strings.ToLower(value)
+		}
+	case "Groups":
+		for _, g := range d.groups {
+			all = append(all, scimResource{
+				attrs: map[string]string{"displayname": g.name, "id": g.id},
+				body:  map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "id": g.id, "displayName": g.name},
+			})
+		}
+	case "ServicePrincipals":
+		for _, p := range d.sps {
+			all = append(all, scimResource{
+				attrs: map[string]string{"applicationid": p.name, "displayname": p.display, "id": p.id},
+				body: map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"}, "id": p.id, "applicationId": p.name,
+					"displayName": p.display, "active": true},
+			})
+		}
+	}
+	d.mu.RUnlock()
+	var hits []scimResource
+	for _, r := range all {
+		if attr == "" {
+			hits = append(hits, r)
+			continue
+		}
+		got, known := r.attrs[attr]
+		if !known {
+			return nil, invalidParam("Invalid filter: unknown attribute %q for %s.", attr, kind)
+		}
+		if got == value {
+			hits = append(hits, r)
+		}
+	}
+	if len(hits) == 0 && value != "" && !s.on(PrincipalsMustExist) && attr == scimNameAttr[kind] {
+		// Without PrincipalsMustExist every principal exists: a lookup by
+		// name finds one, as ACL entries naming it are accepted.
+		hits = append(hits, scimResource{attrs: map[string]string{"id": "0"}, body: map[string]any{
+			"id": "0", scimNameField[kind]: name}})
+	}
+	slices.SortFunc(hits, func(a, b scimResource) int { return strings.Compare(a.attrs["id"], b.attrs["id"]) })
+	start, count := 1, 100
+	if v := q.Get("startIndex"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			start = n
+		}
+	}
+	if v := q.Get("count"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			count = n
+		}
+	}
+	lo := min(start-1, len(hits))
+	hi := min(lo+count, len(hits))
+	resources := make([]any, 0, hi-lo)
+	for _, r := range hits[lo:hi] {
+		resources = append(resources, r.body)
+	}
+	out := map[string]any{
+		"schemas":      []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
+		"totalResults": len(hits),
+		"startIndex":   start,
+		"itemsPerPage": len(resources),
+	}
+	if len(resources) > 0 {
+		out["Resources"] = resources
+	}
+	return appendJSON(nil, out), nil
+}
+
+// parseSCIMFilter reads `ATTRIBUTE eq "VALUE"` (the attribute lower-cased;
+// `\"` and `\\` unescaped in the value). An empty filter lists everything.
+func parseSCIMFilter(f string) (attr, value string, err *apiError) {
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return "", "", nil
+	}
+	bad := invalidParam("Unsupported filter %q: the emulator takes ATTRIBUTE eq \"VALUE\".", f)
+	name, rest, ok := strings.Cut(f, " ")
+	if !ok {
+		return "", "", bad
+	}
+	op, quoted, ok := strings.Cut(strings.TrimSpace(rest), " ")
+	quoted = strings.TrimSpace(quoted)
+	if !ok || !strings.EqualFold(op, "eq") || len(quoted) < 2 || quoted[0] != '"' || quoted[len(quoted)-1] != '"' {
+		return "", "", bad
+	}
+	var b strings.Builder
+	inner := quoted[1 : len(quoted)-1]
+	for i := 0; i < len(inner); i++ {
+		c := inner[i]
+		if c == '\\' && i+1 < len(inner) {
+			i++
+			c = inner[i]
+		} else if c == '"' {
+			return "", "", bad
+		}
+		b.WriteByte(c)
+	}
+	return strings.ToLower(name), b.String(), nil
+}

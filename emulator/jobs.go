@@ -25,7 +25,7 @@ func (s *Server) createJob(rq *request) (any, *apiError) {
 	if err := s.validate(settings); err != nil {
 		return nil, err
 	}
-	acl, err := initialACL(rq.who, aclReq)
+	acl, err := s.initialACL(rq.who, aclReq)
 	if err != nil {
 		return nil, err
 	}

@@ -212,7 +212,7 @@ func TestOIDC(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "emulator.json")
 	clock := newClock()
-	s1, err := New(Options{DataFile: path, Now: clock.Now, SaveDelay: time.Hour})
+	s1, err := New(Options{DataFile: path, Now: clock.Now, SaveDelay: time.Hour, Directory: directoryOf(t, "user:v@x")})
 	if err != nil {
 		t.Fatal(err)
 	}

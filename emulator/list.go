@@ -39,11 +39,13 @@ func (s *Server) listJobs(rq *request) (any, *apiError) {
 	order := st.order
 	n := len(order)
 	idAt := func(i int) int64 { return order[n-1-i] }
-	if name != "" {
+	// A caller who is not an admin sees only the jobs it may view
+	// (permissions.go canView).
+	if all := s.canViewAll(rq); name != "" || !all {
 		var ids []int64
 		for i := len(st.order) - 1; i >= 0; i-- {
 			id := st.order[i]
-			if strings.EqualFold(jobName(st.jobs[id]), name) {
+			if (name == "" || strings.EqualFold(jobName(st.jobs[id]), name)) && (all || s.canView(rq, id)) {
 				ids = append(ids, id)
 			}
 		}

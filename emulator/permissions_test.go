@@ -26,7 +26,7 @@ func TestPermissionsCreator(t *testing.T) {
 }
 
 func TestPermissionsOnCreate(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t, Options{Directory: directoryOf(t, "group:data-eng", "user:viewer@x", "sp:sp", "group:g", "user:a")})
 	id := e.create(parse(t, `{"name": "x", "access_control_list": [
 		{"group_name": "data-eng", "permission_level": "CAN_MANAGE"},
 		{"user_name": "viewer@x", "permission_level": "CAN_VIEW"}]}`))
@@ -45,7 +45,7 @@ func TestPermissionsOnCreate(t *testing.T) {
 }
 
 func TestPermissionsPutPatch(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t, Options{Directory: directoryOf(t, "sp:sp", "user:a@x", "user:b@x", "group:g")})
 	id := e.create(map[string]any{"name": "x"})
 	put := func(acl string) map[string]any {
 		return parse(t, `{"access_control_list": `+acl+`}`)
@@ -98,7 +98,7 @@ func TestPermissionsPutPatch(t *testing.T) {
 
 // TestPermissionsDocExample round-trips the [cloud] GET example of §3.4.
 func TestPermissionsDocExample(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t, Options{Directory: directoryOf(t, "group:test-dabs-group-1", "user:test-dabs-1@databricks.com", "sp:<sp-app-id>")})
 	id := e.create(map[string]any{})
 	e.ok("PUT", permPath(id), parse(t, `{"access_control_list": [
 		{"group_name": "test-dabs-group-1", "permission_level": "CAN_MANAGE"},
@@ -113,4 +113,16 @@ func TestPermissionsDocExample(t *testing.T) {
 	if got := e.ok("GET", permPath(id), nil); jsonOf(t, got) != jsonOf(t, want) {
 		t.Errorf("got  %s\nwant %s", jsonOf(t, got), jsonOf(t, want))
 	}
+}
+
+// directoryOf is a principal directory of the given --principal specs.
+func directoryOf(t *testing.T, specs ...string) Directory {
+	t.Helper()
+	var d Directory
+	for _, spec := range specs {
+		if err := d.AddPrincipal(spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
 }

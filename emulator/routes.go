@@ -100,6 +100,10 @@ var routes = map[string]route{
 	// identity.go: the current user (host metadata and OAuth are served
 	// before routing, without a token).
 	"GET preview/scim/v2/Me": rawRoute(http.MethodGet, read, (*Server).me),
+	// identity.go: SCIM lists, to find a principal by name.
+	"GET preview/scim/v2/Users":             rawRoute(http.MethodGet, read, (*Server).scimUsers),
+	"GET preview/scim/v2/Groups":            rawRoute(http.MethodGet, read, (*Server).scimGroups),
+	"GET preview/scim/v2/ServicePrincipals": rawRoute(http.MethodGet, read, (*Server).scimServicePrincipals),
 }
 
 func withBody(rt route, limit int) route { rt.maxBody = limit; return rt }

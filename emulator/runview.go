@@ -266,6 +266,9 @@ func (s *Server) listRuns(rq *request) (any, *apiError) {
 	}
 	var items []item
 	for _, r := range st.runs {
+		if r.Type == runTypeJob && !s.canView(rq, r.JobID) {
+			continue // permissions.go: a listing shows what the caller may view
+		}
 		if jobID != 0 && (r.JobID != jobID || r.Type != runTypeJob) ||
 			runType != "" && runType != r.Type ||
 			from != 0 && r.Created < from || to != 0 && r.Created > to {

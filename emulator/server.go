@@ -555,6 +555,9 @@ func (s *Server) call(rt route, rq *request) (answer, *apiError) {
 		return answer{}, aerr
 	}
 	rq.now = s.now()
+	if aerr := s.authorize(rq); aerr != nil { // permissions.go
+		return answer{}, aerr
+	}
 	out, aerr := rt.handler(s, rq)
 	if aerr != nil {
 		return answer{}, aerr
