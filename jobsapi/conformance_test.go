@@ -553,7 +553,8 @@ func TestAPIVersion21(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
-	e := newEnv(t, emulator.Options{User: "owner@example.com"}, jobsapi.Options{})
+	e := newEnv(t, emulator.Options{User: "owner@example.com",
+		Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "data-eng"}}, Users: []emulator.User{{UserName: "viewer@example.com"}}}}, jobsapi.Options{})
 	ctx := context.Background()
 	id := mustCreate(t, e.c, jobSettings("perm", 1))
 
@@ -1255,5 +1256,36 @@ func TestHeadersAndDebugLog(t *testing.T) {
 	}
 	if strings.Contains(log, testToken) {
 		t.Error("token in the debug log")
+	}
+}
+
+// PrincipalExists finds users (any case), groups and service principals by
+// the names ACL entries use, and says no for others.
+func TestPrincipalExists(t *testing.T) {
+	e := newEnv(t, emulator.Options{Directory: emulator.Directory{
+		Users:             []emulator.User{{UserName: "Jane@acme.com"}},
+		Groups:            []emulator.Group{{DisplayName: `data "eng"`}},
+		ServicePrincipals: []emulator.ServicePrincipal{{ApplicationID: "6f2d0c1e-8b4a-4c3e-9d55-0b1e2a3c4d5e"}},
+	}}, jobsapi.Options{})
+	ctx := context.Background()
+	for _, c := range []struct {
+		kind, name string
+		want       bool
+	}{
+		{jobsapi.PrincipalUser, "jane@acme.com", true},
+		{jobsapi.PrincipalUser, "ghost@acme.com", false},
+		{jobsapi.PrincipalGroup, `data "eng"`, true},
+		{jobsapi.PrincipalGroup, "users", true},
+		{jobsapi.PrincipalGroup, "data", false},
+		{jobsapi.PrincipalServicePrincipal, "6f2d0c1e-8b4a-4c3e-9d55-0b1e2a3c4d5e", true},
+		{jobsapi.PrincipalServicePrincipal, "jane@acme.com", false},
+	} {
+		got, err := e.c.PrincipalExists(ctx, c.kind, c.name)
+		if err != nil || got != c.want {
+			t.Errorf("PrincipalExists(%s, %q) = %v, %v; want %v", c.kind, c.name, got, err, c.want)
+		}
+	}
+	if _, err := e.c.PrincipalExists(ctx, "role_name", "x"); err == nil {
+		t.Error("an unknown kind is accepted")
 	}
 }

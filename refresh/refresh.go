@@ -147,6 +147,9 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 			}
 		}
 	}
+	if err := checkPrincipals(ctx, c, plan, o.Parallelism); err != nil { // principals.go
+		return nil, nil, err
+	}
 	plan.Refresh = &planner.RefreshReport{
 		Requests:   c.Stats().Requests - before,
 		JobsRead:   len(in.Live),

@@ -29,7 +29,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true}, jobsapi.Options{})
+	// The workspace knows the group the jobs grant to (jobs).
+	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true,
+		Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "readers"}}}}, jobsapi.Options{})
 	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
 		t.Fatal(err)
