@@ -45,7 +45,7 @@ func TestConvergenceBundles(t *testing.T) {
 					t.Fatal(err)
 				}
 				project := p.Name + "/" + sel.Target.Name
-				w := newConvWorld(t, project)
+				w := newConvWorld(t, project, principalsIn(t, dir))
 				me, err := w.client.Me(context.Background())
 				if err != nil {
 					t.Fatal(err)

@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jobsync/jobsync/applier"
 	"github.com/jobsync/jobsync/emulator"
 	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/refresh"
+	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -38,6 +43,9 @@ func newFidWorld(t *testing.T, project string, o emulator.Options) *convWorld {
 	if o.Policies == nil {
 		o.Policies = fidPolicies
 	}
+	if len(o.Directory.Users)+len(o.Directory.Groups)+len(o.Directory.ServicePrincipals) == 0 {
+		o.Directory = fidPrincipals
+	}
 	emu, c := emutest.Start(t, o, jobsapi.Options{})
 	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
@@ -45,6 +53,60 @@ func newFidWorld(t *testing.T, project string, o emulator.Options) *convWorld {
 	}
 	st.Init(convWorkspace, project)
 	return &convWorld{t: t, emu: emu, client: c, store: st}
+}
+
+// fidPrincipals are the workspace's principals in these tests.
+var fidPrincipals = emulator.Directory{
+	Users:             []emulator.User{{UserName: "etl@acme.com"}, {UserName: "ops@acme.com"}},
+	Groups:            []emulator.Group{{DisplayName: "data-eng"}},
+	ServicePrincipals: []emulator.ServicePrincipal{{ApplicationID: "6f1c2b44-9d0e-4c57-a2d8-1b3e5f7a9c01"}},
+}
+
+// examplePrincipals is the directory examples/jobs/jobsync.principals.json
+// declares for the examples' grants.
+func examplePrincipals(t *testing.T) emulator.Directory {
+	t.Helper()
+	d, err := emulator.ReadDirectory("examples/jobs/jobsync.principals.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// directoryFor is a directory that knows every principal jobs name in
+// their permissions and run_as: the workspace of a test whose point is not
+// principals.
+func directoryFor(jobs []*schema.Job) emulator.Directory {
+	var d emulator.Directory
+	seen := map[string]bool{}
+	add := func(kind, name string) {
+		if name == "" || seen[kind+"\x00"+name] {
+			return
+		}
+		seen[kind+"\x00"+name] = true
+		switch kind {
+		case "user_name":
+			d.Users = append(d.Users, emulator.User{UserName: name})
+		case "group_name":
+			d.Groups = append(d.Groups, emulator.Group{DisplayName: name})
+		case "service_principal_name":
+			d.ServicePrincipals = append(d.ServicePrincipals, emulator.ServicePrincipal{ApplicationID: name})
+		}
+	}
+	for _, j := range jobs {
+		for _, p := range j.Permissions {
+			add("user_name", p.UserName)
+			add("group_name", p.GroupName)
+			add("service_principal_name", p.ServicePrincipalName)
+		}
+		if ra, ok := j.Settings["run_as"].(map[string]any); ok {
+			for k, v := range ra {
+				s, _ := v.(string)
+				add(k, s)
+			}
+		}
+	}
+	return d
 }
 
 func (w *convWorld) desired(yaml string) planner.Input {
@@ -398,4 +460,146 @@ func (w *convWorld) requireServerBehaviours() {
 	if strings.Contains(text("Warehouse ETL"), "apply_policy_default_values") {
 		w.t.Error("the emulator returned apply_policy_default_values")
 	}
+}
+
+// TestPlanRefusesUnknownPrincipals: a plan whose writes grant to a
+// principal the workspace does not know is refused before anything is
+// written (the service would refuse the grant after the job was created);
+// the check costs one SCIM lookup per principal, none on a no-change plan.
+func TestPlanRefusesUnknownPrincipals(t *testing.T) {
+	const yaml = fidHeader + `    run_as:
+      service_principal_name: 6f1c2b44-9d0e-4c57-a2d8-1b3e5f7a9c01
+    permissions:
+      - group_name: data-eng
+        permission_level: CAN_MANAGE
+      - user_name: ghost@acme.com
+        permission_level: CAN_VIEW
+    tasks:
+      - task_key: load
+        notebook_task:
+          notebook_path: /Workspace/etl/load
+`
+	w := newFidWorld(t, "fid", emulator.Options{})
+	in := w.desired(yaml)
+	in.Lock, in.Workspace = w.store.File(), convWorkspace
+	w.emu.ResetRequests()
+	_, _, err := refresh.Plan(context.Background(), w.client, in, refresh.Options{Strategy: refresh.List})
+	if err == nil || !strings.Contains(err.Error(), `permissions user_name "ghost@acme.com"`) || strings.Contains(err.Error(), "data-eng") {
+		t.Fatalf("plan: %v", err)
+	}
+	lookups := 0
+	for _, r := range w.emu.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("the refused plan sent %s %s", r.Method, r.Path)
+		}
+		if strings.Contains(r.Path, "/scim/v2/") {
+			lookups++
+		}
+	}
+	// data-eng, ghost and the run_as service principal, once each.
+	if lookups != 3 {
+		t.Errorf("%d SCIM lookups, want one per principal", lookups)
+	}
+	if len(w.emu.JobIDs()) != 0 {
+		t.Errorf("jobs were written: %v", w.emu.JobIDs())
+	}
+	// Known principals: the plan goes through, and a no-change plan looks
+	// nothing up.
+	w.converge(w.desired(strings.Replace(yaml, "ghost@acme.com", "ops@acme.com", 1)))
+	w.emu.ResetRequests()
+	w.plan(w.desired(strings.Replace(yaml, "ghost@acme.com", "ops@acme.com", 1)))
+	for _, r := range w.emu.Requests() {
+		if strings.Contains(r.Path, "/scim/v2/") {
+			t.Errorf("a no-change plan looked up %s?%s", r.Path, r.Query)
+		}
+	}
+}
+
+// TestNonAdminOn403Path: refresh, apply and destroy as a principal who is
+// not a workspace admin meet the service's 403 (emulator JobAccessControl)
+// and stop with its message, writing nothing they were refused; granted
+// the permission, the same commands go through.
+func TestNonAdminOn403Path(t *testing.T) {
+	const yaml = fidHeader + `    tasks:
+      - task_key: load
+        notebook_task:
+          notebook_path: /Workspace/etl/load
+`
+	// The test's client authenticates as bob, who is no admin; an admin
+	// client (any other token) prepares the workspace.
+	dir := emulator.Directory{Users: []emulator.User{{UserName: "bob@acme.com"}}, Tokens: map[string]string{emutest.Token: "bob@acme.com"}}
+	w := newFidWorld(t, "fid", emulator.Options{Directory: dir})
+	srv := httptest.NewServer(w.emu)
+	t.Cleanup(srv.Close)
+	admin, err := jobsapi.New(jobsapi.Config{Host: srv.URL, Token: "dapi-admin-0123456789", AuthType: "pat"}, jobsapi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := admin.CreateJob(ctx, []byte(`{"name": "fidelity", "queue": {"enabled": true}, "tags": {"`+planner.OwnerTagKey+`": "`+planner.OwnerTagValue("fid", "j")+`"},
+		"tasks": [{"task_key": "load", "notebook_task": {"notebook_path": "/Workspace/etl/old"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.Record(ctx, "j", state.Job{JobID: id}); err != nil {
+		t.Fatal(err)
+	}
+	in := w.desired(yaml)
+	in.Lock, in.Workspace = w.store.File(), convWorkspace
+	grant := func(level string) {
+		t.Helper()
+		body := `{"access_control_list": [{"user_name": "user@example.com", "permission_level": "IS_OWNER"}, {"user_name": "bob@acme.com", "permission_level": "` + level + `"}]}`
+		if _, err := admin.SetPermissions(ctx, id, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Refresh: no permission on the job the lockfile names.
+	_, _, err = refresh.Plan(ctx, w.client, in, refresh.Options{Strategy: refresh.Get})
+	if err == nil || !jobsapi.IsAuth(err) || !strings.Contains(err.Error(), "does not have View or Admin or Manage Run or Owner permissions on job") {
+		t.Fatalf("refresh without permission: %v", err)
+	}
+
+	// Apply: CAN_VIEW reads, the update is refused and nothing changes.
+	grant("CAN_VIEW")
+	p, _, err := refresh.Plan(ctx, w.client, in, refresh.Options{Strategy: refresh.Get})
+	if err != nil || len(p.Actions) != 1 {
+		t.Fatalf("plan with CAN_VIEW: %v %+v", err, p)
+	}
+	res, err := applier.Apply(ctx, p, w.client, w.store, applier.Options{})
+	if err == nil && (res == nil || len(res.Failed) == 0) {
+		t.Fatal("apply with CAN_VIEW succeeded")
+	}
+	if msg := fmt.Sprint(err, res); !strings.Contains(msg, "does not have Admin or Owner permissions on job") {
+		t.Errorf("apply with CAN_VIEW: %s", msg)
+	}
+	if got, _ := admin.GetJob(ctx, id); !strings.Contains(fmt.Sprint(got.Settings["tasks"]), "/Workspace/etl/old") {
+		t.Errorf("a refused update changed the job: %v", got.Settings["tasks"])
+	}
+
+	// Destroy: refused too; with CAN_MANAGE everything goes through.
+	in.Destroy = true
+	p, _, err = refresh.Plan(ctx, w.client, in, refresh.Options{Strategy: refresh.Get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = applier.Apply(ctx, p, w.client, w.store, applier.Options{})
+	if msg := fmt.Sprint(err, res); err == nil && len(res.Failed) == 0 || !strings.Contains(msg, "does not have Admin or Owner permissions") {
+		t.Errorf("destroy with CAN_VIEW: %s", msg)
+	}
+	grant("CAN_MANAGE")
+	in.Destroy = false
+	in.Lock = w.store.File()
+	w.converge(in)
+}
+
+// principalsIn is the directory a project's jobsync.principals.json lists
+// (none: the emulator's own user only).
+func principalsIn(t *testing.T, projectDir string) emulator.Directory {
+	t.Helper()
+	d, err := emulatorPrincipals(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

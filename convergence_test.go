@@ -42,9 +42,11 @@ type convWorld struct {
 	store  *state.Store
 }
 
-func newConvWorld(t *testing.T, project string) *convWorld {
+// newConvWorld serves an emulator that knows the principals of dir (the
+// workspace's users, groups and service principals).
+func newConvWorld(t *testing.T, project string, dir emulator.Directory) *convWorld {
 	t.Helper()
-	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true}, jobsapi.Options{})
+	emu, c := emutest.Start(t, emulator.Options{ReorderReads: true, Directory: dir}, jobsapi.Options{})
 	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +107,7 @@ func loadDir(t *testing.T, dir string) []*schema.Job {
 }
 
 func TestConvergenceExamples(t *testing.T) {
-	w := newConvWorld(t, "examples")
+	w := newConvWorld(t, "examples", examplePrincipals(t))
 	w.converge(planner.Input{Desired: loadDir(t, "examples/jobs"), Project: "examples"})
 }
 
@@ -153,7 +155,7 @@ func TestConvergencePlannerGoldens(t *testing.T) {
 				t.Fatal(err)
 			}
 			in.Desired = loadDir(t, dir)
-			w := newConvWorld(t, in.Project)
+			w := newConvWorld(t, in.Project, directoryFor(in.Desired))
 			ids := w.seedLive(parts["live.json"])
 			if lock := parts["lock.json"]; lock != nil {
 				w.seedLock(lock, ids)
@@ -234,7 +236,7 @@ func (w *convWorld) seedLock(data []byte, ids map[int64]int64) {
 func TestNoiseRawCreate(t *testing.T) {
 	const project = "noise"
 	desired := loadDir(t, "examples/jobs")
-	w := newConvWorld(t, project)
+	w := newConvWorld(t, project, examplePrincipals(t))
 	ids := map[string]int64{}
 	pending := append([]*schema.Job(nil), desired...)
 	for len(pending) > 0 {

@@ -94,7 +94,9 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: api [-C PROJECTDIR] METHOD PATH [JSON]")
 	}
-	srv, err := emulator.New(emulator.Options{DataFile: ts.MkAbs(filepath.Join(dir, emulatorDir, "emulator.json"))})
+	d, err := emulatorPrincipals(ts.MkAbs(dir))
+	ts.Check(err)
+	srv, err := emulator.New(emulator.Options{DataFile: ts.MkAbs(filepath.Join(dir, emulatorDir, "emulator.json")), Directory: d})
 	ts.Check(err)
 	defer func() { ts.Check(srv.Close()) }()
 	body := ""

@@ -83,7 +83,8 @@ type ownWorld struct {
 
 func newOwnWorld(t *testing.T) *ownWorld {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{ReorderReads: true})
+	emu, err := emulator.New(emulator.Options{ReorderReads: true,
+		Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "data-engineers"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

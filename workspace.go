@@ -177,6 +177,14 @@ func openEmulator(ctx context.Context, getenv func(string) string, dir, project,
 	// The real service reorders depends_on and tasks on read (jobs-api.md §12.8);
 	// so does the emulator here, so that order-sensitivity cannot hide.
 	eo := emulator.Options{DataFile: filepath.Join(dir, "emulator.json"), ReorderReads: true}
+	// The emulated workspace knows the principals the project lists in
+	// jobsync.principals.json (emulator.Directory JSON, as `jobsync emulator
+	// --principals`), and refuses grants to any other, as a workspace does.
+	d, err := emulatorPrincipals(filepath.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	eo.Directory = d
 	// JOBSYNC_EMULATOR_RUN_TIME shortens (or lengthens) how long emulated
 	// runs take, for tests and demos: a quarter pending, the rest running.
 	if s := getenv("JOBSYNC_EMULATOR_RUN_TIME"); s != "" {
@@ -369,4 +377,18 @@ func readLockfile(c *cli.Context, e *env) (*state.File, error) {
 		return nil, fmt.Errorf("no lockfile at %s: run jobsync apply first, or pass --lockfile", path)
 	}
 	return st.File(), nil
+}
+
+// principalsFile is the project file of principals the in-process emulator
+// knows.
+const principalsFile = "jobsync.principals.json"
+
+// emulatorPrincipals reads projectDir/jobsync.principals.json, or returns an
+// empty directory (the emulator's own user only) when there is none.
+func emulatorPrincipals(projectDir string) (emulator.Directory, error) {
+	path := filepath.Join(projectDir, principalsFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return emulator.Directory{}, nil
+	}
+	return emulator.ReadDirectory(path)
 }

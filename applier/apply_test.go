@@ -365,7 +365,7 @@ func savedPlan(t *testing.T, p *planner.Plan) *planner.Plan {
 // Permissions: a create carries them, a change of permissions alone is a
 // PUT, and both are recorded.
 func TestPermissions(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "analysts"}, {DisplayName: "ops"}}}})
 	a := job("a")
 	a.Permissions = []schema.Permission{{GroupName: "analysts", PermissionLevel: "CAN_VIEW"}}
 	desired := []*schema.Job{a}
@@ -404,7 +404,7 @@ func TestPermissions(t *testing.T) {
 // A failed permissions PUT after a successful job write still records the
 // write, so the next plan only retries the permissions.
 func TestPermissionsFailureRecordsWrite(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "ops"}}}})
 	a := job("a")
 	desired := []*schema.Job{a}
 	e.converge(desired, false)

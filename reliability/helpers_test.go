@@ -68,6 +68,14 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	eo := o.emulator
+	if o.examples {
+		// The workspace knows the principals the examples grant to.
+		d, err := emulator.ReadDirectory("../examples/jobs/jobsync.principals.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eo.Directory = d
+	}
 	if eo.JobQuota == 0 {
 		eo.JobQuota = -1
 	}
