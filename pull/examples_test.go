@@ -32,7 +32,12 @@ func TestPullTheExamples(t *testing.T) {
 	dir := t.TempDir()
 	copyExamples(t, "../examples/jobs", dir)
 	ctx := context.Background()
-	_, client := emutest.Start(t, emulator.Options{ReorderReads: true}, jobsapi.Options{})
+	// The workspace knows the principals the examples grant to.
+	principals, err := emulator.ReadDirectory("../examples/jobs/jobsync.principals.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, client := emutest.Start(t, emulator.Options{ReorderReads: true, Directory: principals}, jobsapi.Options{})
 	st, err := state.Open(ctx, filepath.Join(t.TempDir(), "jobsync.lock.json"))
 	if err != nil {
 		t.Fatal(err)
