@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -35,6 +36,11 @@ func TestMain(m *testing.M) {
 // Besides testscript's own commands, scenarios have:
 //
 //	exitcode N PROG ARGS...  run PROG and require exit code N
+//	serve-emulator VAR       serve a fresh emulator on loopback for the rest
+//	                         of the script; VAR is set to its URL
+//	serve-entra VAR          serve a stand-in for Entra ID's v1 token
+//	                         endpoint (tenant "tenant-1", client "sp-app",
+//	                         secret "sp-secret"); VAR is set to its URL
 //	api [-C DIR] METHOD PATH [JSON]
 //	                         send a raw request to the emulator state in
 //	                         DIR/.jobsync/ (DIR: the project directory, default
@@ -59,8 +65,10 @@ func TestGolden(t *testing.T) {
 			return copyDir(filepath.Join(filepath.Dir(examples), "bundles"), filepath.Join(env.WorkDir, "examples", "bundles"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
-			"api":      cmdAPI,
+			"exitcode":       cmdExitCode,
+			"api":            cmdAPI,
+			"serve-emulator": cmdServeEmulator,
+			"serve-entra":    cmdServeEntra,
 		},
 	})
 }
@@ -134,4 +142,33 @@ func copyDir(from, to string) error {
 		}
 		return os.WriteFile(dst, data, 0o644)
 	})
+}
+
+func cmdServeEmulator(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: serve-emulator VAR")
+	}
+	emu, err := emulator.New(emulator.Options{})
+	ts.Check(err)
+	srv := httptest.NewServer(emu)
+	ts.Defer(func() { srv.Close(); _ = emu.Close() })
+	ts.Setenv(args[0], srv.URL)
+}
+
+func cmdServeEntra(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: serve-entra VAR")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		f := r.PostForm
+		if r.URL.Path != "/tenant-1/oauth2/token" || f.Get("client_id") != "sp-app" || f.Get("client_secret") != "sp-secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"token_type": "Bearer", "expires_in": "3599", "access_token": "entra-token-for-` + strings.Trim(f.Get("resource"), "/:") + `"}`))
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }

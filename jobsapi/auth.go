@@ -131,11 +131,16 @@ type tokenError struct {
 	transient bool
 	// notCredentials: permanent, but not because of the credentials.
 	notCredentials bool
+	azure          bool // from Entra ID, for an Azure service principal
 }
 
 func (e *tokenError) Error() string {
 	msg := fmt.Sprintf("getting an OAuth token from %s: %v", e.url, e.err)
-	if !e.transient && !e.notCredentials {
+	switch {
+	case e.transient, e.notCredentials:
+	case e.azure:
+		msg += " (check ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID, or azure_client_id, azure_client_secret and azure_tenant_id in the profile)"
+	default:
 		msg += " (check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or client_id and client_secret in the profile, and that the service principal has an OAuth secret for this workspace)"
 	}
 	return msg

@@ -229,8 +229,28 @@ func New(cfg Config, o Options) (*Client, error) {
 		}
 		c.auth = newM2MAuth(c, cfg.ClientID, cfg.ClientSecret)
 		c.addSecret(cfg.ClientSecret)
+	case AuthTypeDatabricksCLI:
+		if cfg.CLIPath == "" {
+			return nil, errors.New("auth type databricks-cli needs the path of the Databricks CLI (ResolveConfig finds it)")
+		}
+		c.auth = newDatabricksCLIAuth(c, cfg.CLIPath, cfg.Profile)
+	case AuthTypeAzureCLI:
+		if cfg.AzPath == "" {
+			return nil, errors.New("auth type azure-cli needs the path of the Azure CLI (ResolveConfig finds it)")
+		}
+		c.auth = newAzureCLIAuth(c, cfg.AzPath, cfg.AzureTenantID, cfg.AzureResourceID)
+	case AuthTypeAzureClientSecret:
+		if cfg.AzureClientID == "" || cfg.AzureClientSecret == "" || cfg.AzureTenantID == "" {
+			return nil, errors.New("auth type azure-client-secret needs a client id, a client secret and a tenant id: set ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID")
+		}
+		login := cfg.AzureLoginURL
+		if login == "" {
+			login = DefaultAzureLoginURL
+		}
+		c.auth = newAzureSPAuth(c, login, cfg.AzureTenantID, cfg.AzureClientID, cfg.AzureClientSecret, cfg.AzureResourceID)
+		c.addSecret(cfg.AzureClientSecret)
 	default:
-		return nil, fmt.Errorf("auth type %q is not supported by jobsync: use pat or oauth-m2m", cfg.AuthType)
+		return nil, fmt.Errorf("auth type %q is not supported by jobsync: use one of %s", cfg.AuthType, strings.Join(authTypes, ", "))
 	}
 	if o.HTTPClient != nil {
 		hc := *o.HTTPClient
@@ -273,7 +293,7 @@ func newTransport(parallelism int) *http.Transport {
 // Host is the normalised workspace URL (scheme://host[:port]).
 func (c *Client) Host() string { return c.host }
 
-// AuthType is the authentication in use: "pat" or "oauth-m2m".
+// AuthType is the authentication in use (one of the AuthType constants).
 func (c *Client) AuthType() string { return c.authType }
 
 // Stats returns the counters so far.

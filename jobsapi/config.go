@@ -21,7 +21,18 @@ import (
 const (
 	AuthTypePAT      = "pat"
 	AuthTypeOAuthM2M = "oauth-m2m"
+	// AuthTypeDatabricksCLI is a developer's login: the token cache that
+	// `databricks auth login` writes, read through `databricks auth token`.
+	AuthTypeDatabricksCLI = "databricks-cli"
+	// AuthTypeAzureCLI is an `az login`: `az account get-access-token`.
+	AuthTypeAzureCLI = "azure-cli"
+	// AuthTypeAzureClientSecret is an Azure (Entra ID) service principal's
+	// client secret.
+	AuthTypeAzureClientSecret = "azure-client-secret"
 )
+
+// authTypes are the auth types jobsync knows, for messages.
+var authTypes = []string{AuthTypePAT, AuthTypeOAuthM2M, AuthTypeDatabricksCLI, AuthTypeAzureCLI, AuthTypeAzureClientSecret}
 
 // Config says which workspace to talk to and how to authenticate.
 //
@@ -32,8 +43,24 @@ type Config struct {
 	Token        string // personal access token (AuthType "pat")
 	ClientID     string // OAuth M2M service principal application id
 	ClientSecret string // OAuth M2M secret
-	AuthType     string // "pat" or "oauth-m2m"; resolved when empty
+	AuthType     string // one of the AuthType constants; resolved when empty
 	Profile      string // the ~/.databrickscfg profile the settings came from, if any
+
+	// Azure service principal (azure-client-secret): ARM_CLIENT_ID,
+	// ARM_CLIENT_SECRET (a secret), ARM_TENANT_ID. AzureTenantID also
+	// goes to az (azure-cli) when set.
+	AzureClientID, AzureClientSecret, AzureTenantID string
+	// AzureResourceID is the workspace's Azure resource id
+	// (DATABRICKS_AZURE_RESOURCE_ID), sent in a header by the Azure auth
+	// types; with it any host counts as Azure.
+	AzureResourceID string
+	// AzureLoginURL is Entra ID's authority for azure-client-secret
+	// (default DefaultAzureLoginURL; JOBSYNC_AZURE_LOGIN_URL for another
+	// cloud, or a token server in tests).
+	AzureLoginURL string
+	// CLIPath is the Databricks CLI (databricks-cli), AzPath the Azure CLI
+	// (azure-cli): executables found when the auth type was resolved.
+	CLIPath, AzPath string
 
 	// ConfigFile is the configuration file that was read, if any.
 	ConfigFile string
@@ -52,8 +79,8 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("Config{Host: %q, AuthType: %q, Token: %s, ClientID: %q, ClientSecret: %s, Profile: %q, ConfigFile: %q}",
-		c.Host, c.AuthType, red(c.Token), c.ClientID, red(c.ClientSecret), c.Profile, c.ConfigFile)
+	return fmt.Sprintf("Config{Host: %q, AuthType: %q, Token: %s, ClientID: %q, ClientSecret: %s, AzureClientID: %q, AzureClientSecret: %s, AzureTenantID: %q, Profile: %q, ConfigFile: %q}",
+		c.Host, c.AuthType, red(c.Token), c.ClientID, red(c.ClientSecret), c.AzureClientID, red(c.AzureClientSecret), c.AzureTenantID, c.Profile, c.ConfigFile)
 }
 
 // GoString keeps %#v from printing the secrets.
@@ -93,6 +120,12 @@ func ResolveConfig(getenv func(string) string, f ConfigFlags) (Config, error) {
 		"client_id":     env("DATABRICKS_CLIENT_ID"),
 		"client_secret": env("DATABRICKS_CLIENT_SECRET"),
 		"auth_type":     env("DATABRICKS_AUTH_TYPE"),
+		// The SDK's names (config/config.go).
+		"azure_client_id":             env("ARM_CLIENT_ID"),
+		"azure_client_secret":         env("ARM_CLIENT_SECRET"),
+		"azure_tenant_id":             env("ARM_TENANT_ID"),
+		"azure_workspace_resource_id": env("DATABRICKS_AZURE_RESOURCE_ID"),
+		"databricks_cli_path":         env("DATABRICKS_CLI_PATH"),
 	}
 	if h := strings.TrimSpace(f.Host); h != "" {
 		a["host"] = attr{h, "--host"}
@@ -106,7 +139,7 @@ func ResolveConfig(getenv func(string) string, f ConfigFlags) (Config, error) {
 	// workspace and no profile was asked for, exactly as the SDK does: a
 	// stray DEFAULT profile must not mix into an environment-based setup.
 	anySet := false
-	for _, k := range []string{"host", "token", "client_id", "client_secret"} {
+	for _, k := range []string{"host", "token", "client_id", "client_secret", "azure_client_id", "azure_client_secret"} {
 		if a[k].value != "" {
 			anySet = true
 		}
@@ -146,6 +179,25 @@ func ResolveConfig(getenv func(string) string, f ConfigFlags) (Config, error) {
 	}
 	cfg.Host = host
 
+	cfg.AzureClientID, cfg.AzureTenantID = a["azure_client_id"].value, a["azure_tenant_id"].value
+	cfg.AzureResourceID = a["azure_workspace_resource_id"].value
+	cfg.AzureLoginURL = DefaultAzureLoginURL
+	if u := strings.TrimSpace(getenv("JOBSYNC_AZURE_LOGIN_URL")); u != "" {
+		login, err := NormalizeHost(u)
+		if err != nil {
+			return Config{}, fmt.Errorf("JOBSYNC_AZURE_LOGIN_URL: %w", err)
+		}
+		cfg.AzureLoginURL = login + "/"
+	}
+	azure := cfg.AzureResourceID != "" || IsAzureHost(cfg.Host)
+	cliName := a["databricks_cli_path"].value
+	if cliName == "" {
+		cliName = "databricks"
+	}
+	cliPath, haveCLI := LookPath(getenv, cliName)
+	azPath, haveAz := LookPath(getenv, "az")
+	azureSP := a["azure_client_id"].value != "" && a["azure_client_secret"].value != "" && a["azure_tenant_id"].value != ""
+
 	token, id, secret := a["token"], a["client_id"], a["client_secret"]
 	switch cfg.AuthType {
 	case "":
@@ -161,14 +213,27 @@ func ResolveConfig(getenv func(string) string, f ConfigFlags) (Config, error) {
 			cfg.AuthType = AuthTypePAT
 		case id.value != "" || secret.value != "":
 			cfg.AuthType = AuthTypeOAuthM2M
+		// The SDK tries each remaining type in turn and keeps the first
+		// that yields a token (config/auth_default.go: databricks-cli,
+		// then azure-client-secret, then azure-cli). jobsync chooses by
+		// what is configured instead, without running anything, and
+		// lets an Azure service principal's explicit variables win over
+		// a CLI that happens to be installed; DATABRICKS_AUTH_TYPE
+		// chooses otherwise.
+		case azureSP && azure:
+			cfg.AuthType = AuthTypeAzureClientSecret
+		case haveCLI:
+			cfg.AuthType = AuthTypeDatabricksCLI
+		case azure && haveAz:
+			cfg.AuthType = AuthTypeAzureCLI
 		default:
-			return Config{}, fmt.Errorf("no credentials for %s: set DATABRICKS_TOKEN (personal access token), or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (OAuth M2M service principal), or token / client_id and client_secret in %s",
-				cfg.Host, profileHint(cfg, getenv))
+			return Config{}, fmt.Errorf("no credentials for %s: set DATABRICKS_TOKEN (personal access token), or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (OAuth M2M service principal), or token / client_id and client_secret in %s; or log in with `databricks auth login --host %s` (DATABRICKS_AUTH_TYPE=databricks-cli)%s",
+				cfg.Host, profileHint(cfg, getenv), cfg.Host, azureHint(azure))
 		}
-	case AuthTypePAT, AuthTypeOAuthM2M:
+	case AuthTypePAT, AuthTypeOAuthM2M, AuthTypeDatabricksCLI, AuthTypeAzureCLI, AuthTypeAzureClientSecret:
 	default:
-		return Config{}, fmt.Errorf("auth type %q (from %s) is not supported by jobsync: set DATABRICKS_AUTH_TYPE to %s (personal access token) or %s (OAuth M2M service principal)",
-			cfg.AuthType, a["auth_type"].source, AuthTypePAT, AuthTypeOAuthM2M)
+		return Config{}, fmt.Errorf("auth type %q (from %s) is not supported by jobsync: set DATABRICKS_AUTH_TYPE to one of %s",
+			cfg.AuthType, a["auth_type"].source, strings.Join(authTypes, ", "))
 	}
 
 	// Keep only the credentials of the chosen method, so that the other
@@ -191,8 +256,54 @@ func ResolveConfig(getenv func(string) string, f ConfigFlags) (Config, error) {
 			return Config{}, fmt.Errorf("OAuth M2M needs a client id and a client secret; missing %s", strings.Join(missing, "; and "))
 		}
 		cfg.ClientID, cfg.ClientSecret = id.value, secret.value
+	case AuthTypeDatabricksCLI:
+		if !haveCLI {
+			return Config{}, fmt.Errorf("auth type %s needs the Databricks CLI, and %q is not an executable on PATH: install it (https://docs.databricks.com/dev-tools/cli/install.html), or set DATABRICKS_CLI_PATH", AuthTypeDatabricksCLI, cliName)
+		}
+		cfg.CLIPath = cliPath
+	case AuthTypeAzureCLI:
+		if !haveAz {
+			return Config{}, fmt.Errorf("auth type %s needs the Azure CLI, and az is not an executable on PATH: install it (https://learn.microsoft.com/cli/azure/install-azure-cli)", AuthTypeAzureCLI)
+		}
+		cfg.AzPath = azPath
+	case AuthTypeAzureClientSecret:
+		var missing []string
+		for _, k := range []struct{ key, env string }{{"azure_client_id", "ARM_CLIENT_ID"}, {"azure_client_secret", "ARM_CLIENT_SECRET"}, {"azure_tenant_id", "ARM_TENANT_ID"}} {
+			if a[k.key].value == "" {
+				missing = append(missing, where(k.key, k.env, ""))
+			}
+		}
+		if len(missing) > 0 {
+			return Config{}, fmt.Errorf("auth type %s needs a client id, a client secret and a tenant id; missing: %s", AuthTypeAzureClientSecret, strings.Join(missing, "; "))
+		}
+		cfg.AzureClientSecret = a["azure_client_secret"].value
+	}
+	if cfg.AuthType != AuthTypeAzureClientSecret {
+		cfg.AzureClientSecret = ""
 	}
 	return cfg, nil
+}
+
+func azureHint(azure bool) string {
+	if !azure {
+		return ""
+	}
+	return "; or, for Azure, ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID (service principal), or `az login` (DATABRICKS_AUTH_TYPE=azure-cli)"
+}
+
+// IsAzureHost tells whether host is an Azure Databricks workspace, by its
+// DNS zone (databricks-sdk-go common/environment/environments.go).
+func IsAzureHost(host string) bool {
+	h := strings.ToLower(host)
+	if u, err := url.Parse(h); err == nil && u.Hostname() != "" {
+		h = u.Hostname()
+	}
+	for _, zone := range []string{".azuredatabricks.net", ".databricks.azure.us", ".databricks.azure.cn"} {
+		if strings.HasSuffix(h, zone) {
+			return true
+		}
+	}
+	return false
 }
 
 func profileHint(cfg Config, getenv func(string) string) string {
@@ -288,7 +399,7 @@ func loadProfile(path, display string, profile attr, a map[string]attr, cfg *Con
 	}
 	cfg.Profile, cfg.ConfigFile = name, path
 	src := fmt.Sprintf("profile %s of %s", name, display)
-	for _, k := range []string{"host", "token", "client_id", "client_secret", "auth_type"} {
+	for _, k := range profileKeys {
 		if a[k].value == "" && sec[k] != "" {
 			a[k] = attr{sec[k], src}
 		}
@@ -352,6 +463,10 @@ func permissionWarning(display string, mode fs.FileMode, sections map[string]map
 	}
 	return fmt.Sprintf("%s holds credentials and is %s (mode %04o): run chmod 600 %s", display, what, mode, display)
 }
+
+// profileKeys are the keys of a profile that jobsync reads.
+var profileKeys = []string{"host", "token", "client_id", "client_secret", "auth_type",
+	"azure_client_id", "azure_client_secret", "azure_tenant_id", "azure_workspace_resource_id", "databricks_cli_path"}
 
 // parseINI reads the subset of INI that ~/.databrickscfg uses: [sections],
 // key = value lines, full-line comments (# or ;) and inline comments that

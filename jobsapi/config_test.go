@@ -190,8 +190,8 @@ func TestResolveConfig(t *testing.T) {
 		},
 		{
 			name:    "unsupported auth type",
-			env:     map[string]string{"HOME": empty, "DATABRICKS_HOST": "x.example.com", "DATABRICKS_TOKEN": "t", "DATABRICKS_AUTH_TYPE": "azure-cli"},
-			wantErr: []string{`auth type "azure-cli" (from DATABRICKS_AUTH_TYPE) is not supported by jobsync`, "pat", "oauth-m2m"},
+			env:     map[string]string{"HOME": empty, "DATABRICKS_HOST": "x.example.com", "DATABRICKS_TOKEN": "t", "DATABRICKS_AUTH_TYPE": "basic"},
+			wantErr: []string{`auth type "basic" (from DATABRICKS_AUTH_TYPE) is not supported by jobsync`, "pat", "oauth-m2m"},
 		},
 		{
 			name: "__settings__ default_profile",

@@ -7,11 +7,15 @@
 // Settings travel as generic JSON trees so that fields this package does not
 // know survive a round trip. It must not import any other jobsync package, and
 // it must never print: it returns typed errors and lets the caller decide.
+// The only programs it runs are the Databricks and Azure CLIs, for their
+// tokens, and only when that auth type is in use.
 //
 // Configuration (ResolveConfig) follows the Databricks SDKs: flags, then
-// DATABRICKS_* variables, then a profile of ~/.databrickscfg; a personal
-// access token or an OAuth M2M service principal. Credentials never appear in
-// an error, a String or the debug log.
+// DATABRICKS_* and ARM_* variables, then a profile of ~/.databrickscfg; a
+// personal access token, an OAuth M2M service principal, a developer's
+// Databricks CLI or Azure CLI login (run as another program:
+// auth_external.go), or an Azure service principal's client secret.
+// Credentials never appear in an error, a String or the debug log.
 //
 // Every call is bounded by Options.Parallelism and a per-endpoint token bucket
 // that halves on HTTP 429 and recovers slowly. Failed attempts are retried

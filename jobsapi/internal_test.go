@@ -263,7 +263,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Config{Host: "https://x.example.com", Token: "t", ClientID: "i"}, "more than one auth method configured"},
 		{Config{Host: "https://x.example.com", AuthType: "pat"}, "needs a token"},
 		{Config{Host: "https://x.example.com", AuthType: "oauth-m2m", ClientID: "i"}, "client secret"},
-		{Config{Host: "https://x.example.com", AuthType: "azure-cli", Token: "t"}, "not supported"},
+		{Config{Host: "https://x.example.com", AuthType: "basic", Token: "t"}, "not supported"},
 	} {
 		if _, err := New(tc.cfg, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%v) = %v, want an error containing %q", tc.cfg, err, tc.want)
