@@ -43,7 +43,19 @@ type Options struct {
 	// way may still have happened: the next plan adopts it by its
 	// ownership tag.
 	Grace time.Duration
+	// Settle is how long an ambiguous create whose request got no answer
+	// from the workspace (a timeout, a dropped connection, a gateway's
+	// 502/504) is given to show up before the action fails (default
+	// DefaultSettle). Such a request may still be executing on the
+	// server, so it is never sent again in the same apply: a second
+	// create racing the first is exactly the duplicate the ownership tag
+	// exists to prevent.
+	Settle time.Duration
 }
+
+// DefaultSettle is Options.Settle's default: a few seconds covers a
+// request queued behind a slow workspace without holding an apply long.
+const DefaultSettle = 3 * time.Second
 
 // Event reports the progress of one action.
 type Event struct {
@@ -542,8 +554,13 @@ func (a *applier) forget(ctx context.Context, key string) error {
 
 // create makes the job, never twice. jobs/create has no idempotency token,
 // so when its answer is lost (the client reports ErrMaybeCommitted) the job
-// may exist: look for it by name and ownership tag and adopt it; only when
-// it is certainly absent is the create sent again, once.
+// may exist: look for it by name and ownership tag and adopt it. It is sent
+// again only when an answer came back (a 500, an unreadable 2xx: the
+// exchange is over, and the lookup is the truth). When none did (timeout,
+// dropped connection, a gateway's 502 or 504) the request may still be
+// running in the workspace; the lookup is
+// repeated after Options.Settle, and if the job has not appeared the
+// action fails, so that the next apply adopts it or creates it.
 func (a *applier) create(ctx context.Context, act *planner.Action, body json.RawMessage) (int64, string, error) {
 	name := settingsName(body)
 	if a.opts.CheckLive {
@@ -566,6 +583,15 @@ func (a *applier) create(ctx context.Context, act *planner.Action, body json.Raw
 			return 0, "", fmt.Errorf("creating the job: %w", err)
 		}
 		ids, lerr := a.findOwned(ctx, act.Key, name)
+		var amb *jobsapi.AmbiguousError
+		unsettled := !errors.As(err, &amb) || !amb.Settled
+		if lerr == nil && len(ids) == 0 && unsettled {
+			if serr := sleepCtx(ctx, a.settle()); serr != nil {
+				return 0, "", fmt.Errorf("creating the job: %w; interrupted while waiting for it to appear (run `jobsync plan`: "+
+					"it adopts the job by its ownership tag if the create happened)", err)
+			}
+			ids, lerr = a.findOwned(ctx, act.Key, name)
+		}
 		switch {
 		case lerr != nil:
 			return 0, "", fmt.Errorf("creating the job: %w; then looking for it failed: %v (run `jobsync plan`: "+
@@ -575,10 +601,33 @@ func (a *applier) create(ctx context.Context, act *planner.Action, body json.Raw
 		case len(ids) > 1:
 			return 0, "", fmt.Errorf("creating the job: %w; and now %d jobs carry its ownership tag (%s): "+
 				"delete all but one and run `jobsync plan`", err, len(ids), joinIDs(ids))
+		case unsettled:
+			return 0, "", fmt.Errorf("creating the job: %w; no job with its ownership tag appeared within %s, but the request "+
+				"may still be running in the workspace, so it is not sent again: run `jobsync apply` again, which adopts the job "+
+				"if it was created and creates it if not", err, a.settle())
 		case attempt >= 2:
 			return 0, "", fmt.Errorf("creating the job: %w (twice; no job with its ownership tag exists)", err)
 		}
-		// Certainly not created: safe to send again.
+		// The workspace answered with an error and holds no such job:
+		// safe to send again.
+	}
+}
+
+func (a *applier) settle() time.Duration {
+	if a.opts.Settle > 0 {
+		return a.opts.Settle
+	}
+	return DefaultSettle
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,10 +257,15 @@ func TestAmbiguousCreate(t *testing.T) {
 		name  string
 		fault emulator.Fault
 		note  string
+		// unanswered: the workspace gave no answer of its own, so the
+		// create may still be running there; it is not sent again, the
+		// action fails, and the next apply creates the job.
+		unanswered bool
 	}{
-		{"dropped after commit", emulator.Fault{Method: "POST", Endpoint: "jobs/create", DropAfterCommit: true}, "adopted job"},
-		{"dropped before commit", emulator.Fault{Method: "POST", Endpoint: "jobs/create", DropBeforeCommit: true}, ""},
-		{"gateway timeout", emulator.Fault{Method: "POST", Endpoint: "jobs/create", Status: 504, Body: "<html><title>504 Gateway Time-out</title></html>"}, ""},
+		{"dropped after commit", emulator.Fault{Method: "POST", Endpoint: "jobs/create", DropAfterCommit: true}, "adopted job", false},
+		{"dropped before commit", emulator.Fault{Method: "POST", Endpoint: "jobs/create", DropBeforeCommit: true}, "", true},
+		{"gateway timeout", emulator.Fault{Method: "POST", Endpoint: "jobs/create", Status: 504, Body: "<html><title>504 Gateway Time-out</title></html>"}, "", true},
+		{"workspace 500", emulator.Fault{Method: "POST", Endpoint: "jobs/create", Status: 500, Body: `{"error_code":"INTERNAL_ERROR","message":"boom"}`}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, emulator.Options{})
@@ -264,11 +273,23 @@ func TestAmbiguousCreate(t *testing.T) {
 			p := e.plan(desired, false)
 			e.emu.InjectFault(tc.fault)
 			var notes []string
-			res, err := e.apply(context.Background(), p, Options{Parallelism: 1, Progress: func(ev Event) {
+			opts := Options{Parallelism: 1, Settle: 50 * time.Millisecond, Progress: func(ev Event) {
 				if ev.Note != "" {
 					notes = append(notes, ev.Key+": "+ev.Note)
 				}
-			}})
+			}}
+			res, err := e.apply(context.Background(), p, opts)
+			if tc.unanswered {
+				if err == nil || !strings.Contains(err.Error(), "may still be running in the workspace, so it is not sent again") {
+					t.Fatalf("apply: %v, want the create refused a second sending", err)
+				}
+				if n := len(e.emu.JobIDs()); n != 0 {
+					t.Fatalf("%d jobs after the failed create, want 0 (it was sent once, and dropped)", n)
+				}
+				// The next apply creates it, once.
+				p = e.plan(desired, false)
+				res, err = e.apply(context.Background(), p, opts)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,6 +309,63 @@ func TestAmbiguousCreate(t *testing.T) {
 			e.assertConverged(desired, false)
 		})
 	}
+}
+
+// A create whose connection dies before the workspace has committed it,
+// and which the workspace commits a moment later: the client sees no
+// answer, the first look finds no job, and sending it again would make a
+// second job. The applier waits for it to appear and adopts it instead.
+func TestAmbiguousCreateCommittedLate(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	desired := []*schema.Job{job("a")}
+	p := e.plan(desired, false)
+	var once sync.Once
+	var late sync.WaitGroup
+	f := aroundFunc(func(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
+		first := false
+		if strings.HasSuffix(r.URL.Path, "/jobs/create") {
+			once.Do(func() { first = true })
+		}
+		if !first {
+			serve(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		hdr := r.Header.Clone()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+		late.Add(1)
+		go func() {
+			defer late.Done()
+			time.Sleep(200 * time.Millisecond)
+			rq := httptest.NewRequest(http.MethodPost, r.URL.String(), bytes.NewReader(body))
+			rq.Header = hdr
+			serve(httptest.NewRecorder(), rq)
+		}()
+	})
+	e.around.Store(&f)
+	var notes []string
+	res, err := e.apply(context.Background(), p, Options{Parallelism: 1, Settle: 2 * time.Second, Progress: func(ev Event) {
+		if ev.Note != "" {
+			notes = append(notes, ev.Note)
+		}
+	}})
+	late.Wait()
+	e.around.Store(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.emu.JobIDs()); n != 1 {
+		t.Fatalf("%d jobs, want 1: the create was sent again while the first was still running", n)
+	}
+	if len(res.Applied) != 1 || len(notes) != 1 || !strings.Contains(notes[0], "adopted job") {
+		t.Errorf("result %+v, notes %q: want the job adopted", res.Applied, notes)
+	}
+	e.assertConverged(desired, false)
 }
 
 // A saved plan refuses a job that changed in the workspace since the plan,

@@ -531,7 +531,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 			err = &transportError{Method: cl.method, Path: cl.path, msg: fmt.Sprintf("HTTP %d with an unreadable body: %s", res.status, c.redact(derr.Error())), err: derr}
 			if !cl.idempotent {
 				// The write was done; only its answer is lost.
-				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: err}
+				return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: err, Settled: true}
 			}
 			retry = true
 		default:
@@ -566,7 +566,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 				if cl.idempotent || cl.method == http.MethodGet {
 					retry = true
 				} else {
-					return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: apiErr}
+					return oc, &AmbiguousError{Method: cl.method, Path: cl.path, Err: apiErr, Settled: true}
 				}
 			case http.StatusUnauthorized:
 				// An OAuth token can be revoked or expire early: fetch a

@@ -28,6 +28,13 @@ type AmbiguousError struct {
 	Method string
 	Path   string
 	Err    error
+	// Settled is true when the exchange is over: the server answered (a
+	// 500, or a 2xx whose body cannot be read), so nothing still runs on
+	// the request's behalf and a lookup now shows whether it took effect.
+	// It is false for a timeout, a dropped connection and a gateway's
+	// 502/504, after which the request may still be executing: repeating
+	// a create then can make a second job.
+	Settled bool
 }
 
 func (e *AmbiguousError) Error() string {

@@ -174,7 +174,7 @@ func (c *Client) CreateJob(ctx context.Context, body json.RawMessage) (int64, er
 		return 0, err
 	}
 	if resp.JobID == 0 {
-		return 0, &AmbiguousError{Method: cl.method, Path: cl.path, Err: errors.New("the answer carries no job_id")}
+		return 0, &AmbiguousError{Method: cl.method, Path: cl.path, Err: errors.New("the answer carries no job_id"), Settled: true}
 	}
 	return resp.JobID, nil
 }

@@ -342,19 +342,26 @@ func TestFaultDroppedConnection(t *testing.T) {
 				w.checkAfterFault(p, res)
 				dropped := w.count(status(endpointOf[op], 0))
 				behaviour := map[planner.Op]string{
-					planner.OpCreate: "ambiguous create: looked up by ownership tag; adopted if it happened, sent once more if not",
+					planner.OpCreate: "ambiguous create: looked up by ownership tag (again after a settle time); adopted if it happened, never sent twice in one apply",
 					planner.OpUpdate: "retried (idempotent)", planner.OpReset: "retried (idempotent)",
 					planner.OpDelete: "retried; \"does not exist\" after a committed delete counts as done",
 				}[op]
 				rounds := 0
 				if err != nil {
-					// Two drops before commit on one create: it is certainly
-					// not there, sent again once, dropped again: the action
-					// fails rather than risk a third blind create.
+					// A drop before commit on a create: no answer came, so
+					// the request might still be running in the workspace;
+					// it is not sent again in this apply (a second create
+					// racing the first would be a duplicate). The action
+					// fails; the next apply meets the second drop and fails
+					// the same way; the one after creates the job.
 					if !(op == planner.OpCreate && !after) {
 						t.Fatalf("apply with %d dropped connections: %v", dropped, err)
 					}
-					behaviour += "; a second drop fails the action, the next apply creates it"
+					if _, _, err2 := w.apply(applier.Options{Parallelism: 1}); err2 == nil {
+						t.Fatalf("the apply meeting the second dropped create succeeded")
+					}
+					dropped = w.count(status(endpointOf[op], 0))
+					behaviour += "; each drop fails the action without a second sending, the next apply creates it"
 					rounds = 1
 				}
 				if n := w.converge(rounds); n != rounds {
@@ -562,7 +569,7 @@ func TestFaultHTML200WithoutWrite(t *testing.T) {
 			w.converge(0)
 			behaviour := "not a JSON object: retried (idempotent write), the retry does the write"
 			if op == planner.OpCreate {
-				behaviour = "unreadable answer to a create: ambiguous, looked up by tag, not found, sent once more"
+				behaviour = "unreadable answer to a create: the exchange is over, so the lookup is the truth: not found, sent once more"
 			}
 			fileRow(t, row{Fault: fmt.Sprintf("HTML page with status 200 instead of the answer to %s, write not done", endpointOf[op]),
 				Behaviour: behaviour, Injected: 1})
