@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,123 +47,35 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			if c.NArg() > 0 {
 				return usageError("emulator takes no arguments")
 			}
-			o := emulatorOpts{
-				addr:        c.String("addr"),
-				data:        c.String("data"),
-				latency:     c.Duration("latency"),
-				rateLimit:   c.Float64("rate-limit"),
-				failRate:    c.Float64("fail-rate"),
-				reorder:     c.Bool("reorder"),
-				user:        c.String("user"),
-				workspaceID: c.Int64("workspace-id"),
-				workspaces:  c.String("workspaces"),
-				allowRemote: c.Bool("allow-remote"),
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			dir, err := emulatorDirectory(c.String("principals"), c.StringSlice("principal"), c.StringSlice("token"))
+			dir, err := emulator.DirectoryOf(c.String("principals"), c.StringSlice("principal"), c.StringSlice("token"))
 			if err != nil {
-				return err
+				return usageError(err.Error())
 			}
-			o.directory = dir
-			return runEmulator(c.Context, e, o)
+			s := emulator.Standalone{
+				Options: emulator.Options{DataFile: c.String("data"), Latency: c.Duration("latency"), ReorderReads: c.Bool("reorder"),
+					User: c.String("user"), Directory: dir, WorkspaceID: c.Int64("workspace-id"), Workspaces: c.String("workspaces")},
+				Addr: c.String("addr"), RateLimit: c.Float64("rate-limit"), FailRate: c.Float64("fail-rate"), AllowRemote: c.Bool("allow-remote"),
+			}
+			if err := s.Check(); err != nil {
+				return usageError(err.Error())
+			}
+			return runEmulator(c.Context, e, s, nil)
 		},
 	}
 }
 
-type emulatorOpts struct {
-	addr, data, user    string
-	directory           emulator.Directory
-	workspaceID         int64
-	workspaces          string
-	latency             time.Duration
-	rateLimit, failRate float64
-	reorder             bool
-	allowRemote         bool
-	ready               func(url string) // called once serving (tests)
-}
-
-// emulatorDirectory builds the principal directory of the flags: the file
-// first, then each --principal and --token.
-func emulatorDirectory(file string, principals, tokens []string) (emulator.Directory, error) {
-	var d emulator.Directory
-	if file != "" {
-		var err error
-		if d, err = emulator.ReadDirectory(file); err != nil {
-			return d, usageError(err.Error())
+// runEmulator serves until ctx ends, saying where and how to use it;
+// ready (tests) is called once it serves.
+func runEmulator(ctx context.Context, e *env, s emulator.Standalone, ready func(url string)) error {
+	err := s.Serve(ctx, func(url string) {
+		state := "state: in memory only (use --data FILE to keep it)"
+		if s.DataFile != "" {
+			state = "state: " + s.DataFile + " (saved on exit)"
 		}
-	}
-	for _, p := range principals {
-		if err := d.AddPrincipal(p); err != nil {
-			return d, usageError("--principal " + err.Error())
+		if s.Workspaces == emulator.WorkspacesPerToken {
+			state += "\n  workspaces: one per token"
 		}
-	}
-	for _, t := range tokens {
-		if err := d.AddToken(t); err != nil {
-			return d, usageError("--token: " + err.Error())
-		}
-	}
-	return d, nil
-}
-
-func (o emulatorOpts) validate() error {
-	if o.workspaceID < 0 {
-		return usageError("--workspace-id must be a positive number")
-	}
-	if o.workspaces != "" && o.workspaces != emulator.WorkspacesShared && o.workspaces != emulator.WorkspacesPerToken {
-		return usageError(fmt.Sprintf("--workspaces %q: use shared or per-token", o.workspaces))
-	}
-	if o.latency < 0 {
-		return usageError("--latency must not be negative")
-	}
-	if o.rateLimit < 0 {
-		return usageError("--rate-limit must not be negative")
-	}
-	if o.failRate < 0 || o.failRate > 1 {
-		return usageError("--fail-rate must be between 0 and 1, e.g. 0.05")
-	}
-	host, _, err := net.SplitHostPort(o.addr)
-	if err != nil {
-		return usageError(fmt.Sprintf("--addr %q is not HOST:PORT, e.g. 127.0.0.1:8089", o.addr))
-	}
-	if o.allowRemote || host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return usageError(fmt.Sprintf("--addr %q is not a loopback address: the emulator accepts any token, so anyone who can reach it can change its jobs; use 127.0.0.1, or pass --allow-remote", o.addr))
-	}
-	return nil
-}
-
-// runEmulator serves until ctx is cancelled, then saves the state.
-func runEmulator(ctx context.Context, e *env, o emulatorOpts) error {
-	// A standalone server's request log is never read: keep it small.
-	srv, err := emulator.New(emulator.Options{DataFile: o.data, Latency: o.latency, ReorderReads: o.reorder, User: o.user,
-		Directory: o.directory, WorkspaceID: o.workspaceID, Workspaces: o.workspaces, RequestLogLimit: 100})
-	if err != nil {
-		return err
-	}
-	srv.SetRateLimit("", o.rateLimit)
-	srv.SetFailRate(o.failRate)
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("emulator: cannot listen on %s: %w (is another emulator running? choose another --addr)", o.addr, err)
-	}
-	url := "http://" + ln.Addr().String()
-	hs := srv.HTTPServer()
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-
-	stateLine := "state: in memory only (use --data FILE to keep it)"
-	if o.data != "" {
-		stateLine = "state: " + o.data + " (saved on exit)"
-	}
-	if o.workspaces == emulator.WorkspacesPerToken {
-		stateLine += "\n  workspaces: one per token"
-	}
-	fmt.Fprintf(e.out, `jobsync emulator: serving an emulated Databricks workspace on %s
+		fmt.Fprintf(e.out, `jobsync emulator: serving an emulated Databricks workspace on %s
   %s
 Point jobsync at it:
   export DATABRICKS_HOST=%s DATABRICKS_TOKEN=anything
@@ -175,26 +83,16 @@ Point jobsync at it:
 or curl:
   curl -s -H 'Authorization: Bearer anything' %s/api/2.2/jobs/list
 Press Ctrl-C to stop.
-`, url, stateLine, url, url)
-	if o.ready != nil {
-		o.ready(url)
+`, url, state, url, url)
+		if ready != nil {
+			ready(url)
+		}
+	})
+	if err != nil {
+		return err
 	}
-
-	select {
-	case <-ctx.Done():
-	case err = <-served:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(sctx) // lets in-flight requests finish, so that their writes are saved
-	if cerr := srv.Close(); cerr != nil {
-		return cerr
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	if o.data != "" {
-		fmt.Fprintf(e.out, "Stopped; state saved to %s.\n", o.data)
+	if s.DataFile != "" {
+		fmt.Fprintf(e.out, "Stopped; state saved to %s.\n", s.DataFile)
 	} else {
 		fmt.Fprintln(e.out, "Stopped.")
 	}

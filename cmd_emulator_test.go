@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jobsync/jobsync/emulator"
 )
 
 // syncBuffer is a bytes.Buffer safe for the emulator goroutine and the test.
@@ -38,7 +40,8 @@ func TestEmulatorCommandServesAndSaves(t *testing.T) {
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runEmulator(ctx, e, emulatorOpts{addr: "127.0.0.1:0", data: data, user: "me@example.com", ready: func(u string) { urls <- u }})
+		s := emulator.Standalone{Options: emulator.Options{DataFile: data, User: "me@example.com"}, Addr: "127.0.0.1:0"}
+		done <- runEmulator(ctx, e, s, func(u string) { urls <- u })
 	}()
 	var url string
 	select {
@@ -73,25 +76,26 @@ func TestEmulatorCommandServesAndSaves(t *testing.T) {
 }
 
 func TestEmulatorCommandFlags(t *testing.T) {
+	at := func(addr string) emulator.Standalone { return emulator.Standalone{Addr: addr} }
 	for _, c := range []struct {
-		o    emulatorOpts
+		s    emulator.Standalone
 		want string
 	}{
-		{emulatorOpts{addr: "0.0.0.0:8089"}, "not a loopback address"},
-		{emulatorOpts{addr: ":8089"}, "not a loopback address"},
-		{emulatorOpts{addr: "10.1.2.3:80"}, "--allow-remote"},
-		{emulatorOpts{addr: "8089"}, "not HOST:PORT"},
-		{emulatorOpts{addr: "127.0.0.1:1", failRate: 2}, "--fail-rate"},
-		{emulatorOpts{addr: "127.0.0.1:1", rateLimit: -1}, "--rate-limit"},
-		{emulatorOpts{addr: "127.0.0.1:1", latency: -1}, "--latency"},
+		{at("0.0.0.0:8089"), "not a loopback address"},
+		{at(":8089"), "not a loopback address"},
+		{at("10.1.2.3:80"), "--allow-remote"},
+		{at("8089"), "not HOST:PORT"},
+		{emulator.Standalone{Addr: "127.0.0.1:1", FailRate: 2}, "--fail-rate"},
+		{emulator.Standalone{Addr: "127.0.0.1:1", RateLimit: -1}, "--rate-limit"},
+		{emulator.Standalone{Addr: "127.0.0.1:1", Options: emulator.Options{Latency: -1}}, "--latency"},
 	} {
-		err := c.o.validate()
+		err := c.s.Check()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+			t.Errorf("%+v: %v, want %q", c.s, err, c.want)
 		}
 	}
-	for _, ok := range []emulatorOpts{{addr: "127.0.0.1:8089"}, {addr: "localhost:0"}, {addr: "[::1]:8089"}, {addr: "0.0.0.0:8089", allowRemote: true}} {
-		if err := ok.validate(); err != nil {
+	for _, ok := range []emulator.Standalone{at("127.0.0.1:8089"), at("localhost:0"), at("[::1]:8089"), {Addr: "0.0.0.0:8089", AllowRemote: true}} {
+		if err := ok.Check(); err != nil {
 			t.Errorf("%+v: %v", ok, err)
 		}
 	}
@@ -107,7 +111,7 @@ func TestEmulatorDirectoryFlags(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"service_principals": [{"applicationId": "ci-app", "displayName": "CI"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := emulatorDirectory(file, []string{"user:ann@example.com:data-eng", "group:ops"}, []string{"ann-token=ann@example.com", "ci-token=ci-app"})
+	d, err := emulator.DirectoryOf(file, []string{"user:ann@example.com:data-eng", "group:ops"}, []string{"ann-token=ann@example.com", "ci-token=ci-app"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +125,11 @@ func TestEmulatorDirectoryFlags(t *testing.T) {
 		{[]string{"ann"}, nil, "--principal"},
 		{nil, []string{"no-equals"}, "--token"},
 	} {
-		if _, err := emulatorDirectory("", c.principals, c.tokens); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := emulator.DirectoryOf("", c.principals, c.tokens); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %v: %v", c.principals, c.tokens, err)
 		}
 	}
-	if _, err := emulatorDirectory(filepath.Join(t.TempDir(), "missing.json"), nil, nil); err == nil {
+	if _, err := emulator.DirectoryOf(filepath.Join(t.TempDir(), "missing.json"), nil, nil); err == nil {
 		t.Error("a missing --principals file is not an error")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jobsync/jobsync/applier"
+	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -46,41 +47,25 @@ func runCommand(e *env) *cli.Command {
 			if !c.Bool("wait") {
 				return nil
 			}
-			ctx := c.Context // ends at --timeout (withTimeouts)
-			last := ""
-			tick := time.NewTicker(c.Duration("poll-interval"))
-			defer tick.Stop()
-			for {
-				run, err := w.client.GetRun(ctx, r.RunID)
-				if err != nil {
-					return err
+			// c.Context ends at --timeout (withTimeouts).
+			run, err := w.client.WaitRun(c.Context, r.RunID, c.Duration("poll-interval"), func(run *jobsapi.Run) {
+				fmt.Fprint(e.out, run.State.LifeCycleState)
+				if m := run.State.StateMessage; m != "" {
+					fmt.Fprint(e.out, ": "+m)
 				}
-				s := run.State
-				if s.LifeCycleState != last {
-					fmt.Fprintf(e.out, "%s", s.LifeCycleState)
-					if s.StateMessage != "" {
-						fmt.Fprintf(e.out, ": %s", s.StateMessage)
-					}
-					fmt.Fprintln(e.out)
-					last = s.LifeCycleState
-				}
-				switch s.LifeCycleState {
-				case "TERMINATED", "SKIPPED", "INTERNAL_ERROR":
-					for _, t := range run.Tasks {
-						fmt.Fprintf(e.out, "  %s: %s\n", t.TaskKey, t.State.ResultState)
-					}
-					if s.ResultState != "SUCCESS" {
-						return &exitErr{code: exitError, msg: fmt.Sprintf("run %d of %s ended %s %s", r.RunID, key, s.LifeCycleState, s.ResultState)}
-					}
-					fmt.Fprintf(e.out, "Run %d succeeded.\n", r.RunID)
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("stopped waiting for run %d: %w (the run goes on; cancel it in the workspace if needed)", r.RunID, ctx.Err())
-				case <-tick.C:
-				}
+				fmt.Fprintln(e.out)
+			})
+			if err != nil {
+				return err
 			}
+			for _, t := range run.Tasks {
+				fmt.Fprintf(e.out, "  %s: %s\n", t.TaskKey, t.State.ResultState)
+			}
+			if s := run.State; s.ResultState != "SUCCESS" {
+				return &exitErr{code: exitError, msg: fmt.Sprintf("run %d of %s ended %s %s", r.RunID, key, s.LifeCycleState, s.ResultState)}
+			}
+			fmt.Fprintf(e.out, "Run %d succeeded.\n", r.RunID)
+			return nil
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // RunNowResponse is the answer of jobs/run-now. NumberInJob is deprecated
@@ -318,4 +319,40 @@ func hasIdempotencyToken(body []byte) bool {
 	}
 	s, ok := m.Token.(string)
 	return ok && s != ""
+}
+
+// terminalStates are the life-cycle states a run does not leave.
+var terminalStates = map[string]bool{"TERMINATED": true, "SKIPPED": true, "INTERNAL_ERROR": true}
+
+// WaitRun reads the run every poll until it reaches a terminal state
+// (TERMINATED, SKIPPED, INTERNAL_ERROR) and returns it; changed is called
+// with the run each time its life-cycle state changes, the first read
+// included. It stops when ctx ends, saying that the run goes on.
+func (c *Client) WaitRun(ctx context.Context, runID int64, poll time.Duration, changed func(*Run)) (*Run, error) {
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	last := ""
+	for {
+		run, err := c.GetRun(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		if s := run.State.LifeCycleState; s != last {
+			last = s
+			if changed != nil {
+				changed(run)
+			}
+		}
+		if terminalStates[last] {
+			return run, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped waiting for run %d: %w (the run goes on; cancel it in the workspace if needed)", runID, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
