@@ -252,6 +252,9 @@ func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 
 func (b *builder) merge(out map[string]any, s *yaml.Node, ptr string) {
 	b.mergeFrom(out, s, ptr)
+	if b.inAlias > 0 {
+		return // the outermost alias or merge reports it
+	}
 	what := "the merge (<<)"
 	if s.Kind == yaml.AliasNode {
 		what = "the merge of *" + s.Value
