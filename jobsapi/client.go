@@ -77,7 +77,8 @@ type Options struct {
 	AttemptTimeout time.Duration
 
 	// Retrying, when set, hears of a call that is still being retried
-	// RetryNoticeAfter (default 5 s) after it started, then at most once
+	// and whose next wait ends past RetryNoticeAfter (default 5 s) after
+	// it started, then at most once
 	// every RetryNoticeEvery (default 30 s) for the whole client, so that
 	// a plan behind a failing proxy says what it is waiting for instead of
 	// going quiet for minutes. Calls are serialised; it must not block.
@@ -607,10 +608,11 @@ func (c *Client) do(ctx context.Context, cl *call, out any) (outcome, error) {
 	}
 }
 
-// notice tells Options.Retrying about a call still failing after
-// noticeAfter, at most once per noticeEvery across the client.
+// notice tells Options.Retrying about a call that will still be failing
+// noticeAfter after it started (the wait ahead takes it past that), at
+// most once per noticeEvery across the client.
 func (c *Client) notice(cl *call, attempts int, elapsed, wait time.Duration, last error) {
-	if c.retrying == nil || elapsed < c.noticeAfter {
+	if c.retrying == nil || elapsed+wait < c.noticeAfter {
 		return
 	}
 	c.noticeMu.Lock()

@@ -180,7 +180,7 @@ func TestEncodedTokenRedacted(t *testing.T) {
 }
 
 // TestRetryNotice: while a call keeps failing, the Retrying hook hears of it
-// once the first RetryNoticeAfter has passed (not before), then at most
+// once the wait ahead ends past RetryNoticeAfter (not before), then at most
 // every RetryNoticeEvery, with why and for how long.
 func TestRetryNotice(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +214,7 @@ func TestRetryNotice(t *testing.T) {
 		t.Fatalf("%d notices in 0.9 s (first after 0.2 s, then every 0.3 s): %+v", len(notices), notices)
 	}
 	n := notices[0]
-	if n.Elapsed < 200*time.Millisecond || n.Method != "GET" || n.Path != "/api/2.2/jobs/get" || n.Attempts < 2 ||
+	if n.Elapsed+n.Wait < 200*time.Millisecond || n.Method != "GET" || n.Path != "/api/2.2/jobs/get" || n.Attempts < 2 ||
 		!strings.Contains(n.Reason, "502") || n.Budget != 900*time.Millisecond {
 		t.Errorf("first notice %+v", n)
 	}
