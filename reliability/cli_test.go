@@ -65,6 +65,10 @@ type cli struct {
 type cliResult struct {
 	stdout, stderr string
 	code           int
+	// maxRSS is the child's peak resident set in KiB, as getrusage (and
+	// /usr/bin/time -v, "Maximum resident set size") reports it.
+	maxRSS int64
+	wall   time.Duration
 }
 
 func (r cliResult) String() string {
@@ -76,10 +80,20 @@ func runCLI(t *testing.T, c cli) cliResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := c.command(ctx, t)
+	stats := c.timed(t, cmd)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
-	r := cliResult{stdout: out.String(), stderr: errb.String()}
+	r := cliResult{stdout: out.String(), stderr: errb.String(), wall: time.Since(start)}
+	switch {
+	case stats != "" && (err == nil || errors.As(err, new(*exec.ExitError))):
+		r.maxRSS = readTimeStats(t, stats)
+	case cmd.ProcessState != nil:
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSS = maxRSSKiB(ru) // an upper bound, see above
+		}
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -105,6 +119,59 @@ func (c cli) command(ctx context.Context, t *testing.T) *exec.Cmd {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	}
 	return cmd
+}
+
+// timed makes cmd run under GNU time, where it is installed, and returns
+// the file time writes the peak memory to ("" without GNU time). The
+// rusage of a child of this (large) test process would count this
+// process's resident set too, since Linux keeps the high-water mark across
+// fork and exec; under time it is jobsync's own. Time and jobsync form a
+// process group, which the hang guard kills together.
+func (c cli) timed(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
+	if _, err := os.Stat(gnuTime); err != nil {
+		return ""
+	}
+	dir := t.TempDir()
+	if c.asNobody && os.Geteuid() == 0 {
+		openUp(t, dir)
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := filepath.Join(dir, "time.txt")
+	cmd.Args = append([]string{gnuTime, "-f", "%M", "-o", stats, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = gnuTime
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return stats
+}
+
+// gnuTime is GNU time, whose -f %M is the maximum resident set in KiB (the
+// "Maximum resident set size" of /usr/bin/time -v).
+const gnuTime = "/usr/bin/time"
+
+// readTimeStats reads the last line of GNU time's -o file: the peak RSS in
+// KiB (a line before it says when the command exited non-zero). 0 when
+// time wrote none (it was killed).
+func readTimeStats(t *testing.T, path string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	words := strings.Fields(string(data))
+	if len(words) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(words[len(words)-1], 10, 64)
+	if err != nil {
+		t.Fatalf("%s wrote %q", gnuTime, data)
+	}
+	return n
 }
 
 // openUp makes dir and its parents up to the temporary directory
