@@ -377,3 +377,18 @@ func TestRequestLoggedBeforeAnswer(t *testing.T) {
 		}
 	}
 }
+
+// The request log says who sent each request and when it was served.
+func TestRequestLogWhoAndWhen(t *testing.T) {
+	e := newEnv(t, Options{Directory: Directory{Users: []User{{UserName: "ci@example.com"}}, Tokens: map[string]string{"tok-ci": "ci@example.com"}}})
+	before := time.Now()
+	e.s.SetLatency(20 * time.Millisecond)
+	req := httptest.NewRequest("GET", "/api/2.2/jobs/list", nil)
+	req.Header.Set("Authorization", "Bearer tok-ci")
+	e.s.ServeHTTP(httptest.NewRecorder(), req)
+	log := e.s.Requests()
+	r := log[len(log)-1]
+	if r.Principal != "ci@example.com" || r.Start.Before(before) || r.End.Sub(r.Start) < 20*time.Millisecond {
+		t.Errorf("logged %+v", r)
+	}
+}

@@ -135,6 +135,13 @@ type Request struct {
 	Size int
 	// Status is the HTTP status answered, 0 when the connection was dropped.
 	Status int
+	// Principal is who sent it (a userName, or a service principal's
+	// application id); "" without an Authorization header.
+	Principal string
+	// Start is when the request arrived, End when it was answered:
+	// wall-clock times, so that tests can tell whether the requests of
+	// two clients overlapped.
+	Start, End time.Time
 }
 
 // Server is the emulated workspace. It is an http.Handler and safe for
@@ -279,6 +286,7 @@ func (s *Server) ResetRequests() {
 }
 
 func (s *Server) record(rq Request) {
+	rq.End = time.Now()
 	s.logCount.Add(1)
 	s.logMu.Lock()
 	s.log = append(s.log, rq)
@@ -313,7 +321,11 @@ type request struct {
 
 // ServeHTTP serves the emulated workspace (routes.go lists the endpoints).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Start: time.Now()}
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		who, _ := s.dir.authenticate(authz)
+		rec.Principal = who.name
+	}
 	body, held, aerr, err := s.readBody(r)
 	defer s.bodies.release(held)
 	if err != nil {
