@@ -274,6 +274,7 @@ func (p *Project) read(ds *Diagnostics) {
 		ws, _ := tm["workspace"].(map[string]any)
 		t.Host, _ = ws["host"].(string)
 		t.Profile, _ = ws["profile"].(string)
+		t.RootPath, _ = ws["root_path"].(string)
 		t.Lockfile, _ = tm["lockfile"].(string)
 		if t.Lockfile != "" {
 			if msg := p.lockfileOutside(t.Lockfile); msg != "" {

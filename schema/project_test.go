@@ -588,3 +588,32 @@ func TestPermissionProblems(t *testing.T) {
 		})
 	}
 }
+
+// A target's workspace names its host, profile and the root_path of its
+// workspace lease, as written.
+func TestTargetWorkspace(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "jobsync.yaml")
+	body := "project: shop\ntargets:\n  prod:\n    workspace:\n      host: https://dbc-1.cloud.databricks.com\n" +
+		"      root_path: /Workspace/Shared/jobsync/shop\n  dev:\n    workspace:\n      profile: dev\n"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadProject(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, dev := p.Target("prod"), p.Target("dev")
+	if prod.Host != "https://dbc-1.cloud.databricks.com" || prod.RootPath != "/Workspace/Shared/jobsync/shop" {
+		t.Errorf("prod %+v", prod)
+	}
+	if dev.Profile != "dev" || dev.RootPath != "" {
+		t.Errorf("dev %+v", dev)
+	}
+	if err := os.WriteFile(file, []byte("targets:\n  prod:\n    workspace:\n      root_path: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadProject(context.Background(), file); err == nil || !strings.Contains(err.Error(), "root_path") {
+		t.Errorf("a root_path that is not a string: %v", err)
+	}
+}

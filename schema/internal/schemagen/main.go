@@ -568,6 +568,9 @@ func GenerateProject() ([]byte, error) {
 		"properties": map[string]any{
 			"host":    str("Workspace URL."),
 			"profile": str("Profile of ~/.databrickscfg."),
+			"root_path": str("Workspace folder of the target's workspace lease (<root_path>/state/jobsync.lock), which keeps two runs from " +
+				"writing to the workspace at once: runs that must not overlap need the same one. Default /Workspace/Users/<current user>/.jobsync/<project scope>; " +
+				"~/ and ${workspace.current_user.userName} stand for the current user's folder and name."),
 		},
 		"additionalProperties": false,
 		"minProperties":        1,
