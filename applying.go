@@ -20,11 +20,10 @@ import (
 var errAborted = errors.New("apply cancelled: nothing was changed")
 
 func writeFlags(approve string) []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.BoolFlag{Name: "auto-approve", Usage: approve + " without asking for confirmation"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "wait this long for another apply's lock before giving up"},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress on stderr: plain (a line per finished action, for CI logs), tty (one status line), none (failures only), or auto: tty on a terminal, else plain"},
-	}
+	}, lockFlags()...)
 }
 
 // progressOf is --progress, auto resolved against stderr.
@@ -87,5 +86,5 @@ func runApply(ctx context.Context, c *cli.Context, e *env, w *workspace, st *sta
 		}
 		return &exitErr{code: exitError, msg: fmt.Sprintf("%s failed (%s): see above", plural(len(res.Failed), "action", "actions"), strings.Join(keys, ", "))}
 	}
-	return err
+	return leaseStopped(ctx, err)
 }

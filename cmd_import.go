@@ -17,8 +17,7 @@ func importCommand(e *env) *cli.Command {
 		Name:      "import",
 		Usage:     "adopt an existing job under a key of the YAML (tagging it as this project's), and show what the next apply would change",
 		ArgsUsage: "KEY JOB_ID [PATH...]",
-		Flags: append(workspaceFlags(),
-			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
+		Flags:     append(workspaceFlags(), lockFlags()...),
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) < 2 {

@@ -14,27 +14,38 @@ func stateRmCommand(e *env) *cli.Command {
 		Name:      "rm",
 		Usage:     "forget keys: jobsync stops managing those jobs but leaves them in the workspace",
 		ArgsUsage: "KEY...",
-		Flags: append(lockfileFlags(),
-			&cli.DurationFlag{Name: "lock-timeout", Usage: "wait this long for another apply's lock"}),
+		Description: `Changes the lockfile only. Like apply, it holds the lockfile's lock and the
+workspace lease while it does (so it connects to the lockfile's workspace);
+--lock=false skips the lease and needs no connection.`,
+		Flags: append(workspaceFlags(), lockFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError("state rm takes one or more job keys")
 			}
-			path, err := lockfilePath(c, e)
-			if err != nil {
-				return err
-			}
-			unlock, err := state.Lock(c.Context, path, c.Duration("lock-timeout"))
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			st, err := state.Open(c.Context, path)
-			if err != nil {
-				return err
+			var st *state.Store
+			if c.Bool("lock") {
+				w, s, err := openLocked(c.Context, c, e)
+				if err != nil {
+					return err
+				}
+				defer w.Close()
+				st = s
+			} else {
+				path, err := lockfilePath(c, e)
+				if err != nil {
+					return err
+				}
+				unlock, err := state.Lock(c.Context, path, c.Duration("lock-timeout"))
+				if err != nil {
+					return err
+				}
+				defer unlock()
+				if st, err = state.Open(c.Context, path); err != nil {
+					return err
+				}
 			}
 			if st.File() == nil {
-				return fmt.Errorf("no lockfile at %s", path)
+				return fmt.Errorf("no lockfile at %s", st.Path())
 			}
 			for _, key := range c.Args().Slice() {
 				if _, ok := st.File().Jobs[key]; !ok {

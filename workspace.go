@@ -97,6 +97,9 @@ type workspace struct {
 	name     string // normalised host, or "emulator"
 	lockPath string
 	project  string
+	// rootPath is the target's workspace.root_path as written, "" for the
+	// default (see leaseRoot).
+	rootPath string
 	closeFn  func() error
 }
 
@@ -121,6 +124,10 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 		host, profile = sel.Target.Host, sel.Target.Profile
 	}
 	lockPath := lockfileOf(c, proj)
+	rootPath := ""
+	if sel != nil && sel.Target != nil {
+		rootPath = sel.Target.RootPath
+	}
 	opts := jobsapi.Options{
 		Parallelism: c.Int("parallelism"),
 		UserAgent:   "jobsync/" + version,
@@ -149,6 +156,7 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 			return nil, err
 		}
 		w.client.AddSecrets(sel.SecretValues()...)
+		w.rootPath = rootPath
 		return w, nil
 	}
 	cfg, err := jobsapi.ResolveConfig(e.getenv, jobsapi.ConfigFlags{Host: host, Profile: profile})
@@ -165,7 +173,7 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	// Requests carry the values of sensitive variables; a server that
 	// echoes them in an error must not make them appear.
 	client.AddSecrets(sel.SecretValues()...)
-	return &workspace{client: client, name: client.Host(), lockPath: lockPath, project: project}, nil
+	return &workspace{client: client, name: client.Host(), lockPath: lockPath, project: project, rootPath: rootPath}, nil
 }
 
 // openEmulator serves the emulator in-process on a loopback port, so that
@@ -251,6 +259,18 @@ func openLocked(ctx context.Context, c *cli.Context, e *env) (*workspace, *state
 	if err != nil {
 		w.Close()
 		return nil, nil, err
+	}
+	// The commands that write to the workspace define --lock: they also
+	// take the workspace lease, and do the rest of their work under its
+	// context (c.Context, which they all use from here on), which ends if
+	// the lease is lost.
+	if c.Bool("lock") {
+		lctx, err := takeLease(ctx, c, e, w, st)
+		if err != nil {
+			w.Close()
+			return nil, nil, err
+		}
+		c.Context = lctx
 	}
 	return w, st, nil
 }

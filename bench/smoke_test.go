@@ -136,9 +136,11 @@ func TestSmokeCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One jobs/list, then twenty creates.
-	if got := ar.CreateCLI.Requests(); got != 21 {
-		t.Errorf("jobsync apply of 20 jobs made %d requests, want 21", got)
+	// SCIM /Me and the workspace lease (a first create that finds no
+	// state folder, mkdirs, the create, then the read and delete of the
+	// release), one jobs/list, then twenty creates.
+	if got := ar.CreateCLI.Requests(); got != 6+21 {
+		t.Errorf("jobsync apply of 20 jobs made %d requests, want %d", got, 6+21)
 	}
 }
 
