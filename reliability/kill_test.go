@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,7 +48,7 @@ func TestKill9ThenPlainApply(t *testing.T) {
 	total := len(cal.emu.Requests())
 	t.Logf("a whole apply: %d requests, %v", total, dur.Round(time.Millisecond))
 
-	var kills, byRequest, byTimer, finishedFirst, lockFilesLeft, journalsLeft int
+	var kills, byRequest, byTimer, finishedFirst, lockFilesLeft, journalsLeft, leasesTaken int
 	for round := 0; kills < minKills; round++ {
 		if round >= 3*minKills {
 			t.Fatalf("after %d rounds only %d kills landed mid-apply", round, kills)
@@ -114,14 +115,17 @@ func TestKill9ThenPlainApply(t *testing.T) {
 		if _, err := os.Lstat(w.lock + ".journal"); err == nil {
 			journalsLeft++
 		}
-		w.finish(t)
+		if strings.Contains(w.finish(t), "Took over the workspace lease") {
+			leasesTaken++
+		}
 		if t.Failed() {
 			t.Fatalf("round %d (%s): not converged", round, map[bool]string{true: "timer", false: "request"}[timer])
 		}
 	}
 	t.Logf("kills: %d (at a request %d, by timer %d); runs that finished before their kill point: %d", kills, byRequest, byTimer, finishedFirst)
-	t.Logf("left behind by the killed runs: %d lock files (taken over by the next apply, no unlock), %d journals (replayed)", lockFilesLeft, journalsLeft)
+	t.Logf("left behind by the killed runs: %d lock files (taken over by the next apply, no unlock), %d journals (replayed), %d workspace leases (taken over at once: their process was gone)",
+		lockFilesLeft, journalsLeft, leasesTaken)
 	fileRow(t, row{Fault: fmt.Sprintf("`kill -9` of `jobsync apply --auto-approve` at %d instants (%d at the n-th request, %d at a random time)", kills, byRequest, byTimer),
-		Behaviour: fmt.Sprintf("the same command run again, with no unlock and no flag, converges every time with exactly the declared jobs; the killed runs left %d lock files (blocking nothing: the kernel lock died with them) and %d journals (replayed)", lockFilesLeft, journalsLeft),
+		Behaviour: fmt.Sprintf("the same command run again, with no unlock and no flag, converges every time with exactly the declared jobs; the killed runs left %d lock files (blocking nothing: the kernel lock died with them), %d journals (replayed) and %d workspace leases (taken over at once with a notice: their holder's process was gone from this machine)", lockFilesLeft, journalsLeft, leasesTaken),
 		Sees:      "nothing (the next apply succeeds)", Injected: kills})
 }

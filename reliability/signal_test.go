@@ -91,8 +91,9 @@ func (w *world) checkStopped(t *testing.T) int {
 	return len(owned)
 }
 
-// finish runs a plain apply (no unlock, no flag) and checks convergence.
-func (w *world) finish(t *testing.T) {
+// finish runs a plain apply (no unlock, no flag), checks convergence and
+// returns what the apply printed.
+func (w *world) finish(t *testing.T) string {
 	t.Helper()
 	w.gate.observe.Store(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -107,6 +108,7 @@ func (w *world) finish(t *testing.T) {
 	if !p.Empty() || len(p.Records) != 0 {
 		t.Errorf("plan after the finishing apply: %v, %d records", p.Counts(), len(p.Records))
 	}
+	return string(out)
 }
 
 func exitCode(t *testing.T, err error) int {
