@@ -51,7 +51,10 @@ func leaseWorld(t *testing.T, n int) (*world, []runner) {
 	for i := range n {
 		name := fmt.Sprintf("runner-%c", 'a'+i)
 		r := runner{name: name, token: "dapi-" + name + "-0123456789", principal: name + "@example.com"}
-		d.Users = append(d.Users, emulator.User{UserName: r.principal})
+		// Workspace admins, as deploying principals usually are: a runner
+		// must see and manage the jobs another runner created (listings
+		// are filtered by job permissions), or it would create its own.
+		d.Users = append(d.Users, emulator.User{UserName: r.principal, Groups: []string{"admins"}})
 		d.Tokens[r.token] = r.principal
 		rs = append(rs, r)
 	}
