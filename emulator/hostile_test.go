@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestHostileBodies sends request bodies a careless or hostile client might:
@@ -161,5 +163,40 @@ func TestBodyBudget(t *testing.T) {
 		t.Errorf("body bytes held at once peaked at %d, over the budget of %d", peak, budget)
 	} else if peak < int64(len(body)) {
 		t.Errorf("body bytes peaked at %d, less than one body (%d): the budget is not accounted", peak, len(body))
+	}
+}
+
+// TestHeaderTimeout: a client that opens a connection and sends its
+// headers slowly (or never) is cut off by HTTPServer after the header
+// timeout, instead of holding the connection for ever.
+func TestHeaderTimeout(t *testing.T) {
+	s, err := New(Options{HeaderTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := s.HTTPServer()
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /api/2.2/jobs/list HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// A generous ceiling, 25 times the timeout and half the default.
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the connection was still open after 5 s of unfinished headers (header timeout 200 ms)")
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Errorf("the connection was closed after %s, before the header timeout", waited)
 	}
 }

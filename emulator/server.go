@@ -80,6 +80,9 @@ type Options struct {
 	// this much memory, not their sum (300 bodies of 8 MB peaked at 3.5 GB
 	// without it).
 	BodyBudget int64
+	// HeaderTimeout is how long HTTPServer waits for a request's headers
+	// (default 10 s); the whole request must arrive within 2 minutes.
+	HeaderTimeout time.Duration
 	// Without turns off some of the real service's behaviours (all are on
 	// by default; see Behaviour).
 	Without Behaviour
@@ -467,9 +470,13 @@ func (b *bodyBudget) release(n int64) {
 // slowly (or never) is cut off instead of holding a connection and its
 // share of the body budget for ever.
 func (s *Server) HTTPServer() *http.Server {
+	header := s.opts.HeaderTimeout
+	if header <= 0 {
+		header = 10 * time.Second
+	}
 	return &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: header,
 		ReadTimeout:       2 * time.Minute, // 10 MB at under 100 KB/s
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
