@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,6 +44,7 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			&cli.StringFlag{Name: "workspaces", Value: "shared", Usage: "shared (every token sees one workspace) or per-token (each token its own jobs, runs, permissions and files)"},
 			&cli.Int64Flag{Name: "workspace-id", Usage: "the workspace id of host metadata and /Me (default 7474650000000001)"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
+			&cli.BoolFlag{Name: "log-requests", Usage: "print every request and its status to stderr (to see what another tool sends)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -58,6 +61,9 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			}
 			if err := s.Check(); err != nil {
 				return usageError(err.Error())
+			}
+			if c.Bool("log-requests") {
+				s.OnRequest = printRequests(e.err)
 			}
 			return runEmulator(c.Context, e, s, nil)
 		},
@@ -97,4 +103,15 @@ Press Ctrl-C to stop.
 		fmt.Fprintln(e.out, "Stopped.")
 	}
 	return nil
+}
+
+// printRequests is --log-requests: each request's line (emulator.Request
+// String) on w, one at a time.
+func printRequests(w io.Writer) func(emulator.Request) {
+	var mu sync.Mutex
+	return func(r emulator.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, r)
+	}
 }

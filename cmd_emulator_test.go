@@ -40,7 +40,7 @@ func TestEmulatorCommandServesAndSaves(t *testing.T) {
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		s := emulator.Standalone{Options: emulator.Options{DataFile: data, User: "me@example.com"}, Addr: "127.0.0.1:0"}
+		s := emulator.Standalone{Options: emulator.Options{DataFile: data, User: "me@example.com", OnRequest: printRequests(&out)}, Addr: "127.0.0.1:0"}
 		done <- runEmulator(ctx, e, s, func(u string) { urls <- u })
 	}()
 	var url string
@@ -64,7 +64,8 @@ func TestEmulatorCommandServesAndSaves(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"serving an emulated Databricks workspace on " + url, "DATABRICKS_HOST=" + url, "curl", "Stopped; state saved to " + data} {
+	for _, want := range []string{"serving an emulated Databricks workspace on " + url, "DATABRICKS_HOST=" + url, "curl", "Stopped; state saved to " + data,
+		"emulator: POST /api/2.2/jobs/create -> 200 (16 bytes in)"} { // --log-requests
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -390,5 +391,24 @@ func TestRequestLogWhoAndWhen(t *testing.T) {
 	r := log[len(log)-1]
 	if r.Principal != "ci@example.com" || r.Start.Before(before) || r.End.Sub(r.Start) < 20*time.Millisecond {
 		t.Errorf("logged %+v", r)
+	}
+}
+
+// TestOnRequest: the hook sees every request with its status, before the
+// client has the answer.
+func TestOnRequest(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	e := newEnv(t, Options{OnRequest: func(r Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Path+" "+itoa(int64(r.Status)))
+		mu.Unlock()
+	}})
+	e.ok("GET", "/api/2.2/jobs/list", nil)
+	e.fail("GET", "/api/2.2/jobs/get?job_id=1", nil, 400, "INVALID_PARAMETER_VALUE")
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(seen, "; "); got != "GET /api/2.2/jobs/list 200; GET /api/2.2/jobs/get 400" {
+		t.Errorf("seen %s", got)
 	}
 }

@@ -86,6 +86,12 @@ type Options struct {
 	// Without turns off some of the real service's behaviours (all are on
 	// by default; see Behaviour).
 	Without Behaviour
+	// OnRequest, when set, is called with every request as it is logged
+	// (before its answer is written; see Requests). It must be quick and
+	// safe for concurrent use. `jobsync emulator --log-requests` prints
+	// each one, to see what another tool (the databricks CLI, Terraform)
+	// sends.
+	OnRequest func(Request)
 	// Policies are the workspace's cluster policies, by policy id: each a
 	// policy definition ({"spark_conf.spark.x": {"type": "fixed", "value":
 	// "1"}, ...}). Nil means the one DefaultPolicyID policy.
@@ -145,6 +151,17 @@ type Request struct {
 	// wall-clock times, so that tests can tell whether the requests of
 	// two clients overlapped.
 	Start, End time.Time
+}
+
+// String is the request's line of `jobsync emulator --log-requests`:
+// method, path and query, the status answered (0: the connection was
+// dropped) and the size of the body.
+func (r Request) String() string {
+	target := r.Path
+	if r.Query != "" {
+		target += "?" + r.Query
+	}
+	return fmt.Sprintf("emulator: %s %s -> %d (%d bytes in)", r.Method, target, r.Status, r.Size)
 }
 
 // Server is the emulated workspace. It is an http.Handler and safe for
@@ -290,6 +307,9 @@ func (s *Server) ResetRequests() {
 
 func (s *Server) record(rq Request) {
 	rq.End = time.Now()
+	if s.opts.OnRequest != nil {
+		s.opts.OnRequest(rq)
+	}
 	s.logCount.Add(1)
 	s.logMu.Lock()
 	s.log = append(s.log, rq)
