@@ -113,6 +113,11 @@ func (s *Server) writeObjectPermissions(rq *request, replace bool) (any, *apiErr
 	if aerr != nil {
 		return nil, aerr
 	}
+	// The permissions API refuses unknown principals for every object
+	// type alike (see checkPrincipals).
+	if aerr := s.checkPrincipals(acl); aerr != nil {
+		return nil, aerr
+	}
 	for _, a := range acl {
 		if !slices.Contains(workspaceObjectLevels, a.Level) {
 			// The levels are the SDK's; the message is assumed.

@@ -145,6 +145,12 @@ func TestWorkspaceObjectPermissionErrors(t *testing.T) {
 		map[string]any{"user_name": "user@example.com", "permission_level": "IS_OWNER"}}}, 400, "INVALID_PARAMETER_VALUE")
 	e.fail("PUT", "/api/2.0/permissions/directories/"+d, map[string]any{"access_control_list": []any{
 		map[string]any{"permission_level": "CAN_READ"}}}, 400, "INVALID_PARAMETER_VALUE")
+	// A principal the workspace does not know, as for jobs.
+	msg := e.fail("PUT", "/api/2.0/permissions/directories/"+d, map[string]any{"access_control_list": []any{
+		map[string]any{"group_name": "no-such-team", "permission_level": "CAN_READ"}}}, 404, "RESOURCE_DOES_NOT_EXIST")
+	if msg != "Principal: GroupName(no-such-team) does not exist" {
+		t.Errorf("unknown principal: %q", msg)
+	}
 
 	// Deleting an object deletes its permissions with it.
 	e.ok("PUT", "/api/2.0/permissions/files/"+f, map[string]any{"access_control_list": []any{
