@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		"jobsync": func() {
 			os.Exit(run(context.Background(), os.Args, stdio{os.Stdin, os.Stdout, os.Stderr}, os.Getenv))
 		},
+		// A stand-in for the GitHub CLI, for the CI recipe (ci_recipe_test.go).
+		"gh": func() { os.Exit(fakeGH()) },
 	})
 }
 

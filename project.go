@@ -245,8 +245,12 @@ func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, 
 	}
 	printWarnings(e, format, cfg.Warnings)
 	if n := len(cfg.Skipped); n > 0 {
-		fmt.Fprintf(e.err, "Skipped %s that %s not job files (no top-level jobs: or resources:): %s. Leave %s out with exclude: under paths: in jobsync.yaml, or make this an error with --strict.\n",
-			plural(n, "YAML file", "YAML files"), map[bool]string{true: "is", false: "are"}[n == 1], schema.ShortList(cfg.Skipped, 5), map[bool]string{true: "it", false: "them"}[n == 1])
+		what, it := "YAML files that are not job files", "them"
+		if n == 1 {
+			what, it = "YAML file that is not a job file", "it"
+		}
+		fmt.Fprintf(e.err, "Skipped %d %s (no top-level jobs: or resources:): %s. Leave %s out with exclude: under paths: in jobsync.yaml, or make this an error with --strict.\n",
+			n, what, schema.ShortList(cfg.Skipped, 5), it)
 	}
 	return cfg, nil
 }
