@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,12 +169,33 @@ func TestFailureStopsNewActions(t *testing.T) {
 		e.assertConverged(desired, false)
 	})
 	t.Run("parallel", func(t *testing.T) {
-		e := newEnv(t, emulator.Options{Latency: 30 * time.Millisecond})
+		e := newEnv(t, emulator.Options{})
 		desired := jobs("a", "b", "c", "d", "e", "f", "g", "h")
 		p := e.plan(desired, false)
 		e.emu.InjectFault(emulator.Fault{Method: "POST", Endpoint: "jobs/create", Status: 400,
 			ErrorCode: "INVALID_PARAMETER_VALUE", Message: "injected"})
+		// The first four creates are held until all four are in flight,
+		// so that "four started at once" does not depend on how fast a
+		// loaded machine schedules the workers.
+		var arrived atomic.Int32
+		all := make(chan struct{})
+		f := aroundFunc(func(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
+			if strings.HasSuffix(r.URL.Path, "/jobs/create") {
+				if n := arrived.Add(1); n == 4 {
+					close(all)
+				} else if n < 4 {
+					select {
+					case <-all:
+					case <-time.After(10 * time.Second):
+						t.Error("four creates were never in flight at once")
+					}
+				}
+			}
+			serve(w, r)
+		})
+		e.around.Store(&f)
 		res, err := e.apply(context.Background(), p, Options{Parallelism: 4})
+		e.around.Store(nil)
 		if err == nil {
 			t.Fatal("want an error")
 		}
