@@ -49,11 +49,21 @@ func NewProgress(w io.Writer, mode ProgressMode, now func() time.Time) *Progress
 var pastTense = map[planner.Op]string{
 	planner.OpCreate: "created", planner.OpUpdate: "updated", planner.OpReset: "reset",
 	planner.OpDelete: "deleted", planner.OpPermissions: "set the permissions of",
+	planner.OpUpload: "uploaded", planner.OpDeleteFile: "deleted the file",
 }
 
 var infinitive = map[planner.Op]string{
 	planner.OpCreate: "create", planner.OpUpdate: "update", planner.OpReset: "reset",
 	planner.OpDelete: "delete", planner.OpPermissions: "set the permissions of",
+	planner.OpUpload: "upload", planner.OpDeleteFile: "delete the file",
+}
+
+// verb is the word for op in tense (an op added later reads as itself).
+func verb(tense map[planner.Op]string, op planner.Op) string {
+	if v, ok := tense[op]; ok {
+		return v
+	}
+	return string(op)
 }
 
 // Event shows one applier event.
@@ -85,7 +95,7 @@ func (p *Progress) Event(ev applier.Event) {
 	var line string
 	switch ev.Phase {
 	case applier.PhaseFailed:
-		line = fmt.Sprintf("%sfailed to %s %s", count, infinitive[ev.Op], job)
+		line = fmt.Sprintf("%sfailed to %s %s", count, verb(infinitive, ev.Op), job)
 		if took != "" {
 			line += " after " + took
 		}
@@ -94,7 +104,7 @@ func (p *Progress) Event(ev applier.Event) {
 		if p.mode == ProgressNone {
 			return
 		}
-		line = fmt.Sprintf("%s%s %s", count, pastTense[ev.Op], job)
+		line = fmt.Sprintf("%s%s %s", count, verb(pastTense, ev.Op), job)
 		if took != "" {
 			line += " in " + took
 		}

@@ -23,8 +23,9 @@ func TestProgressPlain(t *testing.T) {
 	p.Event(applier.Event{Key: "etl_daily", Op: planner.OpCreate, Phase: applier.PhaseDone, Done: 1, Total: 2, JobID: 123})
 	p.Event(applier.Event{Key: "report", Op: planner.OpUpdate, Phase: applier.PhaseStart, Total: 2, JobID: 7})
 	p.Event(applier.Event{Key: "report", Op: planner.OpUpdate, Phase: applier.PhaseFailed, Done: 2, Total: 2, JobID: 7, Err: errors.New("HTTP 400: bad")})
+	p.Event(applier.Event{Key: "/Workspace/f/src/a.py", Op: planner.OpUpload, Phase: applier.PhaseDone, Done: 3, Total: 3})
 	p.Finish()
-	want := "[1/2] created etl_daily (job 123) in 0.2s\n[2/2] failed to update report (job 7) after 0.2s: HTTP 400: bad\n"
+	want := "[1/2] created etl_daily (job 123) in 0.2s\n[2/2] failed to update report (job 7) after 0.2s: HTTP 400: bad\n[3/3] uploaded /Workspace/f/src/a.py\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
