@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/planner"
@@ -26,7 +28,7 @@ func (a *applier) upload(ctx context.Context, act *planner.Action) (string, erro
 	if f == nil || f.Path == "" || f.Local == "" {
 		return "", fmt.Errorf("the plan's upload %s names no file: the plan file is damaged or was edited; make the plan again with `jobsync plan`", act.Key)
 	}
-	data, err := os.ReadFile(f.Local)
+	data, err := readPlanned(f.Local, f.Size)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", f.Name, unwrapPath(err))
 	}
@@ -119,4 +121,24 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// readPlanned reads a file the plan digested: a regular file of the size
+// the plan recorded (a file swapped since for a link to /dev/zero or a
+// named pipe is refused, never read without end; a changed size fails the
+// digest check that follows).
+func readPlanned(local string, size int64) ([]byte, error) {
+	f, err := os.OpenFile(local, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is no longer a regular file (%s)", local, st.Mode().Type())
+	}
+	return io.ReadAll(io.LimitReader(f, size+1))
 }

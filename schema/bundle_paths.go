@@ -445,9 +445,9 @@ func (j *bjob) upload(ptr, local, rel, files string, kind pathKind) string {
 		j.problem(ptr, "no file %s (%s in the bundle): fix the path, or name a workspace path", shown, rel)
 		return ""
 	}
-	data, err := os.ReadFile(local)
+	data, err := readUpload(local)
 	if err != nil {
-		j.problem(ptr, "cannot read %s: %v", shown, unwrapPathError(err))
+		j.problem(ptr, "cannot upload %s: %v", shown, err)
 		return ""
 	}
 	up := &Upload{Local: local, Name: rel, Size: int64(len(data)), Pos: j.job.PosOf(ptr)}

@@ -26,6 +26,13 @@ var testUser = &Identity{UserName: "jane.doe@example.com", ID: "42"}
 // for the case's target, returning the config or the problems as printed.
 func (c bundleCase) load(t *testing.T) (*Config, []string) {
 	t.Helper()
+	return c.loadWith(t, nil)
+}
+
+// loadWith is load with a hook that may change the written folder (add
+// links, pipes) before it is loaded.
+func (c bundleCase) loadWith(t *testing.T, prepare func(dir string)) (*Config, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	for name, body := range c.files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -35,6 +42,9 @@ func (c bundleCase) load(t *testing.T) (*Config, []string) {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if prepare != nil {
+		prepare(dir)
 	}
 	t.Chdir(dir)
 	fail := func(err error) []string {

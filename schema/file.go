@@ -26,13 +26,33 @@ const (
 	// twice a workspace's default quota of 10,000 saved jobs (jobs-api.md
 	// §6.4), so a project that hits it could never be applied anyway.
 	MaxJobs = 20_000
+	// MaxUploadBytes is the largest local file a bundle job may name for
+	// upload (a notebook, a Python file, a wheel): 64 MiB. Uploads are read
+	// whole to be digested and sent, so a link to /dev/zero or a huge
+	// file must be refused before it is read; the workspace's own limit
+	// for notebooks is lower still (10 MB, checked after).
+	MaxUploadBytes = 64 << 20
 )
 
 // readFile reads a job or project file: a regular file (a symbolic link to
 // one is followed), at most MaxFileBytes. Anything else gets an error that
-// says what the file is. The file is opened without blocking, so that a
-// named pipe swapped in after the check cannot hang the read either.
+// says what the file is.
 func readFile(path string) ([]byte, error) {
+	return readRegular(path, MaxFileBytes, tooLarge)
+}
+
+// readUpload reads a local file a bundle job names for upload, at most
+// MaxUploadBytes.
+func readUpload(path string) ([]byte, error) {
+	return readRegular(path, MaxUploadBytes, func(size int64) error {
+		return &fileError{fmt.Sprintf("the file is %s; jobsync uploads files of at most %s", sizeText(size), sizeText(MaxUploadBytes))}
+	})
+}
+
+// readRegular reads a regular file of at most max bytes; tooBig words the
+// refusal of a larger one. The file is opened without blocking, so that a
+// named pipe swapped in after the check cannot hang the read either.
+func readRegular(path string, max int64, tooBig func(size int64) error) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, unwrapPathError(err)
@@ -51,17 +71,17 @@ func readFile(path string) ([]byte, error) {
 	if err := regular(st); err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxFileBytes {
-		return nil, tooLarge(st.Size())
+	if st.Size() > max {
+		return nil, tooBig(st.Size())
 	}
 	// The size can change between the check and the read: read one byte
 	// past the limit to know.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, unwrapPathError(err)
 	}
-	if len(data) > MaxFileBytes {
-		return nil, tooLarge(int64(len(data)))
+	if int64(len(data)) > max {
+		return nil, tooBig(int64(len(data)))
 	}
 	return data, nil
 }
