@@ -50,10 +50,8 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 				return err
 			}
 			redacted := 0
-			for k, j := range ex.Jobs {
-				if r, changed := planner.RedactSettings(j.(map[string]any)); changed && !c.Bool("no-redact") {
-					ex.Jobs[k], redacted = r, redacted+1
-				}
+			if !c.Bool("no-redact") {
+				redacted = ex.Redact()
 			}
 			var buf bytes.Buffer
 			if err := schema.WriteJobsYAML(&buf, nil, ex.Keys, ex.Jobs); err != nil {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 )
 
@@ -52,18 +51,11 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 				}
 				return schema.WriteReport(e.out, rep)
 			case c.Bool("resolved"):
-				header := []string{"Resolved by jobsync validate --resolved."}
-				if line := proj.sel.Describe(name); line != "" {
-					header = append(header, line)
-				}
-				for _, l := range proj.sel.VariableLines() {
-					header = append(header, "  "+l)
-				}
 				keys, jobs := make([]string, len(cfg.Jobs)), map[string]any{}
 				for i, j := range cfg.Jobs {
 					keys[i], jobs[j.Key] = j.Key, resolved(c, j)
 				}
-				return schema.WriteJobsYAML(e.out, header, keys, jobs)
+				return schema.WriteJobsYAML(e.out, resolvedHeader(proj.sel, name), keys, jobs)
 			case format == "text":
 				fmt.Fprintf(e.out, "%s valid (%s).\n", plural(len(cfg.Jobs), "job", "jobs"), plural(len(cfg.Files), "file", "files"))
 				for _, line := range []string{proj.sel.Describe(name), uploadsLine(cfg), userLine(c, cfg)} {
@@ -75,12 +67,4 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 			return nil
 		},
 	}
-}
-
-// resolved is the job as resolved, redacted unless --no-redact.
-func resolved(c *cli.Context, j *schema.Job) map[string]any {
-	if c.Bool("no-redact") {
-		return j.Resolved()
-	}
-	return planner.RedactJob(j.Resolved(), j.Secrets)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/schema"
 )
 
@@ -86,4 +87,25 @@ func printDiagnostics(e *env, format string, diags schema.Diagnostics) {
 	if format != "json" {
 		fmt.Fprintln(e.err, diags.Summary())
 	}
+}
+
+// resolved is the job as resolved, redacted unless --no-redact.
+func resolved(c *cli.Context, j *schema.Job) map[string]any {
+	if c.Bool("no-redact") {
+		return j.Resolved()
+	}
+	return planner.RedactJob(j.Resolved(), j.Secrets)
+}
+
+// resolvedHeader is what --resolved says above the jobs: the selection and
+// where each variable's value came from.
+func resolvedHeader(sel *schema.Selection, project string) []string {
+	header := []string{"Resolved by jobsync validate --resolved."}
+	if line := sel.Describe(project); line != "" {
+		header = append(header, line)
+	}
+	for _, l := range sel.VariableLines() {
+		header = append(header, "  "+l)
+	}
+	return header
 }

@@ -24,7 +24,7 @@ func projectFlags() []cli.Flag {
 		&cli.StringFlag{Name: "project-dir", Aliases: []string{"C"}, Usage: "`DIR`: the project's directory, when no path argument is given: its jobsync.yaml, its job files, its lockfiles (default $JOBSYNC_PROJECT_DIR, then the current directory or its nearest parent, up to the repository root, that holds jobsync.yaml)"},
 		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "`NAME` of the target of jobsync.yaml to use (default $JOBSYNC_TARGET, then the target marked default: true, else none: the base configuration)"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a variable, `NAME=VALUE` (repeatable); wins over $JOBSYNC_VAR_NAME, the target's value and the default"},
-		&cli.BoolFlag{Name: "strict", Usage: "for a bundle: warn about every value converted to the type the API wants (a number where it wants text, ...)"},
+		&cli.BoolFlag{Name: "strict", Usage: "make a YAML file found in a directory that is not a job file an error, not a notice; for a bundle, also warn about every value converted to the type the API wants (a number where it wants text, ...)"},
 	}
 }
 

@@ -186,3 +186,17 @@ func uniqueKey(taken map[string]any, key string) string {
 		}
 	}
 }
+
+// Redact replaces the secret-looking values of every exported job by
+// Sensitive (RedactSettings) and returns how many jobs had any: that YAML
+// must not be applied as it is.
+func (e *Exported) Redact() int {
+	n := 0
+	for k, j := range e.Jobs {
+		m, _ := j.(map[string]any)
+		if r, changed := RedactSettings(m); changed {
+			e.Jobs[k], n = r, n+1
+		}
+	}
+	return n
+}
