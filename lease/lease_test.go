@@ -315,7 +315,10 @@ func TestTakersRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, l, err := Acquire(ctx, c, opts(time.Second, 30*time.Second, nil))
+			// The TTL is long enough that no live holder expires on a
+			// loaded machine: the race under test is the takeover of the
+			// planted dead lease and the hand-over between live ones.
+			_, l, err := Acquire(ctx, c, opts(5*time.Second, 60*time.Second, nil))
 			if err != nil {
 				t.Error(err)
 				return
