@@ -44,11 +44,16 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			&cli.StringFlag{Name: "workspaces", Value: "shared", Usage: "shared (every token sees one workspace) or per-token (each token its own jobs, runs, permissions and files)"},
 			&cli.Int64Flag{Name: "workspace-id", Usage: "the workspace id of host metadata and /Me (default 7474650000000001)"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --addr (the emulator has no real authentication)"},
+			&cli.StringFlag{Name: "without", Usage: "comma-separated behaviours of the real service to turn off (all are on; names in emulator/README.md), e.g. sorted-tasks"},
 			&cli.BoolFlag{Name: "log-requests", Usage: "print every request and its status to stderr (to see what another tool sends)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("emulator takes no arguments")
+			}
+			without, err := emulator.ParseBehaviours(c.String("without"))
+			if err != nil {
+				return usageError(err.Error())
 			}
 			dir, err := emulator.DirectoryOf(c.String("principals"), c.StringSlice("principal"), c.StringSlice("token"))
 			if err != nil {
@@ -56,7 +61,7 @@ notebook_task.base_parameters has "emulator_fail": "true".`,
 			}
 			s := emulator.Standalone{
 				Options: emulator.Options{DataFile: c.String("data"), Latency: c.Duration("latency"), ReorderReads: c.Bool("reorder"),
-					User: c.String("user"), Directory: dir, WorkspaceID: c.Int64("workspace-id"), Workspaces: c.String("workspaces")},
+					User: c.String("user"), Directory: dir, WorkspaceID: c.Int64("workspace-id"), Workspaces: c.String("workspaces"), Without: without},
 				Addr: c.String("addr"), RateLimit: c.Float64("rate-limit"), FailRate: c.Float64("fail-rate"), AllowRemote: c.Bool("allow-remote"),
 			}
 			if err := s.Check(); err != nil {

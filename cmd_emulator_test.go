@@ -105,6 +105,11 @@ func TestEmulatorCommandFlags(t *testing.T) {
 	if code != exitError || !strings.Contains(out.String(), "loopback") {
 		t.Errorf("exit %d: %s", code, out.String())
 	}
+	out.Reset()
+	code = run(context.Background(), []string{"jobsync", "emulator", "--without", "sorted-tasks,no-such"}, stdio{strings.NewReader(""), &out, &out}, func(string) string { return "" })
+	if code != exitError || !strings.Contains(out.String(), `unknown emulator behaviour "no-such"`) || !strings.Contains(out.String(), "sorted-tasks") {
+		t.Errorf("--without with an unknown name: exit %d: %s", code, out.String())
+	}
 }
 
 func TestEmulatorDirectoryFlags(t *testing.T) {
