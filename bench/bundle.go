@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -75,7 +76,11 @@ type BundleEnv struct {
 	*Env
 	Cfg     *schema.Config
 	Project string
+	w       BundleWorkload
 }
+
+// Workload is the bundle's workload.
+func (b *BundleEnv) Workload() BundleWorkload { return b.w }
 
 // NewBundleEnv writes w into dir/bundle, starts a workspace and loads the
 // bundle for it.
@@ -108,7 +113,7 @@ func NewBundleEnv(ctx context.Context, dir string, w BundleWorkload) (*BundleEnv
 		e.Close()
 		return nil, err
 	}
-	return &BundleEnv{Env: e, Cfg: cfg, Project: p.Name + "/" + sel.Target.Name}, nil
+	return &BundleEnv{Env: e, Cfg: cfg, Project: p.Name + "/" + sel.Target.Name, w: w}, nil
 }
 
 // Plan plans the bundle against the workspace, as `jobsync plan` does
@@ -150,4 +155,92 @@ func (b *BundleEnv) WorkspaceRequests() map[string]int {
 		}
 	}
 	return out
+}
+
+// BundleResult holds the measurements of a bundle with local files.
+type BundleResult struct {
+	Workload BundleWorkload
+	// FirstApply uploads every file and creates every job (in process,
+	// applier.Apply timed alone); NoChange is the plan after it (in
+	// process), NoChangeCLI `jobsync plan` in the bundle's folder as a
+	// child process.
+	FirstApply, NoChange, NoChangeCLI Samples
+}
+
+// RunBundle measures, at cfg.Latency, the first apply of a bundle of w
+// (each run in a fresh workspace) and the no-change plan after it.
+func RunBundle(ctx context.Context, cfg Config, w BundleWorkload) (*BundleResult, error) {
+	res := &BundleResult{Workload: w}
+	for r := 0; r < cfg.runs(); r++ {
+		dir, err := cfg.scratch(fmt.Sprintf("bundle-%d-%d", w.Jobs, w.Folders))
+		if err != nil {
+			return nil, err
+		}
+		b, err := NewBundleEnv(ctx, dir, w)
+		if err != nil {
+			return nil, err
+		}
+		err = b.measure(ctx, cfg, dir, res, r == cfg.runs()-1)
+		b.Close()
+		if err != nil {
+			return nil, fmt.Errorf("bundle %d jobs: %w", w.Jobs, err)
+		}
+	}
+	return res, nil
+}
+
+func (b *BundleEnv) measure(ctx context.Context, cfg Config, dir string, res *BundleResult, last bool) error {
+	p, err := b.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if c := p.Counts(); c[planner.OpCreate] != b.Workload().Jobs {
+		return fmt.Errorf("first plan %v", c)
+	}
+	b.Emu.SetLatency(cfg.Latency)
+	b.Emu.ResetRequests()
+	start := time.Now()
+	ar, err := b.Apply(ctx, p)
+	s := Sample{Wall: time.Since(start), Requests: b.Emu.RequestCount()}
+	if err != nil {
+		return err
+	}
+	if len(ar.Failed) > 0 || len(ar.NotStarted) > 0 {
+		return fmt.Errorf("first apply: %d failed, %d not started", len(ar.Failed), len(ar.NotStarted))
+	}
+	s.Applied = len(ar.Applied)
+	res.FirstApply = append(res.FirstApply, s)
+	cfg.logf("bundle %d jobs: first apply %s, %d requests", b.Workload().Jobs, fmtDur(s.Wall), s.Requests)
+	runtime.GC()
+	b.Emu.ResetRequests()
+	start = time.Now()
+	p, err = b.Plan(ctx)
+	s = Sample{Wall: time.Since(start), Requests: b.Emu.RequestCount()}
+	if err != nil {
+		return err
+	}
+	if !p.Empty() {
+		return fmt.Errorf("no-change plan has actions: %v", p.Counts())
+	}
+	res.NoChange = append(res.NoChange, s)
+	cfg.logf("bundle %d jobs: no-change plan %s, %d requests", b.Workload().Jobs, fmtDur(s.Wall), s.Requests)
+	if cfg.CLI == nil {
+		return nil
+	}
+	// The child runs in the bundle's folder, as a user would; it finds
+	// databricks.yml there and asks the workspace who the user is.
+	for i := 0; i < cfg.runs() && last; i++ {
+		b.Emu.ResetRequests()
+		out, err := cfg.CLI.Run(ctx, filepath.Join(dir, "bundle"), b.Host, Token, "plan", "--lockfile", b.LockPath, "--detailed-exitcode")
+		if err != nil {
+			return err
+		}
+		if out.Code != 0 {
+			return fmt.Errorf("jobsync plan of the bundle exited %d (want 0: no changes):\n%s%s", out.Code, tail(out.Stdout, 2000), tail(out.Stderr, 2000))
+		}
+		out.Requests = b.Emu.RequestCount()
+		res.NoChangeCLI = append(res.NoChangeCLI, out.Sample)
+		cfg.logf("bundle %d jobs: no-change plan (CLI) %s, %d requests, %d MiB RSS", b.Workload().Jobs, fmtDur(out.Wall), out.Requests, out.RSSKB/1024)
+	}
+	return nil
 }

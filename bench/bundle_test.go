@@ -56,6 +56,25 @@ func TestSmokeBundle(t *testing.T) {
 	}
 }
 
+// TestSmokeRunBundle runs the table's bundle scenario small: the first
+// apply makes every upload and create, the plan after it lists each
+// folder once.
+func TestSmokeRunBundle(t *testing.T) {
+	t.Parallel()
+	// Above refresh's 48-job threshold, so the workspace is listed.
+	res, err := RunBundle(context.Background(), smokeConfig(t), BundleWorkload{Jobs: 60, Folders: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.FirstApply[0]; a.Applied != 180 {
+		t.Errorf("first apply applied %d actions, want 180 (120 uploads, 60 creates)", a.Applied)
+	}
+	// One jobs/list page and one workspace/list per folder.
+	if got := res.NoChange.Requests(); got != 3 {
+		t.Errorf("no-change plan made %d requests, want 3", got)
+	}
+}
+
 // BenchmarkBundleNoChangePlan is the no-change plan of a bundle of 200
 // jobs and 400 local files in 20 folders, at 20 ms per request; it
 // reports the requests per plan, how many of them were workspace-files

@@ -70,10 +70,15 @@ type PlanResult struct {
 	NoChangeCLI Samples
 	// BuildPerJob is the CPU time of planner.Build per job, no network.
 	BuildPerJob time.Duration
+	// Load is schema.Load of the workload's YAML, in process (wall).
+	Load Samples
 	// Drift is the plan after 1% of the jobs were changed in the
 	// workspace; DriftActions the actions it planned.
 	Drift        Samples
 	DriftActions int
+	// DriftCLI is `jobsync plan` as a child process after the drift (it
+	// exits 2: changes), with its RSS.
+	DriftCLI Samples
 }
 
 // RunPlan seeds a workspace with w (at no latency), then measures the
@@ -89,6 +94,16 @@ func RunPlan(ctx context.Context, cfg Config, w Workload) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	res := &PlanResult{Workload: w}
+	for r := 0; r < cfg.runs(); r++ {
+		runtime.GC()
+		start := time.Now()
+		if _, err := schema.Load(ctx, []string{yamlDir}); err != nil {
+			return nil, err
+		}
+		res.Load = append(res.Load, Sample{Wall: time.Since(start)})
+	}
+	cfg.logf("plan %s: schema.Load %s (%.1f µs/job)", w.Name(), fmtDur(res.Load.Wall()), float64(res.Load.Wall())/float64(time.Microsecond)/float64(w.Jobs))
 	e, err := NewEnv(EnvOptions{Dir: dir})
 	if err != nil {
 		return nil, err
@@ -99,7 +114,6 @@ func RunPlan(ctx context.Context, cfg Config, w Workload) (*PlanResult, error) {
 		return nil, fmt.Errorf("seeding: %w", err)
 	}
 	e.Emu.SetLatency(cfg.Latency)
-	res := &PlanResult{Workload: w}
 
 	var live []planner.Live
 	for r := 0; r < cfg.runs(); r++ {
@@ -161,6 +175,21 @@ func RunPlan(ctx context.Context, cfg Config, w Workload) (*PlanResult, error) {
 		}
 		res.Drift = append(res.Drift, s)
 		cfg.logf("  plan after 1%% drift: %s, %d requests, %v", fmtDur(s.Wall), s.Requests, p.Counts())
+	}
+	if cfg.CLI != nil {
+		for r := 0; r < cfg.runs(); r++ {
+			e.Emu.ResetRequests()
+			out, err := cfg.CLI.Run(ctx, dir, e.Host, Token, "plan", "--project", Project, "--lockfile", e.LockPath, "--detailed-exitcode", yamlDir)
+			if err != nil {
+				return nil, err
+			}
+			if out.Code != 2 {
+				return nil, fmt.Errorf("jobsync plan after drift exited %d (want 2: changes):\n%s%s", out.Code, tail(out.Stdout, 2000), tail(out.Stderr, 2000))
+			}
+			out.Requests = e.Emu.RequestCount()
+			res.DriftCLI = append(res.DriftCLI, out.Sample)
+			cfg.logf("  plan after 1%% drift (CLI): %s, %d requests, %d MiB RSS, %s CPU", fmtDur(out.Wall), out.Requests, out.RSSKB/1024, fmtDur(out.CPU))
+		}
 	}
 	return res, nil
 }

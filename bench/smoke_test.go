@@ -132,6 +132,10 @@ func TestSmokeCLI(t *testing.T) {
 	if runtime.GOOS == "linux" && (cli.RSSKB() < 1024 || cli.RSSKB() > 1<<20) {
 		t.Errorf("peak RSS %d KiB is not plausible for a %d-job plan", cli.RSSKB(), smokeJobs)
 	}
+	// After the drift of jobs 0 and 100: two pages, two confirming gets.
+	if d := res.DriftCLI; len(d) != 1 || d.Requests() != 4 {
+		t.Errorf("jobsync plan after drift: %+v, want one run of 4 requests", d)
+	}
 	ar, err := RunApply(ctx, cfg, Workload{Jobs: 20, Tasks: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +166,7 @@ func TestTableMarkdown(t *testing.T) {
 		"| planning CPU ≤ 0.2 ms/job | 0.250 ms/job (worst size, planner.Build) | **no** |",
 		"| apply creating 1,000 jobs: ≤ 5 s | 1.70 s (CLI end to end not run) | yes |",
 		"21.0 s vs 20.0 s (1.05×), 0 failed | yes |",
-		"| 1,000 × 3 tasks | 10 | 700 ms | 10 | 1.17× |",
+		"| 1,000 × 3 tasks | 10 | 700 ms | 10 | 1.17× | – | – | – | – |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

@@ -24,6 +24,11 @@ type TableConfig struct {
 	// creates a second (zero RateJobs skips it).
 	RateJobs      int
 	RatePerSecond float64
+	// SkipApply leaves out the apply scenarios (RunApply).
+	SkipApply bool
+	// Bundle is the Asset Bundle with local files (RunBundle); zero Jobs
+	// skips it.
+	Bundle BundleWorkload
 	// Command is the command line that regenerates the table, printed in it.
 	Command string
 }
@@ -37,6 +42,7 @@ type Table struct {
 	Plans   []*PlanResult
 	Applies []*ApplyResult
 	Rate    *RateResult
+	Bundle  *BundleResult
 }
 
 // Machine describes where the table was measured.
@@ -67,11 +73,21 @@ func RunTable(ctx context.Context, tc TableConfig) (*Table, error) {
 		t.Plans = append(t.Plans, p)
 	}
 	for _, w := range all {
+		if tc.SkipApply {
+			break
+		}
 		a, err := RunApply(ctx, tc.Config, w)
 		if err != nil {
 			return nil, err
 		}
 		t.Applies = append(t.Applies, a)
+	}
+	if tc.Bundle.Jobs > 0 {
+		b, err := RunBundle(ctx, tc.Config, tc.Bundle)
+		if err != nil {
+			return nil, err
+		}
+		t.Bundle = b
 	}
 	if tc.RateJobs > 0 {
 		r, err := RunRateLimited(ctx, tc.Config, tc.RateJobs, tc.RatePerSecond)
@@ -162,10 +178,18 @@ func (t *Table) Markdown() []byte {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", row.Target, row.Measured, yesNo(row.Met))
 	}
 
+	if rows := t.Issue16(); len(rows) > 0 {
+		b.WriteString("\n### Summary against issue 16 (10,000 jobs at the physical limit)\n\n")
+		b.WriteString("| Target | Measured | Met |\n|---|---|---|\n")
+		for _, row := range rows {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", row.Target, row.Measured, yesNo(row.Met))
+		}
+	}
+
 	b.WriteString("\n### No-change plan\n\n")
 	b.WriteString("In process: `refresh.Plan` (lockfile read, workspace read, planning). CLI: `jobsync plan` as a child process " +
 		"(process start, YAML loading and validation, plan, rendering); RSS is its peak resident set (VmHWM), CPU its user+system time.\n\n")
-	b.WriteString("| Workload | In process | Requests | CLI wall | CLI peak RSS | CLI CPU | CLI CPU/job | planner.Build CPU/job |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| Workload | In process | Requests | CLI wall | CLI peak RSS | CLI CPU | CLI CPU/job | planner.Build CPU/job | schema.Load/job |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range t.Plans {
 		n := p.Workload.Jobs
 		cli, rss, cpu, cpuJob := "–", "–", "–", "–"
@@ -175,22 +199,32 @@ func (t *Table) Markdown() []byte {
 			cpu = fmtDur(p.NoChangeCLI.CPU())
 			cpuJob = fmtMS(p.NoChangeCLI.CPU() / time.Duration(n))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", p.Workload.Name(), fmtRange(p.NoChange), p.NoChange.Requests(),
-			cli, rss, cpu, cpuJob, fmtMS(p.BuildPerJob))
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Workload.Name(), fmtRange(p.NoChange), p.NoChange.Requests(),
+			cli, rss, cpu, cpuJob, fmtMS(p.BuildPerJob), fmtUS(p.Load.Wall()/time.Duration(max(1, n))))
 	}
 
 	b.WriteString("\n### Plan after 1% of the jobs changed in the workspace\n\n")
-	b.WriteString("| Workload | Jobs changed | Wall | Requests | vs no-change |\n|---|---|---|---|---|\n")
+	b.WriteString("In process and `jobsync plan` as a child process, as above.\n\n")
+	b.WriteString("| Workload | Jobs changed | In process | Requests | vs no-change | CLI wall | CLI peak RSS | CLI CPU | CLI vs no-change |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range t.Plans {
-		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s |\n", p.Workload.Name(), p.DriftActions, fmtRange(p.Drift), p.Drift.Requests(),
-			ratio(p.Drift.Wall(), p.NoChange.Wall()))
+		cli, rss, cpu, vs := "–", "–", "–", "–"
+		if len(p.DriftCLI) > 0 {
+			cli = fmtRange(p.DriftCLI)
+			rss = fmt.Sprintf("%d MiB", p.DriftCLI.RSSKB()/1024)
+			cpu = fmtDur(p.DriftCLI.CPU())
+			vs = ratio(p.DriftCLI.Wall(), p.NoChangeCLI.Wall())
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %s | %s | %s | %s |\n", p.Workload.Name(), p.DriftActions, fmtRange(p.Drift), p.Drift.Requests(),
+			ratio(p.Drift.Wall(), p.NoChange.Wall()), cli, rss, cpu, vs)
 	}
 
-	b.WriteString("\n### Apply\n\n")
-	b.WriteString("`applier.Apply` alone (the plan is made first, untimed), each run in a fresh workspace: create every job, then update 10% " +
-		"(YAML edit), then delete another 10% (`--prune`); each step is followed by a re-plan that must be empty. " +
-		"CLI create is `jobsync apply --auto-approve` end to end.\n\n")
-	b.WriteString("| Workload | Create | Requests | Jobs/s | Update 10% | Requests | Delete 10% | Requests | CLI create (end to end) | CLI peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	if len(t.Applies) > 0 {
+		b.WriteString("\n### Apply\n\n")
+		b.WriteString("`applier.Apply` alone (the plan is made first, untimed), each run in a fresh workspace: create every job, then update 10% " +
+			"(YAML edit), then delete another 10% (`--prune`); each step is followed by a re-plan that must be empty. " +
+			"CLI create is `jobsync apply --auto-approve` end to end.\n\n")
+		b.WriteString("| Workload | Create | Requests | Jobs/s | Update 10% | Requests | Delete 10% | Requests | CLI create (end to end) | CLI peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	}
 	for _, a := range t.Applies {
 		cli, rss := "–", "–"
 		if len(a.CreateCLI) > 0 {
@@ -200,6 +234,19 @@ func (t *Table) Markdown() []byte {
 		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %d | %s | %d | %s | %s |\n", a.Workload.Name(),
 			fmtRange(a.Create), a.Create.Requests(), float64(a.Workload.Jobs)/a.Create.Wall().Seconds(),
 			fmtRange(a.Update), a.Update.Requests(), fmtRange(a.Delete), a.Delete.Requests(), cli, rss)
+	}
+
+	if bu := t.Bundle; bu != nil {
+		b.WriteString("\n### Asset Bundle with local files\n\n")
+		fmt.Fprintf(&b, "A bundle of %d jobs (`mode: development`), each with a notebook and a Python file of its own: %d local files in %d folders (`bench.BundleWorkload`). "+
+			"First apply: `applier.Apply` of the uploads and creates, each run in a fresh workspace. No-change plan: in process (`refresh.Plan` with the uploads), "+
+			"and `jobsync plan` as a child process in the bundle's folder (it asks SCIM /Me for the user first).\n\n", bu.Workload.Jobs, 2*bu.Workload.Jobs, bu.Workload.Folders)
+		b.WriteString("| First apply | Requests | No-change plan | Requests | CLI wall | CLI requests | CLI peak RSS |\n|---|---|---|---|---|---|---|\n")
+		cli, creq, rss := "–", "–", "–"
+		if len(bu.NoChangeCLI) > 0 {
+			cli, creq, rss = fmtRange(bu.NoChangeCLI), fmt.Sprint(bu.NoChangeCLI.Requests()), fmt.Sprintf("%d MiB", bu.NoChangeCLI.RSSKB()/1024)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %s | %s |\n", fmtRange(bu.FirstApply), bu.FirstApply.Requests(), fmtRange(bu.NoChange), bu.NoChange.Requests(), cli, creq, rss)
 	}
 
 	if r := t.Rate; r != nil {
@@ -267,6 +314,40 @@ func (t *Table) Targets() []TargetRow {
 			fmt.Sprintf("%s vs %s (%s), %d failed", fmtDur(r.Samples.Wall()), fmtDur(r.Ideal()), ratio(r.Samples.Wall(), r.Ideal()), r.Samples.Failed()), ok})
 	}
 	return rows
+}
+
+// Issue16 checks the 10,000-job workload against issue 16's targets
+// (each a median): CLI no-change plan ≤ 2.6 s and ≤ 101 requests, CLI
+// plan after 1% drift ≤ 2.9 s, its peak RSS ≤ 150 MB, schema.Load ≤ 40
+// µs/job, planning CPU ≤ 0.1 ms/job.
+func (t *Table) Issue16() []TargetRow {
+	var rows []TargetRow
+	for _, p := range t.Plans {
+		if p.Workload.Tasks != 3 || p.Workload.Jobs != 10000 {
+			continue
+		}
+		if len(p.NoChangeCLI) > 0 {
+			w, n := p.NoChangeCLI.Wall(), p.NoChangeCLI.Requests()
+			rows = append(rows, TargetRow{"CLI no-change plan, 10,000 × 3 tasks: ≤ 2.6 s, ≤ 101 requests",
+				fmt.Sprintf("%s, %d requests", fmtRange(p.NoChangeCLI), n), w <= 2600*time.Millisecond && n <= 101})
+			rss := p.NoChangeCLI.RSSKB()
+			rows = append(rows, TargetRow{"its peak RSS ≤ 150 MB", fmt.Sprintf("%d MiB (%.0f MB)", rss/1024, float64(rss)*1024/1e6), rss > 0 && rss*1024 <= 150_000_000})
+		}
+		if len(p.DriftCLI) > 0 {
+			rows = append(rows, TargetRow{"CLI plan after 1% drift: ≤ 2.9 s",
+				fmt.Sprintf("%s, %d requests", fmtRange(p.DriftCLI), p.DriftCLI.Requests()), p.DriftCLI.Wall() <= 2900*time.Millisecond})
+		}
+		if len(p.Load) > 0 {
+			per := p.Load.Wall() / time.Duration(p.Workload.Jobs)
+			rows = append(rows, TargetRow{"schema.Load ≤ 40 µs/job", fmt.Sprintf("%s/job (wall, this workload)", fmtUS(per)), per <= 40*time.Microsecond})
+		}
+		rows = append(rows, TargetRow{"planning CPU ≤ 0.1 ms/job", fmt.Sprintf("%s/job (planner.Build)", fmtMS(p.BuildPerJob)), p.BuildPerJob <= 100*time.Microsecond})
+	}
+	return rows
+}
+
+func fmtUS(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 }
 
 func cliWall(ss Samples) string {

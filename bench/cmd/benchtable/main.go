@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string) error {
 	rateJobs := fs.Int("rate-jobs", 400, "jobs created under the server rate limit (0 skips)")
 	rate := fs.Float64("rate", 20, "server limit of jobs/create per second")
 	noCLI := fs.Bool("no-cli", false, "skip the child-process runs of the jobsync binary")
+	apply := fs.Bool("apply", true, "run the apply scenarios (-apply=false: plans only)")
+	bundle := fs.String("bundle", "200x20", "an Asset Bundle with local files: JOBSxFOLDERS, or empty to skip")
+	cliEnv := fs.String("cli-env", "", "comma-separated NAME=VALUE added to the jobsync child's environment (e.g. GOMEMLIMIT=off)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the harness process (in-process scenarios) to this file")
 	commit := fs.String("commit", "", "commit to record in the table (default: git rev-parse HEAD of the working directory)")
 	if err := fs.Parse(args); err != nil {
@@ -52,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 		Config:        bench.Config{Latency: *latency, Runs: *runs, Log: os.Stderr},
 		RateJobs:      *rateJobs,
 		RatePerSecond: *rate,
+		SkipApply:     !*apply,
 		Command:       "go run ./bench/cmd/benchtable " + strings.Join(args, " "),
 	}
 	if len(args) == 0 {
@@ -77,6 +81,16 @@ func run(ctx context.Context, args []string) error {
 		tc.Wide = bench.Workload{Jobs: nj, Tasks: nt}
 	}
 
+	if *bundle != "" {
+		j, f, ok := strings.Cut(*bundle, "x")
+		nj, err1 := strconv.Atoi(j)
+		nf, err2 := strconv.Atoi(f)
+		if !ok || err1 != nil || err2 != nil || nj <= 0 || nf <= 0 {
+			return fmt.Errorf("-bundle: %q is not JOBSxFOLDERS", *bundle)
+		}
+		tc.Bundle = bench.BundleWorkload{Jobs: nj, Folders: nf}
+	}
+
 	scratch, err := os.MkdirTemp("", "jobsync-bench-")
 	if err != nil {
 		return err
@@ -91,6 +105,14 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "building the jobsync binary")
 		if tc.CLI, err = bench.BuildCLI(ctx, repo, scratch); err != nil {
 			return err
+		}
+		for _, kv := range strings.Split(*cliEnv, ",") {
+			if kv = strings.TrimSpace(kv); kv != "" {
+				if !strings.Contains(kv, "=") {
+					return fmt.Errorf("-cli-env: %q is not NAME=VALUE", kv)
+				}
+				tc.CLI.Env = append(tc.CLI.Env, kv)
+			}
 		}
 	}
 	if *cpuprofile != "" {
@@ -129,7 +151,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
-	for _, r := range t.Targets() {
+	for _, r := range append(t.Targets(), t.Issue16()...) {
 		mark := "met"
 		if !r.Met {
 			mark = "MISSED"
