@@ -47,6 +47,9 @@ func ProjectJSONSchema() []byte {
 // and is immutable afterwards.
 type validator struct {
 	job *jsonschema.Schema
+	// fast answers, without the library, that most values are valid
+	// (fastvalid.go).
+	fast *fastSchema
 	// root is the location of the validated value's schema in doc:
 	// "#/definitions/job" for jobs, "#" for the project file.
 	root string
@@ -85,7 +88,7 @@ func newValidator(src []byte, url, root string) (*validator, error) {
 	if err := d.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("embedded schema: %w", err)
 	}
-	return &validator{job: sch, root: root, doc: doc}, nil
+	return &validator{job: sch, fast: newFastSchema(sch), root: root, doc: doc}, nil
 }
 
 // finding is a problem inside one job: ptr is relative to the job value.
@@ -103,7 +106,9 @@ type finding struct {
 // YAML floats.
 func (v *validator) validate(value any, floats []string) []finding {
 	var out []finding
-	if err := v.job.Validate(value); err != nil {
+	if v.fast.check(value) == valid {
+		// Valid for certain: the library would find nothing.
+	} else if err := v.job.Validate(value); err != nil {
 		ve, ok := err.(*jsonschema.ValidationError)
 		if !ok {
 			return []finding{{ptr: "", msg: "cannot validate: " + err.Error()}}
