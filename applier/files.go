@@ -28,6 +28,11 @@ func (a *applier) upload(ctx context.Context, act *planner.Action) (string, erro
 	if f == nil || f.Path == "" || f.Local == "" {
 		return "", fmt.Errorf("the plan's upload %s names no file: the plan file is damaged or was edited; make the plan again with `jobsync plan`", act.Key)
 	}
+	if !planner.InFilesRoot(f.Root, f.Path) {
+		// Uploads overwrite: one aimed outside the files folder (an edited
+		// plan file) could replace anybody's file.
+		return "", fmt.Errorf("the plan's upload of %s goes to %s, outside its files folder %q: the plan file is damaged or was edited; make the plan again with `jobsync plan`", f.Name, f.Path, f.Root)
+	}
 	data, err := readPlanned(f.Local, f.Size)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", f.Name, unwrapPath(err))
@@ -89,6 +94,15 @@ func (a *applier) deleteFile(ctx context.Context, act *planner.Action) (string, 
 	if !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("the plan's delete-file %q is not a workspace path: the plan file is damaged or was edited; make the plan again", p)
 	}
+	// Only a file this project uploaded, inside its files folder: the
+	// planner refuses others, and an edited plan file must not get round
+	// that.
+	if _, ok := a.store.UploadedFile(p); !ok {
+		return "", fmt.Errorf("the plan deletes the workspace file %s, which the lockfile does not record as uploaded by jobsync: the plan file is damaged or was edited; make the plan again", p)
+	}
+	if act.File == nil || !planner.InFilesRoot(act.File.Root, p) {
+		return "", fmt.Errorf("the plan deletes the workspace file %s, outside its files folder: the plan file is damaged or was edited; make the plan again", p)
+	}
 	note := ""
 	err := a.client.DeleteObject(ctx, p, false)
 	switch {
@@ -100,10 +114,7 @@ func (a *applier) deleteFile(ctx context.Context, act *planner.Action) (string, 
 	if err := a.store.ForgetFile(ctx, p); err != nil {
 		return note, fmt.Errorf("%s was deleted, but recording that in the lockfile failed: %w", p, err)
 	}
-	if act.File == nil || act.File.Root == "" {
-		return note, nil
-	}
-	root := strings.TrimSuffix(act.File.Root, "/")
+	root := act.File.Root
 	for dir := path.Dir(p); dir == root || strings.HasPrefix(dir, root+"/"); dir = path.Dir(dir) {
 		// Non-recursive: a folder that still holds anything (another of
 		// our files, or someone else's) stays.

@@ -2,6 +2,7 @@ package applier
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -216,5 +217,162 @@ func TestDeleteFiles(t *testing.T) {
 	}
 	if l := e.lock(); len(l.Files) != 0 || len(l.Jobs) != 0 {
 		t.Errorf("after destroy the lockfile holds %v %v", l.Files, l.Jobs)
+	}
+}
+
+// editLockFiles hand-edits the committed lockfile's "files", as anyone with
+// the repository can: entries are added as they are written here.
+func (e *env) editLockFiles(add map[string]string) {
+	e.t.Helper()
+	data, err := os.ReadFile(e.lockPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		e.t.Fatal(err)
+	}
+	files, _ := doc["files"].(map[string]any)
+	if files == nil {
+		files = map[string]any{}
+	}
+	for p, src := range add {
+		files[p] = map[string]any{"digest": "sha256:edited", "size": 1, "source": src}
+	}
+	doc["files"] = files
+	if data, err = json.MarshalIndent(doc, "", "  "); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.lockPath, data, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// --prune and destroy delete only files the lockfile records inside the
+// target's files folder. A hand-edited lockfile naming someone else's file
+// (or "/", or a path climbing out of the folder with "..") makes the plan
+// fail before anything is deleted, and so does a plan that does not know
+// the folder; a saved plan edited to delete or overwrite outside the
+// folder, or a file the lockfile does not record, is refused at apply.
+func TestFilesOutsideRootAreNeverDeleted(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	ctx := context.Background()
+	const foreign = "/Workspace/Users/someone/else.py"
+	const foreignDir = "/Workspace/Users/someone/empty"
+	if err := e.client.Mkdirs(ctx, foreignDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.ImportFile(ctx, foreign, []byte("theirs\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	ups := localFiles(t, map[string]string{"src/a.py": "a\n", "c.txt": "c\n"})
+	var a, c schema.Upload
+	for _, u := range ups {
+		if u.Name == "c.txt" {
+			c = u
+		} else {
+			a = u
+		}
+	}
+	if _, err := e.apply(ctx, e.planFiles([]*schema.Job{fileJob("j", ups...)}, ups, false, false), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	theirsIntact := func() {
+		t.Helper()
+		got, err := e.client.Export(ctx, foreign, jobsapi.FormatAuto)
+		if err != nil || string(got) != "theirs\n" {
+			t.Fatalf("someone else's file: %q, %v", got, err)
+		}
+		if _, err := e.client.GetStatus(ctx, foreignDir); err != nil {
+			t.Fatalf("someone else's empty folder: %v", err)
+		}
+	}
+
+	// A saved prune plan made before the lockfile was edited, to be edited
+	// itself below.
+	desired := []*schema.Job{fileJob("j", c)}
+	valid := e.planFiles(desired, []schema.Upload{c}, true, false)
+	if n := ops(valid)[planner.OpDeleteFile]; n != 1 {
+		t.Fatalf("prune plan deletes %d files, want 1 (src/a.py)", n)
+	}
+
+	e.editLockFiles(map[string]string{
+		foreign:    "else.py",
+		foreignDir: "empty",
+		"/":        "root",
+		testFiles + "/../../../../../someone/else.py": "climb",
+	})
+	live, err := readLive(ctx, e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name           string
+		prune, destroy bool
+		root           string
+		want           string
+	}{
+		{"prune", true, false, testFiles, "outside this target's files folder"},
+		{"destroy", false, true, testFiles, "outside this target's files folder"},
+		{"destroy without the configuration", false, true, "", "does not know the target's files folder"},
+		{"prune under a root of /Workspace", true, false, "/Workspace", "too wide"},
+	} {
+		in := planner.Input{Desired: desired, Live: live, Lock: e.store().File(), Project: testProject, Workspace: e.client.Host(),
+			Prune: tc.prune, Destroy: tc.destroy, Now: time.Unix(0, 0), Uploads: []schema.Upload{c}, FilesRoot: tc.root}
+		if tc.destroy {
+			in.Desired, in.Uploads = nil, nil
+		}
+		p, err := planner.Build(in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), foreign) {
+			t.Errorf("%s: plan %v, error %v; want the error to say %q and name %s", tc.name, p != nil, err, tc.want, foreign)
+		}
+	}
+	// Without --prune nothing is deleted, and the plan says the entries
+	// are left.
+	p := e.planFiles(desired, []schema.Upload{c}, false, false)
+	if n := ops(p)[planner.OpDeleteFile]; n != 0 {
+		t.Errorf("a plan without --prune deletes %d files", n)
+	}
+
+	// The saved plan, edited: its delete aimed at the foreign file (which
+	// the edited lockfile records), at a file nobody recorded, or with a
+	// root of "/" that would take the foreign folder along.
+	edits := map[string]func(*planner.Action){
+		"recorded foreign file": func(a *planner.Action) { a.Key, a.File.Path = foreign, foreign },
+		"unrecorded file":       func(a *planner.Action) { a.File.Path = testFiles + "/unrecorded.py" },
+		"root of /":             func(a *planner.Action) { a.Key, a.File.Path, a.File.Root = foreign, foreign, "/" },
+		"climbing path":         func(a *planner.Action) { a.File.Path = testFiles + "/../../../../../someone/else.py" },
+	}
+	for name, edit := range edits {
+		doctored := *valid
+		doctored.Actions = nil
+		for _, act := range valid.Actions {
+			if act.Op == planner.OpDeleteFile {
+				f := *act.File
+				act.File = &f
+				edit(&act)
+			}
+			doctored.Actions = append(doctored.Actions, act)
+		}
+		if _, err := e.apply(ctx, &doctored, Options{}); err == nil || !strings.Contains(err.Error(), "damaged or was edited") {
+			t.Errorf("%s: apply of the edited plan: %v", name, err)
+		}
+		theirsIntact()
+	}
+	// And an upload edited to overwrite the foreign file.
+	up := e.planFiles([]*schema.Job{fileJob("j", ups...)}, []schema.Upload{a, localFiles(t, map[string]string{"c.txt": "changed\n"})[0]}, false, false)
+	for i := range up.Actions {
+		if up.Actions[i].Op == planner.OpUpload {
+			f := *up.Actions[i].File
+			f.Path = foreign
+			up.Actions[i].File = &f
+		}
+	}
+	if _, err := e.apply(ctx, up, Options{}); err == nil || !strings.Contains(err.Error(), "outside its files folder") {
+		t.Errorf("apply of an upload edited to overwrite %s: %v", foreign, err)
+	}
+	theirsIntact()
+	if _, err := e.client.GetStatus(ctx, a.Remote); err != nil {
+		t.Errorf("our own file went: %v", err)
 	}
 }

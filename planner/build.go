@@ -177,7 +177,9 @@ func Build(in Input) (*Plan, error) {
 	if err := order(p); err != nil {
 		return nil, err
 	}
-	planFiles(&in, p, desired, only)
+	if err := planFiles(&in, p, desired, only); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -2,8 +2,10 @@ package planner
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
@@ -17,7 +19,14 @@ import (
 // Uploads are content-addressed: an unchanged file is never sent again.
 // With Only, just the files of the selected jobs are uploaded, and none
 // deleted.
-func planFiles(in *Input, p *Plan, desired map[string]*schema.Job, only map[string]bool) {
+//
+// A delete goes only to a file the lockfile records inside FilesRoot
+// (InFilesRoot): the lockfile is a file in the repository that anyone can
+// edit, and an entry naming /Workspace/Users/someone/else.py must not make
+// --prune or destroy delete someone else's file. A recorded file outside
+// the root, or any recorded file when the root is not known, makes a plan
+// that would delete it fail, with what to do.
+func planFiles(in *Input, p *Plan, desired map[string]*schema.Job, only map[string]bool) error {
 	var recorded map[string]state.UploadedFile
 	if in.Lock != nil {
 		recorded = in.Lock.Files
@@ -91,6 +100,11 @@ func planFiles(in *Input, p *Plan, desired map[string]*schema.Job, only map[stri
 			}
 		}
 		slices.Sort(paths)
+		if in.Prune || in.Destroy {
+			if err := checkDeletable(in.FilesRoot, paths); err != nil {
+				return err
+			}
+		}
 		for _, path := range paths {
 			reason := "no job names it any more"
 			if in.Destroy {
@@ -105,6 +119,51 @@ func planFiles(in *Input, p *Plan, desired map[string]*schema.Job, only map[stri
 		}
 	}
 	p.Actions = append(append(uploads, p.Actions...), deletes...)
+	return nil
+}
+
+// InFilesRoot says whether the workspace path p lies inside root, the
+// folder a target's files are uploaded to: p is clean (no "..", no "//")
+// and strictly below root, and root is a clean absolute folder at least two
+// levels deep (a root of "/", "/Workspace" or "/Volumes" would make every
+// file of the workspace its own).
+func InFilesRoot(root, p string) bool {
+	return narrowRoot(root) && p == path.Clean(p) && strings.HasPrefix(p, root+"/")
+}
+
+func narrowRoot(root string) bool {
+	return root == path.Clean(root) && strings.HasPrefix(root, "/") && strings.Count(root, "/") >= 2
+}
+
+// checkDeletable refuses recorded files that a plan may not delete.
+func checkDeletable(root string, paths []string) error {
+	var outside []string
+	for _, p := range paths {
+		if !InFilesRoot(root, p) {
+			outside = append(outside, p)
+		}
+	}
+	if len(outside) == 0 {
+		return nil
+	}
+	list := strings.Join(outside, ", ")
+	if len(outside) > 5 {
+		list = strings.Join(outside[:5], ", ") + fmt.Sprintf(" and %d more", len(outside)-5)
+	}
+	if !narrowRoot(root) && root != "" {
+		return fmt.Errorf("the lockfile records uploaded files (%s), but this target's files folder %q (workspace.file_path) is "+
+			"too wide for jobsync to delete in: it deletes only inside a folder at least two levels deep, such as "+
+			"/Workspace/Shared/<project>/files; set workspace.file_path to one, or leave out --prune", list, root)
+	}
+	if root == "" {
+		return fmt.Errorf("the lockfile records uploaded files (%s), but this plan does not know the target's files folder "+
+			"(workspace.file_path), so it cannot tell they are jobsync's to delete: run the command in the bundle's folder, "+
+			"where the configuration says the folder, or remove the entries from \"files\" in the lockfile", list)
+	}
+	return fmt.Errorf("the lockfile records uploaded files outside this target's files folder %s (workspace.file_path): %s; "+
+		"jobsync deletes only files it uploaded inside that folder, so it deletes none of these. If workspace.file_path changed, "+
+		"delete the old files in the workspace yourself; then (or if the lockfile was edited) remove these entries from \"files\" "+
+		"in the lockfile and plan again", root, list)
 }
 
 // liveType is the object type the workspace shows for an upload.
