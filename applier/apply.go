@@ -439,7 +439,7 @@ func (a *applier) do(ctx context.Context, i int, notice *string) (int64, string,
 		}
 		a.setID(act.Key, jobID)
 	case planner.OpUpdate:
-		err = a.update(ctx, jobID, body, notice)
+		err = a.update(ctx, act, jobID, body, notice)
 	case planner.OpReset:
 		err = a.client.ResetJob(ctx, body)
 	case planner.OpDelete:
@@ -511,8 +511,10 @@ func (a *applier) do(ctx context.Context, i int, notice *string) (int64, string,
 // means the endpoint) or 501. Then this and every later update of the apply
 // is sent as a jobs/reset of the job's current settings with the update
 // applied to them (planner.ResetFromUpdate), which leaves the job as the
-// update would have; notice says so, once.
-func (a *applier) update(ctx context.Context, jobID int64, body json.RawMessage, notice *string) error {
+// update would have; notice says so, once. A reset writes every field,
+// the tags included, from that read: it is sent only when the read shows
+// the action's ownership tag, like every other write.
+func (a *applier) update(ctx context.Context, act *planner.Action, jobID int64, body json.RawMessage, notice *string) error {
 	if !a.resetOnly.Load() {
 		err := a.client.UpdateJob(ctx, body)
 		var apiErr *jobsapi.APIError
@@ -530,6 +532,10 @@ func (a *applier) update(ctx context.Context, jobID int64, body json.RawMessage,
 	job, err := a.client.GetJob(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("reading job %d to send its update as a reset: %w", jobID, err)
+	}
+	if err := planner.CheckRenameOwner(a.plan.Project, act.Key, act.MovedFrom, jobID, job.Settings); err != nil {
+		return fmt.Errorf("job %d (%s) does not carry the ownership tag %s=%s any more (it changed in the workspace after the plan), so its update was not sent as a reset; run `jobsync plan` again: %w",
+			jobID, act.Key, planner.OwnerTagKey, planner.OwnerTagValue(a.plan.Project, act.Key), err)
 	}
 	reset, err := planner.ResetFromUpdate(job.Settings, body)
 	if err != nil {

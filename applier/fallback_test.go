@@ -3,6 +3,8 @@ package applier
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -74,5 +76,45 @@ func TestUpdateFallsBackToReset(t *testing.T) {
 			}
 			e.assertConverged(desired, false)
 		})
+	}
+}
+
+// TestFallbackResetChecksOwner: the reset that stands in for an update is
+// made from a fresh read of the job and rewrites every field of it; when
+// that read shows the job no longer carries the key's tag (removed in the
+// workspace after the plan), nothing is sent and the job stays as it is.
+func TestFallbackResetChecksOwner(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	ctx := context.Background()
+	desired := jobs("a")
+	e.converge(desired, false)
+	id := e.lock().Jobs["a"].JobID
+	desired[0].Settings["timeout_seconds"] = json.Number("600")
+	p := e.plan(desired, false)
+	if len(p.Actions) != 1 || p.Actions[0].Op != planner.OpUpdate {
+		t.Fatalf("plan %+v", p.Actions)
+	}
+	// Someone takes the job over in the workspace: its tags now say
+	// nothing of jobsync.
+	body, _ := json.Marshal(map[string]any{"job_id": id, "new_settings": map[string]any{"tags": map[string]any{"team": "theirs"}}})
+	if err := e.client.UpdateJob(ctx, body); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.InjectFault(emulator.Fault{Endpoint: "jobs/update", Status: 404, ErrorCode: "ENDPOINT_NOT_FOUND", Message: "No API found for 'POST /jobs/update'", Count: 1000})
+	e.emu.ResetRequests()
+	_, err := e.apply(ctx, p, Options{})
+	var oe *planner.OwnershipError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "not sent as a reset") {
+		t.Fatalf("apply: %v; want an ownership error", err)
+	}
+	if n := len(requestsTo(e.emu, "POST", "jobs/reset")); n != 0 {
+		t.Errorf("%d resets sent to the job that lost its tag", n)
+	}
+	job, err := e.client.GetJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(job.Settings["timeout_seconds"]) == "600" || planner.OwnerTag(job.Settings) != "" {
+		t.Errorf("the job was written: %v", job.Settings)
 	}
 }
