@@ -215,6 +215,13 @@ type applier struct {
 	// dirs are the workspace folders made in this apply.
 	dirs sync.Map
 
+	// tagged is the listing a saved plan's creates are checked against.
+	tagged struct {
+		once sync.Once
+		ids  map[string][]int64
+		err  error
+	}
+
 	// outcome per action index; written by the coordinator only.
 	status []status
 	errs   []error
@@ -571,8 +578,10 @@ func (a *applier) create(ctx context.Context, act *planner.Action, body json.Raw
 	name := settingsName(body)
 	if a.opts.CheckLive {
 		// A saved plan may be older than a create made meanwhile (by a
-		// run with another lockfile, or by hand from a plan's request).
-		ids, err := a.findOwned(ctx, act.Key, name)
+		// run with another lockfile, or by hand from a plan's request),
+		// under any name: a later version of the YAML may have renamed
+		// it. So the whole workspace is looked at, once per apply.
+		ids, err := a.taggedSincePlan(ctx, act.Key)
 		if err != nil {
 			return 0, "", fmt.Errorf("checking that %s does not exist yet: %w", act.Key, err)
 		}
@@ -635,6 +644,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// taggedSincePlan lists the jobs that carry key's ownership tag, from one
+// listing of the workspace made at the first create of the apply (the
+// workspace lease keeps other runs from creating any after it; this
+// apply's own creates are of other keys).
+func (a *applier) taggedSincePlan(ctx context.Context, key string) ([]int64, error) {
+	a.tagged.once.Do(func() {
+		jobs, err := a.client.ListJobs(ctx, jobsapi.ListJobsOptions{})
+		if err != nil {
+			a.tagged.err = err
+			return
+		}
+		a.tagged.ids = map[string][]int64{}
+		for _, j := range jobs {
+			if k, ok := planner.OwnedKey(a.plan.Project, j.Settings); ok {
+				a.tagged.ids[k] = append(a.tagged.ids[k], j.JobID)
+			}
+		}
+	})
+	return a.tagged.ids[key], a.tagged.err
 }
 
 // findOwned lists the jobs named name that carry key's ownership tag.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -700,5 +701,38 @@ func TestSavedPlanCreateAfterConcurrentCreate(t *testing.T) {
 	}
 	if n := len(e.emu.JobIDs()); n != 1 {
 		t.Errorf("%d jobs", n)
+	}
+}
+
+// The job created since the plan may carry another name (another checkout
+// applied a later version of the YAML, which renamed it): the key's tag
+// finds it all the same, and the saved plan's create is refused rather
+// than make a second job with that tag.
+func TestSavedPlanCreateAfterConcurrentCreateUnderOtherName(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	desired := jobs("a", "b")
+	p := savedPlan(t, e.plan(desired, false))
+	other := jobs("a")
+	other[0].Settings["name"] = "test a, renamed in a later commit"
+	// The other checkout applies with its own lockfile.
+	ctx := context.Background()
+	otherLock := filepath.Join(t.TempDir(), "jobsync.lock.json")
+	op, err := buildPlan(ctx, e.client, otherLock, other, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ost, err := state.Open(ctx, otherLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, op, e.client, ost, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Apply(context.Background(), p, e.client, e.store(), Options{CheckLive: true, Parallelism: 1})
+	if err == nil || !strings.Contains(err.Error(), "already carries the ownership tag of a") {
+		t.Errorf("got %v", err)
+	}
+	if got := tagged(t, e.client); len(got["a"]) != 1 {
+		t.Errorf("jobs tagged a: %v", got["a"])
 	}
 }
