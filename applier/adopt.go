@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jobsync/jobsync/jobsapi"
 	"github.com/jobsync/jobsync/planner"
@@ -93,6 +94,18 @@ func Import(ctx context.Context, c *jobsapi.Client, st *state.Store, in ImportIn
 
 	out := &Imported{JobID: in.JobID, Tag: want}
 	if tag == "" {
+		// The key may have its job already, tagged but missing from the
+		// lockfile (lost, or restored from an old commit): a second job
+		// with its tag would stop every plan of the key.
+		owned, err := ownedByKey(ctx, c, in.Project, "")
+		others := owned[in.Key]
+		if err != nil {
+			return nil, fmt.Errorf("looking for a job that already carries the tag %s=%s: %w", planner.OwnerTagKey, want, err)
+		}
+		if len(others) > 0 {
+			return nil, fmt.Errorf("job %d already carries the tag %s=%s, so %s has its job and job %d is not adopted: run `jobsync plan`, which adopts job %d by its tag; to manage job %d under %s instead, remove that tag from job %d first",
+				others[0], planner.OwnerTagKey, want, in.Key, in.JobID, others[0], in.JobID, in.Key, others[0])
+		}
 		tags, _ := job.Settings["tags"].(map[string]any)
 		if len(tags) >= maxTags {
 			return nil, fmt.Errorf("job %d has %d tags, the most the Jobs API allows, so jobsync cannot add its ownership tag %s=%s: remove one of its tags and import again", in.JobID, len(tags), planner.OwnerTagKey, want)
@@ -134,6 +147,26 @@ func Import(ctx context.Context, c *jobsapi.Client, st *state.Store, in ImportIn
 	}
 	if err := st.Commit(ctx); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// ownedByKey lists the workspace's jobs (those named name, when it is not
+// empty) that carry an ownership tag of project, by key, ids ascending.
+// Tags cannot be searched for: this reads the whole listing.
+func ownedByKey(ctx context.Context, c *jobsapi.Client, project, name string) (map[string][]int64, error) {
+	jobs, err := c.ListJobs(ctx, jobsapi.ListJobsOptions{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]int64{}
+	for _, j := range jobs {
+		if k, ok := planner.OwnedKey(project, j.Settings); ok {
+			out[k] = append(out[k], j.JobID)
+		}
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -652,35 +651,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // apply's own creates are of other keys).
 func (a *applier) taggedSincePlan(ctx context.Context, key string) ([]int64, error) {
 	a.tagged.once.Do(func() {
-		jobs, err := a.client.ListJobs(ctx, jobsapi.ListJobsOptions{})
-		if err != nil {
-			a.tagged.err = err
-			return
-		}
-		a.tagged.ids = map[string][]int64{}
-		for _, j := range jobs {
-			if k, ok := planner.OwnedKey(a.plan.Project, j.Settings); ok {
-				a.tagged.ids[k] = append(a.tagged.ids[k], j.JobID)
-			}
-		}
+		a.tagged.ids, a.tagged.err = ownedByKey(ctx, a.client, a.plan.Project, "")
 	})
 	return a.tagged.ids[key], a.tagged.err
 }
 
 // findOwned lists the jobs named name that carry key's ownership tag.
 func (a *applier) findOwned(ctx context.Context, key, name string) ([]int64, error) {
-	jobs, err := a.client.ListJobs(ctx, jobsapi.ListJobsOptions{Name: name})
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for _, j := range jobs {
-		if k, ok := planner.OwnedKey(a.plan.Project, j.Settings); ok && k == key {
-			ids = append(ids, j.JobID)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids, nil
+	owned, err := ownedByKey(ctx, a.client, a.plan.Project, name)
+	return owned[key], err
 }
 
 // requestJobID is the job_id of an update or reset body.

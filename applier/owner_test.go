@@ -225,6 +225,26 @@ func TestImportEdges(t *testing.T) {
 		}
 	})
 
+	// A key whose job exists (tagged, but missing from the lockfile: a
+	// lockfile lost or restored from an old commit) is not given a second
+	// job: two jobs with one key's tag stop every plan of the key.
+	t.Run("another job carries the tag", func(t *testing.T) {
+		e := newEnv(t, emulator.Options{})
+		owned := create(t, e, map[string]any{"jobsync": planner.OwnerTagValue(testProject, "adopted")})
+		id := create(t, e, nil)
+		e.emu.ResetRequests()
+		_, err := Import(ctx, e.client, e.store(), in(id))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("job %d already carries", owned)) {
+			t.Fatalf("got %v", err)
+		}
+		if w := e.writesTo(id); len(w) > 0 {
+			t.Errorf("wrote %+v", w)
+		}
+		if f := e.store().File(); f != nil && len(f.Jobs) > 0 {
+			t.Errorf("recorded %+v", f.Jobs)
+		}
+	})
+
 	t.Run("not configured", func(t *testing.T) {
 		e := newEnv(t, emulator.Options{})
 		id := create(t, e, nil)
