@@ -29,3 +29,32 @@ func TestWrite(t *testing.T) {
 		t.Error("writing into a missing directory: no error")
 	}
 }
+
+// A link is written through: it stays a link, and the file it names gets
+// the new content.
+func TestWriteThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.yaml")
+	link := filepath.Join(dir, "link.yaml")
+	if err := os.WriteFile(real, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.yaml", link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if err := Write(link, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v, %v", fi.Mode(), err)
+	}
+	if got, _ := os.ReadFile(real); string(got) != "new" {
+		t.Errorf("the linked file holds %q, want the new content", got)
+	}
+	if err := os.Symlink(dir, filepath.Join(dir, "dirlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(dir, "dirlink"), []byte("x"), 0o644); err == nil {
+		t.Error("writing through a link to a directory: no error")
+	}
+}
