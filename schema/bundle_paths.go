@@ -87,6 +87,10 @@ const (
 	kindFile
 	kindDir
 	kindLibrary // a file, or a glob of files
+	// kindInFolder is a file of an uploaded folder: a notebook goes as a
+	// notebook, anything else as a file, as the bundle CLI's sync sends
+	// them (a dbt project at the bundle root holds the bundle's notebooks).
+	kindInFolder
 )
 
 // notebookHeaders are the first lines that make a source file a notebook
@@ -383,11 +387,12 @@ func (j *bjob) resolve(ptr, p string, kind pathKind) []string {
 			return nil
 		}
 		n := 0
+		ignore := newGitIgnore(b.bp.dir)
 		err = filepath.WalkDir(local, func(fp string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if fp != local && strings.HasPrefix(d.Name(), ".") {
+			if fp != local && leftOutOfFolder(ignore, mustAbs(fp), d.Name(), d.IsDir()) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -397,13 +402,13 @@ func (j *bjob) resolve(ptr, p string, kind pathKind) []string {
 				return nil
 			}
 			if n++; n > maxDirFiles {
-				return fmt.Errorf("more than %d files", maxDirFiles)
+				return fmt.Errorf("more than %d files (jobsync leaves out hidden entries and what .gitignore names)", maxDirFiles)
 			}
 			r, err := filepath.Rel(rootAbs, mustAbs(fp))
 			if err != nil {
 				return err
 			}
-			if j.upload(ptr, fp, filepath.ToSlash(r), files, kindFile) == "" {
+			if j.upload(ptr, fp, filepath.ToSlash(r), files, kindInFolder) == "" {
 				return fs.SkipAll
 			}
 			return nil
@@ -460,7 +465,7 @@ func (j *bjob) upload(ptr, local, rel, files string, kind pathKind) string {
 		}
 		j.problem(ptr, "%s is not a notebook: %s; or run it with spark_python_task", shown, hint)
 		return ""
-	case kind != kindNotebook && nb:
+	case kind != kindNotebook && kind != kindInFolder && nb:
 		j.problem(ptr, "%s is a notebook (it starts with the notebook header), and this field takes a plain file: use a notebook_task, or remove the header", shown)
 		return ""
 	}

@@ -895,3 +895,88 @@ resources:
 		t.Errorf("%d uploads, permissions %v", len(cfg.Uploads), cfg.Job("forecast").Permissions)
 	}
 }
+
+// A dbt project at the bundle root (the dbt-sql template's
+// project_directory: ../) is uploaded as the bundle CLI syncs that folder:
+// the bundle's notebooks go as notebooks, what .gitignore names (dbt's
+// target/, logs/, dbt_packages/) stays local, and so do jobsync's own
+// lockfiles, which change with every apply.
+func TestBundleFolderUploadAsTheBundleCLISyncsIt(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle: {name: shop}
+include: [resources/*.yml]
+targets:
+  dev: {default: true, workspace: {root_path: /Shared/shop}}
+`,
+		"resources/dbt.job.yml": `resources:
+  jobs:
+    dbt:
+      name: dbt
+      tasks:
+        - task_key: dbt
+          environment_key: default
+          dbt_task:
+            project_directory: ../
+            profiles_directory: dbt_profiles/
+            commands: ['dbt run --target=${bundle.target}']
+        - task_key: nb
+          depends_on: [{task_key: dbt}]
+          environment_key: default
+          notebook_task: {notebook_path: ../src/explore.py}
+      environments:
+        - environment_key: default
+          spec: {environment_version: "2", dependencies: ["dbt-databricks>=1.8.0,<2.0.0"]}
+`,
+		".gitignore":                   "# dbt\ntarget/\ndbt_packages/\nlogs/\n*.pyc\n!keep.pyc\n/local_only.txt\nsrc/**/scratch\n",
+		"dbt_project.yml":              "name: shop\n",
+		"dbt_profiles/profiles.yml":    "shop: {target: dev}\n",
+		"models/orders.sql":            "select 1\n",
+		"models/keep.pyc":              "kept by !keep.pyc\n",
+		"models/other.pyc":             "ignored\n",
+		"models/target":                "a file named like an ignored folder\n",
+		"target/compiled/orders.sql":   "ignored\n",
+		"dbt_packages/dbt_utils/x.sql": "ignored\n",
+		"logs/dbt.log":                 "ignored\n",
+		"local_only.txt":               "ignored at the root only\n",
+		"models/local_only.txt":        "kept: the pattern is anchored\n",
+		"src/explore.py":               "# Databricks notebook source\nprint(1)\n",
+		"src/nb.ipynb":                 `{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}`,
+		"src/a/scratch/x.py":           "ignored\n",
+		"src/.gitignore":               "*.tmp\n",
+		"src/x.tmp":                    "ignored by src/.gitignore\n",
+		"jobsync.dev.lock.json":        "{}",
+		"jobsync.dev.lock.json.lock":   "",
+		"jobsync.lock.json.journal":    "",
+	}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	var got []string
+	for _, u := range cfg.Uploads {
+		kind := "file"
+		switch {
+		case u.Jupyter:
+			kind = "jupyter"
+		case u.Notebook:
+			kind = "notebook"
+		}
+		got = append(got, strings.TrimPrefix(u.Remote, "/Workspace/Shared/shop/files/")+" ("+kind+")")
+	}
+	want := []string{
+		"databricks.yml (file)",
+		"dbt_profiles/profiles.yml (file)",
+		"dbt_project.yml (file)",
+		"models/keep.pyc (file)",
+		"models/local_only.txt (file)",
+		"models/orders.sql (file)",
+		"models/target (file)",
+		"resources/dbt.job.yml (file)",
+		"src/explore (notebook)",
+		"src/nb (jupyter)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("uploads:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantJSON(t, cfg, "dbt", `{"name":"dbt",
+		"environments":[{"environment_key":"default","spec":{"dependencies":["dbt-databricks>=1.8.0,<2.0.0"],"environment_version":"2"}}],
+		"tasks":[{"dbt_task":{"commands":["dbt run --target=dev"],"profiles_directory":"dbt_profiles/","project_directory":"/Workspace/Shared/shop/files"},"environment_key":"default","task_key":"dbt"},
+		         {"depends_on":[{"task_key":"dbt"}],"environment_key":"default","notebook_task":{"notebook_path":"/Workspace/Shared/shop/files/src/explore"},"task_key":"nb"}]}`)
+}
