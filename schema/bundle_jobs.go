@@ -413,6 +413,7 @@ func (b *bundleLoad) job(key string, def *bundleJob, overridden bool) *loadedJob
 	j.runAsAndCompute()
 	j.applyPresets()
 	j.permissions()
+	j.dropCurrentUser()
 	lj := &loadedJob{job: j.job, section: "resources.jobs", fromVar: j.fromVar}
 	if perms, ok := j.value["permissions"].(map[string]any); ok {
 		grants, rel, mode, problems := splitPermissions(perms)
@@ -684,6 +685,52 @@ func (j *bjob) permissions() {
 	if !had {
 		j.place("/permissions", j.b.perms.pos(""))
 	}
+}
+
+// dropCurrentUser leaves the current user's grants out of the job's
+// permissions, as the bundle CLI does before it deploys
+// (databricks/cli bundle/permissions/filter.go FilterCurrentUser, commit
+// 042cf56f): the deploying identity owns the jobs it creates, and a grant
+// of a lower level to it would take that ownership away ("The job must
+// have exactly one owner."), which is what the templates' prod target,
+// granting the deploying user CAN_MANAGE, would otherwise run into. A job
+// whose only grant was the current user's leaves its permissions alone,
+// as the bundle CLI, which then has no permissions to deploy.
+func (j *bjob) dropCurrentUser() {
+	list, ok := j.value["permissions"].([]any)
+	id := j.b.r.opts.Identity
+	if !ok || len(list) == 0 {
+		return
+	}
+	var out []any
+	mapping := make([][]int, len(list))
+	for i, g := range list {
+		gm, _ := g.(map[string]any)
+		_, user := gm["user_name"]
+		_, sp := gm["service_principal_name"]
+		if (user || sp) && id != nil && id.UserName != "" {
+			j.b.r.userUsed = true // the grants kept depend on who deploys
+			if gm["user_name"] == id.UserName || gm["service_principal_name"] == id.UserName {
+				continue
+			}
+		}
+		mapping[i] = []int{len(out)}
+		out = append(out, g)
+	}
+	if len(out) == len(list) {
+		return
+	}
+	if len(out) == 0 {
+		delete(j.value, "permissions")
+		for _, p := range append(keysOfLC(j.job.positions), keysOfPos(j.job.foreignAt)...) {
+			if p == "/permissions" || strings.HasPrefix(p, "/permissions/") {
+				delete(j.job.positions, p)
+				delete(j.job.foreignAt, p)
+			}
+		}
+		return
+	}
+	j.replaceList("/permissions", out, mapping)
 }
 
 // dedupeBundle reports a problem in a value merged into many jobs (a

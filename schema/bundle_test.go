@@ -489,7 +489,10 @@ resources:
 	for _, g := range a.Permissions {
 		grants = append(grants, g.UserName+g.GroupName+g.ServicePrincipalName+"="+g.PermissionLevel)
 	}
-	if got := strings.Join(grants, " "); got != "readers=CAN_MANAGE 6f2d0c1e-0000-0000-0000-000000000001=CAN_MANAGE_RUN jane.doe@example.com=CAN_MANAGE" {
+	// The target grants the current user, who deploys and so owns the
+	// job: the bundle CLI leaves that grant out (FilterCurrentUser), and so
+	// does jobsync, since it would take the job's ownership away.
+	if got := strings.Join(grants, " "); got != "readers=CAN_MANAGE 6f2d0c1e-0000-0000-0000-000000000001=CAN_MANAGE_RUN" {
 		t.Errorf("grants of a: %s", got)
 	}
 	wantJSON(t, cfg, "a", `{"name":"a",
@@ -499,8 +502,8 @@ resources:
 		         {"for_each_task":{"inputs":"[1,2]","task":{"existing_cluster_id":"0101-dev","spark_python_task":{"python_file":"/Workspace/x.py"},"task_key":"inner"}},"task_key":"loop"}]}`)
 	wantJSON(t, cfg, "b", `{"name":"b","run_as":{"user_name":"someone@example.com"},
 		"tasks":[{"existing_cluster_id":"0101-dev","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
-	if len(cfg.Job("b").Permissions) != 3 {
-		t.Errorf("b gets the bundle's 3 grants, got %v", cfg.Job("b").Permissions)
+	if len(cfg.Job("b").Permissions) != 2 {
+		t.Errorf("b gets the bundle's 2 grants besides the current user's, got %v", cfg.Job("b").Permissions)
 	}
 	files["databricks.yml"] = strings.Replace(files["databricks.yml"], "level: CAN_VIEW", "level: IS_OWNER", 1)
 	_, problems := bundleCase{files: files}.load(t)
@@ -979,4 +982,70 @@ targets:
 		"environments":[{"environment_key":"default","spec":{"dependencies":["dbt-databricks>=1.8.0,<2.0.0"],"environment_version":"2"}}],
 		"tasks":[{"dbt_task":{"commands":["dbt run --target=dev"],"profiles_directory":"dbt_profiles/","project_directory":"/Workspace/Shared/shop/files"},"environment_key":"default","task_key":"dbt"},
 		         {"depends_on":[{"task_key":"dbt"}],"environment_key":"default","notebook_task":{"notebook_path":"/Workspace/Shared/shop/files/src/explore"},"task_key":"nb"}]}`)
+}
+
+// The templates' prod target grants the deploying user CAN_MANAGE (and runs
+// as that user). The bundle CLI leaves the current user out of every
+// job's grants, since the deployer owns the jobs it creates, and a
+// CAN_MANAGE of its own would leave the job without an owner: so does
+// jobsync. A service principal deploying is matched by its application
+// id, its SCIM user name.
+func TestBundleCurrentUserGrantsAreLeftOut(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle: {name: shop}
+targets:
+  prod:
+    default: true
+    mode: production
+    permissions:
+      - user_name: jane.doe@example.com
+        level: CAN_MANAGE
+      - group_name: readers
+        level: CAN_VIEW
+    run_as:
+      user_name: jane.doe@example.com
+resources:
+  jobs:
+    a:
+      name: a
+      tasks: [{task_key: t, existing_cluster_id: x, spark_jar_task: {main_class_name: M}}]
+    b:
+      name: b
+      permissions:
+        - {level: CAN_MANAGE_RUN, service_principal_name: 6f2d0c1e-0000-0000-0000-000000000001}
+      tasks: [{task_key: t, existing_cluster_id: x, spark_jar_task: {main_class_name: M}}]
+`}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	grants := func(key string) string {
+		var out []string
+		for _, g := range cfg.Job(key).Permissions {
+			out = append(out, g.UserName+g.GroupName+g.ServicePrincipalName+"="+g.PermissionLevel)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := grants("a"); got != "readers=CAN_VIEW" {
+		t.Errorf("grants of a: %q", got)
+	}
+	if got := grants("b"); got != "6f2d0c1e-0000-0000-0000-000000000001=CAN_MANAGE_RUN readers=CAN_VIEW" {
+		t.Errorf("grants of b: %q", got)
+	}
+	if pos := cfg.Job("a").PosOf("/permissions/0/group_name"); pos.Line != 9 {
+		t.Errorf("the grant kept is still at its place: %v", pos)
+	}
+	// Deployed by the service principal: its own grant goes, and a job
+	// whose only grant it was has its permissions left alone.
+	files["databricks.yml"] = strings.Replace(files["databricks.yml"], `    permissions:
+      - user_name: jane.doe@example.com
+        level: CAN_MANAGE
+      - group_name: readers
+        level: CAN_VIEW
+`, "", 1)
+	sp := &Identity{UserName: "6f2d0c1e-0000-0000-0000-000000000001", DisplayName: "deployer"}
+	cfg, problems := bundleCase{files: files, opts: Options{Identity: sp}}.load(t)
+	if problems != nil {
+		t.Fatal(problems)
+	}
+	if got := cfg.Job("b").Permissions; got != nil {
+		t.Errorf("b's only grant was the deployer's: want its permissions unmanaged, got %v", got)
+	}
 }
