@@ -349,6 +349,10 @@ type bjob struct {
 	// to the folder its value was written in (paths are relative to the
 	// file that writes them).
 	baseDir map[string]string
+	// inFilePath holds the pointers of values written as
+	// ${workspace.file_path}/...: a file of the bundle, by its place in the
+	// synced folder (bundle_paths.go, syncedFile).
+	inFilePath map[string]bool
 }
 
 func (j *bjob) problem(ptr, format string, args ...any) {
@@ -464,6 +468,12 @@ func (j *bjob) substitute() {
 		if err != nil {
 			j.problem(u.ptr, "%v", err)
 			continue
+		}
+		if _, isText := v.(string); isText && strings.HasPrefix(u.s, "${workspace.file_path}/") {
+			if j.inFilePath == nil {
+				j.inFilePath = map[string]bool{}
+			}
+			j.inFilePath[u.ptr] = true
 		}
 		if pieces, _ := parseRefs(u.s); len(pieces) == 1 && pieces[0].isRef {
 			if segs := splitRef(pieces[0].ref); segs[0].key == "var" && len(segs) > 1 {

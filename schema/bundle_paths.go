@@ -208,7 +208,15 @@ func (j *bjob) taskFiles(tptr string) {
 	}
 	for _, f := range fields {
 		s, ok := lookup(j.value, tptr+f.ptr).(string)
-		if !ok || s == "" || isRemotePath(s) || f.source != "" && fromGit(tptr+f.source) {
+		if !ok || s == "" || f.source != "" && fromGit(tptr+f.source) {
+			continue
+		}
+		if isRemotePath(s) {
+			if rel, ok := j.syncedFile(tptr+f.ptr, s, f.kind); ok {
+				if remotes := j.resolve(tptr+f.ptr, rel, f.kind); len(remotes) == 1 {
+					j.value = setAt(j.value, tptr+f.ptr, remotes[0]).(map[string]any)
+				}
+			}
 			continue
 		}
 		if remotes := j.resolve(tptr+f.ptr, s, f.kind); len(remotes) == 1 {
@@ -228,14 +236,22 @@ func (j *bjob) taskFiles(tptr string) {
 		handled := false
 		for _, field := range []string{"whl", "jar", "requirements"} {
 			s, ok := lm[field].(string)
-			if !ok || s == "" || isRemotePath(s) {
+			if !ok || s == "" {
 				continue
 			}
 			kind := kindLibrary
 			if field == "requirements" {
 				kind = kindFile
 			}
-			remotes := j.resolve(lptr+"/"+strconv.Itoa(i)+"/"+field, s, kind)
+			fptr := lptr + "/" + strconv.Itoa(i) + "/" + field
+			if isRemotePath(s) {
+				rel, ok := j.syncedFile(fptr, s, kindFile)
+				if !ok {
+					continue
+				}
+				s = rel
+			}
+			remotes := j.resolve(fptr, s, kind)
 			for _, r := range remotes {
 				c, _ := deepCopy(lm).(map[string]any)
 				c[field] = r
@@ -252,6 +268,62 @@ func (j *bjob) taskFiles(tptr string) {
 		mapping = append(mapping, idx)
 	}
 	j.replaceList(lptr, out, mapping)
+}
+
+// syncedFile reads a path written ${workspace.file_path}/REL, as bundles
+// written for the bundle CLI often name their files: that CLI syncs the
+// whole bundle folder to file_path, so REL is a file of the bundle (a
+// notebook without its extension). jobsync uploads only the files jobs
+// name, so it uploads that one: it returns the local path, relative to
+// the bundle root as resolve takes it, when REL is such a file. Another
+// path under file_path is sent as written, with a warning that nothing
+// will be there.
+func (j *bjob) syncedFile(ptr, s string, kind pathKind) (string, bool) {
+	if !j.inFilePath[ptr] {
+		return "", false
+	}
+	files, err := j.b.r.workspacePath("file_path")
+	if err != nil {
+		return "", false
+	}
+	rel, ok := strings.CutPrefix(s, files+"/")
+	if !ok || rel == "" || strings.HasPrefix(rel, "../") || strings.Contains(rel, "/../") {
+		return "", false
+	}
+	root := j.b.bp.dir
+	candidates := []string{rel}
+	if kind == kindNotebook && path.Ext(rel) == "" {
+		candidates = nil
+		for _, ext := range []string{".py", ".ipynb", ".sql", ".scala", ".r"} {
+			candidates = append(candidates, rel+ext)
+		}
+	}
+	var found []string
+	if strings.ContainsAny(rel, "*?[") {
+		if m, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(rel))); len(m) > 0 {
+			found = candidates
+		}
+		candidates = nil
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(filepath.Join(root, filepath.FromSlash(c))); err == nil && (st.IsDir() == (kind == kindDir)) {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 1:
+		if j.baseDir == nil {
+			j.baseDir = map[string]string{}
+		}
+		j.baseDir[ptr] = root
+		return found[0], true
+	case 0:
+		j.b.warns = append(j.b.warns, Diagnostic{Pos: j.job.PosOf(ptr), Path: joinPath(jobPath(j.job.Key), keyedPath(j.value, ptr)),
+			Msg: fmt.Sprintf("%s is under workspace.file_path, where the bundle CLI syncs the bundle's files, but the bundle has no %s: sent as written; jobsync uploads only the files jobs name (write the path relative to this file to have it uploaded)", s, rel)})
+	default:
+		j.problem(ptr, "%s names the notebook %s, and the bundle has %s: rename all but one", s, rel, strings.Join(found, " and "))
+	}
+	return "", false
 }
 
 // replaceList puts out at ptr, where element i of the old list became the

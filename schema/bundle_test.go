@@ -1049,3 +1049,60 @@ resources:
 		t.Errorf("b's only grant was the deployer's: want its permissions unmanaged, got %v", got)
 	}
 }
+
+// Bundles written for the bundle CLI often name their files by where that
+// CLI syncs the bundle, ${workspace.file_path}/... (a notebook without its
+// extension). jobsync uploads only the files jobs name, so it uploads the
+// file such a path means; a path there that names no file of the bundle is
+// sent as written, with a warning.
+func TestBundleFilePathReferencesAreUploaded(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle: {name: shop}
+targets:
+  dev: {default: true, workspace: {root_path: /Shared/shop}}
+resources:
+  jobs:
+    a:
+      name: a
+      tasks:
+        - task_key: nb
+          existing_cluster_id: x
+          notebook_task: {notebook_path: "${workspace.file_path}/src/ingest"}
+          libraries:
+            - whl: ${workspace.file_path}/dist/*.whl
+            - requirements: ${workspace.file_path}/requirements.txt
+        - task_key: py
+          existing_cluster_id: x
+          spark_python_task: {python_file: "${workspace.file_path}/src/main.py"}
+        - task_key: elsewhere
+          existing_cluster_id: x
+          spark_python_task: {python_file: "${workspace.file_path}/generated/run.py"}
+        - task_key: absolute
+          existing_cluster_id: x
+          spark_python_task: {python_file: /Workspace/Shared/shop/files/src/main.py}
+`,
+		"src/ingest.py":                  "# Databricks notebook source\nprint(1)\n",
+		"src/main.py":                    "print('main')\n",
+		"dist/shop-0.1-py3-none-any.whl": "stand-in",
+		"requirements.txt":               "numpy\n",
+	}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	const f = "/Workspace/Shared/shop/files"
+	wantJSON(t, cfg, "a", `{"name":"a","tasks":[
+		{"existing_cluster_id":"x","libraries":[{"whl":"`+f+`/dist/shop-0.1-py3-none-any.whl"},{"requirements":"`+f+`/requirements.txt"}],"notebook_task":{"notebook_path":"`+f+`/src/ingest"},"task_key":"nb"},
+		{"existing_cluster_id":"x","spark_python_task":{"python_file":"`+f+`/src/main.py"},"task_key":"py"},
+		{"existing_cluster_id":"x","spark_python_task":{"python_file":"`+f+`/generated/run.py"},"task_key":"elsewhere"},
+		{"existing_cluster_id":"x","spark_python_task":{"python_file":"`+f+`/src/main.py"},"task_key":"absolute"}]}`)
+	var got []string
+	for _, u := range cfg.Uploads {
+		got = append(got, u.Name)
+	}
+	if want := "dist/shop-0.1-py3-none-any.whl requirements.txt src/ingest.py src/main.py"; strings.Join(got, " ") != want {
+		t.Errorf("uploads %v, want %s", got, want)
+	}
+	var warns []string
+	for _, w := range cfg.Warnings {
+		warns = append(warns, w.Error())
+	}
+	expectDiags(t, warns, []string{`databricks.yml:20:31: jobs.a.tasks[task_key="elsewhere"].spark_python_task.python_file: ` + f + `/generated/run.py is under workspace.file_path, where the bundle CLI syncs the bundle's files, but the bundle has no generated/run.py: sent as written`})
+}
