@@ -177,10 +177,12 @@ func (b *bundleLoad) sections() {
 	for _, ptr := range []string{b.t.ptr + "/cluster_id", b.t.ptr + "/compute_id", "/bundle/cluster_id", "/bundle/compute_id"} {
 		if v := lookup(b.bp.root.v, ptr); v != nil {
 			res, _, err := b.r.expand(fmt.Sprint(v))
-			s, _ := res.(string)
-			if err != nil || s == "" {
+			s, isText := res.(string)
+			if err != nil || !isText {
 				b.diag(b.bp.pos(ptr), "", "cluster_id: %v", orText(err, "expected a cluster id"))
 			}
+			// An empty one (cluster_id: "", or a variable left empty)
+			// overrides nothing, as in override_compute.go (commit 1448e31d).
 			b.clusterID, b.clusterAt = s, b.bp.pos(ptr)
 			break
 		}

@@ -1106,3 +1106,29 @@ resources:
 	}
 	expectDiags(t, warns, []string{`databricks.yml:20:31: jobs.a.tasks[task_key="elsewhere"].spark_python_task.python_file: ` + f + `/generated/run.py is under workspace.file_path, where the bundle CLI syncs the bundle's files, but the bundle has no generated/run.py: sent as written`})
 }
+
+// An empty cluster_id (written "", or a variable left empty so that each
+// developer may set one) overrides nothing, as in the bundle CLI.
+func TestBundleEmptyClusterIDOverridesNothing(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle: {name: shop, cluster_id: ""}
+variables:
+  dev_cluster: {default: ""}
+targets:
+  dev: {default: true, cluster_id: "${var.dev_cluster}"}
+resources:
+  jobs:
+    a:
+      name: a
+      tasks: [{task_key: t, job_cluster_key: c, spark_jar_task: {main_class_name: M}}]
+      job_clusters: [{job_cluster_key: c, new_cluster: {spark_version: 15.4.x-scala2.12, node_type_id: i3.xlarge, num_workers: 1}}]
+`}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	wantJSON(t, cfg, "a", `{"name":"a",
+		"job_clusters":[{"job_cluster_key":"c","new_cluster":{"node_type_id":"i3.xlarge","num_workers":1,"spark_version":"15.4.x-scala2.12"}}],
+		"tasks":[{"job_cluster_key":"c","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
+	cfg = bundleCase{files: files, vars: map[string]string{"dev_cluster": "0101-mine"}}.mustLoad(t)
+	wantJSON(t, cfg, "a", `{"name":"a",
+		"job_clusters":[{"job_cluster_key":"c","new_cluster":{"node_type_id":"i3.xlarge","num_workers":1,"spark_version":"15.4.x-scala2.12"}}],
+		"tasks":[{"existing_cluster_id":"0101-mine","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
+}
