@@ -472,8 +472,10 @@ func (bp *bundleProject) read(p *Project, ds *Diagnostics) {
 	case name == "":
 		diag("/bundle", "a bundle needs a name: set bundle.name")
 	case strings.Contains(name, "${"):
-		// bundle/config/validate/no_interpolation_in_bundle_name.go
-		diag("/bundle/name", "bundle.name cannot use substitutions")
+		// The bundle CLI warns and goes on
+		// (bundle/config/validate/no_interpolation_in_bundle_name.go,
+		// commit 7a363301); selectBundle resolves the name per target.
+		bp.warn("bundle.name", root.pos("/bundle/name"), "bundle.name uses a substitution: each target becomes a project of its own name (the bundle CLI warns against it too: a name that changes leaves the jobs of the old one behind)")
 	case !projectNameRE.MatchString(name):
 		diag("/bundle/name", "bundle.name %q is the project name jobsync writes into every job's jobsync tag: use letters, digits, \".\", \"_\" and \"-\" (or pass --project)", name)
 	}

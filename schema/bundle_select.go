@@ -105,11 +105,63 @@ func selectBundle(p *Project, target string, vars map[string]string, getenv func
 			sel.Values[v.Name] = Value{Value: val, From: "--var"}
 		}
 	}
+	if strings.Contains(p.Name, "${") {
+		name, d := bundleName(bp, p.Name, sel)
+		if d != nil {
+			ds = append(ds, *d)
+		} else {
+			named := *p
+			named.Name = name
+			sel.Project = &named
+		}
+	}
 	if len(ds) > 0 {
 		ds.Sort()
 		return nil, ds
 	}
 	return sel, nil
+}
+
+// bundleName resolves the substitutions of a bundle.name, which the bundle
+// CLI allows (with a warning): ${bundle.target} (or .environment) and a
+// ${var.NAME} whose value is plain text. The name is the project's
+// ownership scope and names its lockfile, so it is needed before anything
+// is read from the workspace: the current user cannot be part of it.
+func bundleName(bp *bundleProject, raw string, sel *Selection) (string, *Diagnostic) {
+	at := bp.pos("/bundle/name")
+	fail := func(format string, args ...any) (string, *Diagnostic) {
+		return "", &Diagnostic{Pos: at, Path: "bundle.name", Msg: fmt.Sprintf(format, args...)}
+	}
+	pieces, err := parseRefs(raw)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var b strings.Builder
+	for _, pc := range pieces {
+		if !pc.isRef {
+			b.WriteString(pc.text)
+			continue
+		}
+		segs := splitRef(pc.ref)
+		switch {
+		case pc.ref == "bundle.target" || pc.ref == "bundle.environment":
+			b.WriteString(sel.Target.Name)
+		case len(segs) == 2 && segs[0].key == "var" && !segs[1].isIndex:
+			v, ok := sel.Values[segs[1].key]
+			s, isText := v.Value.(string)
+			if !ok || !isText || strings.Contains(s, "${") {
+				return fail("${%s} in bundle.name: jobsync resolves a variable there only when its value is plain text, and %s's is not; write the name", pc.ref, segs[1].key)
+			}
+			b.WriteString(s)
+		default:
+			return fail("${%s} in bundle.name: jobsync resolves only ${bundle.target} and ${var.NAME} there (the name is the project, needed before the workspace is read); write the name", pc.ref)
+		}
+	}
+	name := b.String()
+	if !projectNameRE.MatchString(name) {
+		return fail("bundle.name is %q for target %s: it is the project name jobsync writes into every job's jobsync tag: use letters, digits, \".\", \"_\" and \"-\"", name, sel.Target.Name)
+	}
+	return name, nil
 }
 
 // targetVariable reads a target's value of a variable, written either as

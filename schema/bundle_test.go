@@ -1132,3 +1132,45 @@ resources:
 		"job_clusters":[{"job_cluster_key":"c","new_cluster":{"node_type_id":"i3.xlarge","num_workers":1,"spark_version":"15.4.x-scala2.12"}}],
 		"tasks":[{"existing_cluster_id":"0101-mine","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
 }
+
+// bundle.name may use ${bundle.target} or a text variable: the bundle CLI
+// warns and goes on, and so does jobsync, each target a project of its own
+// name. What jobsync cannot know before reading the workspace (the
+// current user) is an error at the name.
+func TestBundleNameSubstitutions(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle:
+  name: shop-${bundle.target}
+variables:
+  team: {default: sales}
+targets:
+  dev: {default: true}
+  prod: {}
+resources:
+  jobs:
+    a:
+      name: ${bundle.name}-a
+      tasks: [{task_key: t, existing_cluster_id: x, spark_jar_task: {main_class_name: M}}]
+`}
+	cfg := bundleCase{files: files}.mustLoad(t)
+	if got := cfg.Selection.Project.Name; got != "shop-dev" {
+		t.Errorf("project name %q", got)
+	}
+	wantJSON(t, cfg, "a", `{"name":"shop-dev-a","tasks":[{"existing_cluster_id":"x","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
+	var warns []string
+	for _, w := range cfg.Warnings {
+		warns = append(warns, w.Error())
+	}
+	expectDiags(t, warns, []string{"databricks.yml:2:3: bundle.name: bundle.name uses a substitution"})
+	cfg = bundleCase{files: files, target: "prod"}.mustLoad(t)
+	if got := cfg.Selection.Project.Name; got != "shop-prod" {
+		t.Errorf("project name for prod %q", got)
+	}
+	files["databricks.yml"] = strings.Replace(files["databricks.yml"], "shop-${bundle.target}", "${var.team}_jobs", 1)
+	if got := (bundleCase{files: files}).mustLoad(t).Selection.Project.Name; got != "sales_jobs" {
+		t.Errorf("project name from a variable %q", got)
+	}
+	files["databricks.yml"] = strings.Replace(files["databricks.yml"], "${var.team}_jobs", "shop-${workspace.current_user.short_name}", 1)
+	_, problems := bundleCase{files: files}.load(t)
+	expectDiags(t, problems, []string{"databricks.yml:2:3: bundle.name: ${workspace.current_user.short_name} in bundle.name: jobsync resolves only ${bundle.target} and ${var.NAME} there"})
+}
