@@ -84,7 +84,7 @@ func runApply(ctx context.Context, c *cli.Context, e *env, w *workspace, st *sta
 		for i, f := range res.Failed {
 			keys[i] = f.Key
 		}
-		return &exitErr{code: exitError, msg: fmt.Sprintf("%s failed (%s): see above", plural(len(res.Failed), "action", "actions"), strings.Join(keys, ", "))}
+		return &exitErr{code: exitError, msg: fmt.Sprintf("%s failed (%s): see above", render.Plural(len(res.Failed), "action", "actions"), strings.Join(keys, ", "))}
 	}
 	return leaseStopped(ctx, err)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/schema"
 )
 
@@ -51,18 +52,7 @@ func uploadsLine(cfg *schema.Config) string {
 	for _, u := range cfg.Uploads {
 		size += u.Size
 	}
-	return fmt.Sprintf("%s to upload (%s) to %s.", plural(len(cfg.Uploads), "local file", "local files"), humanBytes(size), cfg.Paths.Files)
-}
-
-// humanBytes renders a size as the plan does: 1.2 kB, 3.4 MB.
-func humanBytes(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1000)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	return fmt.Sprintf("%s to upload (%s) to %s.", render.Plural(len(cfg.Uploads), "local file", "local files"), render.Size(size), cfg.Paths.Files)
 }
 
 // printWarnings shows what loading skipped or converted: as text on

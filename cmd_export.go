@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobsync/jobsync/internal/atomicfile"
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"
 )
@@ -64,12 +65,12 @@ for other jobs, adopt them with the jobsync import commands that export prints o
 				if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.err, "Wrote %s to %s.\n", plural(len(ex.Keys), "job", "jobs"), path)
+				fmt.Fprintf(e.err, "Wrote %s to %s.\n", render.Plural(len(ex.Keys), "job", "jobs"), path)
 			} else if _, err := e.out.Write(buf.Bytes()); err != nil {
 				return err
 			}
 			if redacted > 0 {
-				fmt.Fprintf(e.err, "Secret-looking values of %s are written as %q: put them in a secret scope, or a variable, before applying this YAML (or export with --no-redact).\n", plural(redacted, "job", "jobs"), planner.Sensitive)
+				fmt.Fprintf(e.err, "Secret-looking values of %s are written as %q: put them in a secret scope, or a variable, before applying this YAML (or export with --no-redact).\n", render.Plural(redacted, "job", "jobs"), planner.Sensitive)
 			}
 			if len(ex.Adopt) > 0 {
 				fmt.Fprintln(e.err, "To let jobsync manage the exported jobs it does not manage yet, save the YAML and run:")

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/pull"
 	"github.com/jobsync/jobsync/refresh"
 	"github.com/jobsync/jobsync/schema"
@@ -102,7 +103,7 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 				fmt.Fprintf(e.out, "\nWrote %s; the lockfile records the pulled values.\n", strings.Join(rep.ChangedFiles(), ", "))
 			}
 			if n := rep.Unresolved(); n > 0 {
-				return &exitErr{code: exitDrift, msg: fmt.Sprintf("%s left in the workspace that pull did not write (see above)", plural(n, "change", "changes"))}
+				return &exitErr{code: exitDrift, msg: fmt.Sprintf("%s left in the workspace that pull did not write (see above)", render.Plural(n, "change", "changes"))}
 			}
 			return nil
 		},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jobsync/jobsync/planner/render"
 	"github.com/jobsync/jobsync/schema"
 )
 
@@ -57,7 +58,7 @@ the target's overrides merged. --resolved prints the resolved jobs as YAML.`,
 				}
 				return schema.WriteJobsYAML(e.out, resolvedHeader(proj.sel, name), keys, jobs)
 			case format == "text":
-				fmt.Fprintf(e.out, "%s valid (%s).\n", plural(len(cfg.Jobs), "job", "jobs"), plural(len(cfg.Files), "file", "files"))
+				fmt.Fprintf(e.out, "%s valid (%s).\n", render.Plural(len(cfg.Jobs), "job", "jobs"), render.Plural(len(cfg.Files), "file", "files"))
 				for _, line := range []string{proj.sel.Describe(name), uploadsLine(cfg), userLine(c, cfg)} {
 					if line != "" {
 						fmt.Fprintln(e.out, line)

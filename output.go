@@ -42,13 +42,6 @@ func writeJSON(e *env, v any) error {
 	return enc.Encode(v)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // useColor: colour only on a terminal, and never when NO_COLOR is set
 // (https://no-color.org).
 func useColor(e *env) bool {

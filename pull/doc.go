@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/planner/render"
 )
 
 // Doc is the report as a JSON document (pull --format json): what went, or
@@ -83,17 +84,17 @@ func (r *Report) WriteMarkdown(w io.Writer, dryRun bool) {
 		if dryRun {
 			verb = "to pull into"
 		}
-		fmt.Fprintf(&b, "**%s of %s %s %s.**\n", plural(n, "change", "changes"), plural(jobs, "job", "jobs"), verb, strings.Join(files, ", "))
+		fmt.Fprintf(&b, "**%s of %s %s %s.**\n", render.Plural(n, "change", "changes"), render.Plural(jobs, "job", "jobs"), verb, strings.Join(files, ", "))
 	}
 	if n := r.Unresolved(); n > 0 {
-		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s in the workspace %s a decision: see below.\n", plural(n, "change", "changes"), map[bool]string{true: "needs", false: "need"}[n == 1])
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s in the workspace %s a decision: see below.\n", render.Plural(n, "change", "changes"), map[bool]string{true: "needs", false: "need"}[n == 1])
 	}
 	for _, j := range r.Jobs {
 		if len(j.Written) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n<details><summary><code>%s</code> (job %d): %s</summary>\n\n| path | YAML | workspace |\n|---|---|---|\n",
-			html.EscapeString(j.Key), j.JobID, plural(len(j.Written), "change", "changes"))
+			html.EscapeString(j.Key), j.JobID, render.Plural(len(j.Written), "change", "changes"))
 		for _, e := range j.Written {
 			from, to := cell(e.From), cell(e.To)
 			switch e.Kind {
@@ -154,7 +155,7 @@ func cell(v any) string {
 	if !isScalar(v) {
 		return "(see the diff)"
 	}
-	return short(v)
+	return render.OneLine(v)
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }

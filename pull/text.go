@@ -1,13 +1,13 @@
 package pull
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/jobsync/jobsync/planner"
+	"github.com/jobsync/jobsync/planner/render"
 )
 
 // WriteText writes the report for people: per job, each change going into
@@ -27,7 +27,7 @@ func (r *Report) WriteText(w io.Writer) {
 	case n == 0:
 		fmt.Fprintln(w, "Nothing could be pulled automatically.")
 	default:
-		fmt.Fprintf(w, "Pull: %s of %s into %s.\n", plural(n, "change", "changes"), plural(jobs, "job", "jobs"), strings.Join(files, ", "))
+		fmt.Fprintf(w, "Pull: %s of %s into %s.\n", render.Plural(n, "change", "changes"), render.Plural(jobs, "job", "jobs"), strings.Join(files, ", "))
 	}
 	for _, j := range r.Jobs {
 		if len(j.Written) == 0 {
@@ -38,14 +38,14 @@ func (r *Report) WriteText(w io.Writer) {
 			switch e.Kind {
 			case planner.KindAdd:
 				if isScalar(e.To) {
-					fmt.Fprintf(w, "    + %s: %s\n", e.Path, short(e.To))
+					fmt.Fprintf(w, "    + %s: %s\n", e.Path, render.OneLine(e.To))
 				} else {
 					fmt.Fprintf(w, "    + %s\n", e.Path)
 				}
 			case planner.KindRemove:
 				fmt.Fprintf(w, "    - %s\n", e.Path)
 			default:
-				fmt.Fprintf(w, "    ~ %s: %s → %s\n", e.Path, short(e.From), short(e.To))
+				fmt.Fprintf(w, "    ~ %s: %s → %s\n", e.Path, render.OneLine(e.From), render.OneLine(e.To))
 			}
 		}
 	}
@@ -91,27 +91,4 @@ func isScalar(v any) bool {
 		return false
 	}
 	return true
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// short renders a value on one line.
-func short(v any) string {
-	if v == nil {
-		return "(none)"
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	s := string(b)
-	if len(s) > 120 {
-		s = s[:117] + "..."
-	}
-	return s
 }

@@ -20,12 +20,12 @@ func DriftText(w io.Writer, r *planner.DriftReport) error {
 		b.WriteString("No drift: every managed job matches the last apply.\n")
 	} else {
 		fmt.Fprintf(&b, "Drift: %s changed outside jobsync, %s deleted outside jobsync.\n",
-			plural(len(r.Changed), "job", "jobs"), plural(len(r.Deleted), "job", "jobs"))
+			Plural(len(r.Changed), "job", "jobs"), Plural(len(r.Deleted), "job", "jobs"))
 	}
 	for _, j := range r.Changed {
 		fmt.Fprintf(&b, "\n~ %s [job %d] changed outside jobsync\n", j.Key, j.JobID)
 		for _, ch := range j.Changes {
-			fmt.Fprintf(&b, "    %s: %s → %s\n", ch.Path, oneLine(ch.Applied), oneLine(ch.Live))
+			fmt.Fprintf(&b, "    %s: %s → %s\n", ch.Path, OneLine(ch.Applied), OneLine(ch.Live))
 		}
 	}
 	for _, j := range r.Deleted {
@@ -39,7 +39,7 @@ func DriftText(w io.Writer, r *planner.DriftReport) error {
 	}
 	if len(r.OtherProjects) > 0 {
 		fmt.Fprintf(&b, "\n%s of other jobsync projects or targets (%s), left to them.\n",
-			plural(len(r.OtherProjects), "job", "jobs"), strings.Join(owners(r.OtherProjects), ", "))
+			Plural(len(r.OtherProjects), "job", "jobs"), strings.Join(owners(r.OtherProjects), ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -53,13 +53,13 @@ func DriftMarkdown(w io.Writer, r *planner.DriftReport) error {
 		b.WriteString("No drift: every managed job matches the last apply.\n")
 	} else {
 		fmt.Fprintf(&b, "**%s changed, %s deleted outside jobsync.**\n",
-			plural(len(r.Changed), "job", "jobs"), plural(len(r.Deleted), "job", "jobs"))
+			Plural(len(r.Changed), "job", "jobs"), Plural(len(r.Deleted), "job", "jobs"))
 	}
 	for _, j := range r.Changed {
 		fmt.Fprintf(&b, "\n<details><summary><code>%s</code> (job %d): %s</summary>\n\n| path | last applied | live |\n|---|---|---|\n",
-			j.Key, j.JobID, plural(len(j.Changes), "change", "changes"))
+			j.Key, j.JobID, Plural(len(j.Changes), "change", "changes"))
 		for _, ch := range j.Changes {
-			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` |\n", ch.Path, mdCell(oneLine(ch.Applied)), mdCell(oneLine(ch.Live)))
+			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` |\n", ch.Path, mdCell(OneLine(ch.Applied)), mdCell(OneLine(ch.Live)))
 		}
 		b.WriteString("\n</details>\n")
 	}
@@ -67,7 +67,7 @@ func DriftMarkdown(w io.Writer, r *planner.DriftReport) error {
 		fmt.Fprintf(&b, "\n- `%s` (job %d) was deleted outside jobsync\n", j.Key, j.JobID)
 	}
 	if len(r.Unmanaged) > 0 {
-		fmt.Fprintf(&b, "\n%s in the workspace.\n", plural(len(r.Unmanaged), "unmanaged job", "unmanaged jobs"))
+		fmt.Fprintf(&b, "\n%s in the workspace.\n", Plural(len(r.Unmanaged), "unmanaged job", "unmanaged jobs"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -97,8 +97,9 @@ func owners(us []planner.Unmanaged) []string {
 
 func mdCell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 
-// oneLine renders a value on one line, cut at 120 bytes.
-func oneLine(v any) string {
+// OneLine renders a value on one line, as JSON cut at 120 bytes: what every
+// report shows of a value in a list of changes.
+func OneLine(v any) string {
 	if v == nil {
 		return "(none)"
 	}

@@ -23,7 +23,7 @@ func fileLabel(a planner.Action) string {
 func fileLine(a planner.Action) string {
 	s := fileLabel(a)
 	if a.Op == planner.OpUpload && a.File != nil {
-		s += " (" + humanSize(a.File.Size) + ")"
+		s += " (" + Size(a.File.Size) + ")"
 	}
 	s += "  " + string(a.Op)
 	if a.Reason != "" {
@@ -35,8 +35,9 @@ func fileLine(a planner.Action) string {
 	return s
 }
 
-// humanSize renders a size in bytes: 812 B, 1.2 kB, 3.4 MB.
-func humanSize(n int64) string {
+// Size renders a size in bytes for people: 812 B, 1.2 kB, 3.4 MB (decimal
+// units, as the plan counts uploads).
+func Size(n int64) string {
 	switch {
 	case n < 1000:
 		return fmt.Sprintf("%d B", n)
@@ -57,10 +58,10 @@ func filesSummary(c map[planner.Op]int, p *planner.Plan) string {
 				size += a.File.Size
 			}
 		}
-		s += fmt.Sprintf(", %s to upload (%s)", plural(n, "file", "files"), humanSize(size))
+		s += fmt.Sprintf(", %s to upload (%s)", Plural(n, "file", "files"), Size(size))
 	}
 	if n := c[planner.OpDeleteFile]; n > 0 {
-		s += fmt.Sprintf(", %s to delete", plural(n, "file", "files"))
+		s += fmt.Sprintf(", %s to delete", Plural(n, "file", "files"))
 	}
 	return s
 }

@@ -57,10 +57,10 @@ func skippedSummary(p *planner.Plan) string {
 	jobs, files := splitSkipped(p.Skipped)
 	var parts []string
 	if len(jobs) > 0 {
-		parts = append(parts, plural(len(jobs), "managed job is", "managed jobs are")+" no longer in the configuration")
+		parts = append(parts, Plural(len(jobs), "managed job is", "managed jobs are")+" no longer in the configuration")
 	}
 	if len(files) > 0 {
-		parts = append(parts, plural(len(files), "uploaded file is", "uploaded files are")+" no longer used")
+		parts = append(parts, Plural(len(files), "uploaded file is", "uploaded files are")+" no longer used")
 	}
 	if len(parts) == 0 {
 		return ""

@@ -54,18 +54,18 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 	if len(deletes)+len(resets) > 0 {
 		out.WriteString("\n> [!WARNING]\n")
 		if len(deletes) > 0 {
-			fmt.Fprintf(&out, "> This plan **deletes** %s: %s. Their run history goes with them.\n", plural(len(deletes), "job", "jobs"), strings.Join(deletes, ", "))
+			fmt.Fprintf(&out, "> This plan **deletes** %s: %s. Their run history goes with them.\n", Plural(len(deletes), "job", "jobs"), strings.Join(deletes, ", "))
 		}
 		if len(deletes) > 0 && len(resets) > 0 {
 			out.WriteString(">\n")
 		}
 		if len(resets) > 0 {
-			fmt.Fprintf(&out, "> This plan **resets** %s (every setting is rewritten): %s.\n", plural(len(resets), "job", "jobs"), strings.Join(resets, ", "))
+			fmt.Fprintf(&out, "> This plan **resets** %s (every setting is rewritten): %s.\n", Plural(len(resets), "job", "jobs"), strings.Join(resets, ", "))
 		}
 	}
 	if driftN > 0 {
 		fmt.Fprintf(&out, "\n> [!NOTE]\n> %s made in the workspace outside jobsync; applying this plan reverts %s.\n",
-			plural(driftN, "change was", "changes were"), map[bool]string{true: "it", false: "them"}[driftN == 1])
+			Plural(driftN, "change was", "changes were"), map[bool]string{true: "it", false: "them"}[driftN == 1])
 	}
 
 	var rest []string
@@ -117,7 +117,7 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 		}
 		note := ""
 		if len(d) > 0 {
-			note = fmt.Sprintf("_Also reverts %s made outside jobsync (above)._", plural(len(d), "change", "changes"))
+			note = fmt.Sprintf("_Also reverts %s made outside jobsync (above)._", Plural(len(d), "change", "changes"))
 		}
 		if len(c) == 0 && note == "" {
 			// Nothing to expand (a delete): a plain line reads better.
@@ -131,7 +131,7 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 		details(s, c, note)
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(&out, "\n_The plan is too long for a comment; %s shown without diffs (run `jobsync show` on the saved plan for everything):_\n\n", plural(len(rest), "job is", "jobs are"))
+		fmt.Fprintf(&out, "\n_The plan is too long for a comment; %s shown without diffs (run `jobsync show` on the saved plan for everything):_\n\n", Plural(len(rest), "job is", "jobs are"))
 		for i, s := range rest {
 			if out.Len() > commentLimit-2000 {
 				fmt.Fprintf(&out, "- … and %d more\n", len(rest)-i)
@@ -152,7 +152,7 @@ func Markdown(w io.Writer, p *planner.Plan) error {
 		fmt.Fprintf(&out, "\nLeft in place, because `--prune` was not given: %s.\n", strings.Join(names, ", "))
 	}
 	if len(p.Records) > 0 {
-		fmt.Fprintf(&out, "\nThe lockfile will also record %s (no API call).\n", plural(len(p.Records), "entry", "entries"))
+		fmt.Fprintf(&out, "\nThe lockfile will also record %s (no API call).\n", Plural(len(p.Records), "entry", "entries"))
 	}
 	bw := bufio.NewWriter(w)
 	bw.WriteString(out.String())

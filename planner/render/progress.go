@@ -180,7 +180,7 @@ func ApplySummary(w io.Writer, res *applier.Result, err error, took time.Duratio
 	}
 	fmt.Fprintf(&b, "\nApply %s: %d applied%s, %d failed, %d not started (%s, %s).\n",
 		outcome, len(res.Applied), recorded, len(res.Failed), len(res.NotStarted),
-		took.Round(time.Millisecond), plural(int(requests), "API request", "API requests"))
+		took.Round(time.Millisecond), Plural(int(requests), "API request", "API requests"))
 	for _, f := range res.Failed {
 		fmt.Fprintf(&b, "  failed: %s: %s\n", f.Key, errText(f.Err))
 	}
@@ -197,12 +197,12 @@ func Refresh(w io.Writer, p *planner.Plan) error {
 	if r == nil {
 		return nil
 	}
-	read := plural(r.JobsRead, "job", "jobs")
+	read := Plural(r.JobsRead, "job", "jobs")
 	if r.Folders > 0 {
-		read += " and " + plural(r.Folders, "workspace folder", "workspace folders")
+		read += " and " + Plural(r.Folders, "workspace folder", "workspace folders")
 	}
 	_, err := fmt.Fprintf(w, "Read %s from %s with %s in %s (%s).\n",
-		read, p.Workspace, plural(int(r.Requests), "API request", "API requests"),
+		read, p.Workspace, Plural(int(r.Requests), "API request", "API requests"),
 		(time.Duration(r.DurationMS) * time.Millisecond).String(), r.Strategy)
 	return err
 }

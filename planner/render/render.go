@@ -107,7 +107,7 @@ func summary(p *planner.Plan) string {
 		}
 	}
 	if renames > 0 {
-		s += fmt.Sprintf(" (%s renamed, not re-created)", plural(renames, "job", "jobs"))
+		s += fmt.Sprintf(" (%s renamed, not re-created)", Plural(renames, "job", "jobs"))
 	}
 	return s + "."
 }
@@ -128,7 +128,8 @@ func jobLabel(key string, id int64) string {
 	return fmt.Sprintf("%s [job %d]", key, id)
 }
 
-func plural(n int, one, many string) string {
+// Plural counts: "1 job", "3 jobs".
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

@@ -94,7 +94,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 			t.change("    ", c)
 		}
 		if n := len(drift); n > 0 {
-			t.line("    %s", t.paint(ansiDim, fmt.Sprintf("(and %s made outside jobsync, listed above)", plural(n, "change", "changes"))))
+			t.line("    %s", t.paint(ansiDim, fmt.Sprintf("(and %s made outside jobsync, listed above)", Plural(n, "change", "changes"))))
 		}
 	}
 
@@ -108,7 +108,7 @@ func Text(w io.Writer, p *planner.Plan, o Options) error {
 	}
 	if len(skippedFiles) > 0 {
 		t.line("")
-		t.line("%s no job names any more, not deleted (pass --prune to delete):", plural(len(skippedFiles), "uploaded file", "uploaded files"))
+		t.line("%s no job names any more, not deleted (pass --prune to delete):", Plural(len(skippedFiles), "uploaded file", "uploaded files"))
 		for _, a := range skippedFiles {
 			t.line("  %s %s  %s", t.paint(ansiRed, "-"), fileLabel(a), a.Key)
 		}
