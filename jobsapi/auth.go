@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -41,17 +40,12 @@ const tokenPath = "/oidc/v1/token"
 // m2mAuth is the OAuth machine-to-machine client-credentials flow of a
 // Databricks service principal. One access token is shared by all requests
 // and refreshed shortly before it expires; concurrent requests wait for a
-// single refresh instead of each fetching their own.
+// single refresh instead of each fetching their own (tokenCache).
 type m2mAuth struct {
+	*tokenCache
 	c            *Client
 	clientID     string
 	clientSecret string
-
-	lock chan struct{} // a mutex that a waiting request can abandon when its context ends
-
-	mu      sync.Mutex // guards token and expires (read without lock)
-	token   string
-	expires time.Time
 }
 
 func newM2MAuth(c *Client, id, secret string) *m2mAuth {
@@ -61,29 +55,20 @@ func newM2MAuth(c *Client, id, secret string) *m2mAuth {
 	for _, pair := range []string{id + ":" + secret, url.QueryEscape(id) + ":" + url.QueryEscape(secret)} {
 		c.addSecretForms(base64.StdEncoding.EncodeToString([]byte(pair)), base64.RawStdEncoding.EncodeToString([]byte(pair)))
 	}
-	return &m2mAuth{c: c, clientID: id, clientSecret: secret, lock: make(chan struct{}, 1)}
+	a := &m2mAuth{c: c, clientID: id, clientSecret: secret}
+	a.tokenCache = newTokenCache(c, func(ctx context.Context) (string, time.Time, error) {
+		tok, life, err := a.fetch(ctx)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		return tok, c.now().Add(life), nil
+	})
+	return a
 }
 
 // refreshMargin is how long before expiry a token stops being used. Azure
 // rejects tokens with 30 s or less left, so the SDKs refresh 40 s early.
 const refreshMargin = 40 * time.Second
-
-func (a *m2mAuth) cached(now time.Time) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.token != "" && now.Before(a.expires) {
-		return a.token
-	}
-	return ""
-}
-
-func (a *m2mAuth) invalidate() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	had := a.token != ""
-	a.token = ""
-	return had
-}
 
 func (a *m2mAuth) authorize(ctx context.Context, req *http.Request) error {
 	tok, err := a.get(ctx)
@@ -92,35 +77,6 @@ func (a *m2mAuth) authorize(ctx context.Context, req *http.Request) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	return nil
-}
-
-func (a *m2mAuth) get(ctx context.Context) (string, error) {
-	if t := a.cached(a.c.now()); t != "" {
-		return t, nil
-	}
-	select {
-	case a.lock <- struct{}{}:
-	case <-ctx.Done():
-		return "", context.Cause(ctx)
-	}
-	defer func() { <-a.lock }()
-	// Another request may have refreshed the token while this one waited.
-	if t := a.cached(a.c.now()); t != "" {
-		return t, nil
-	}
-	tok, life, err := a.fetch(ctx)
-	if err != nil {
-		return "", err
-	}
-	margin := refreshMargin
-	if life < 2*margin {
-		margin = life / 2
-	}
-	a.mu.Lock()
-	a.token, a.expires = tok, a.c.now().Add(life-margin)
-	a.mu.Unlock()
-	a.c.addSecret(tok)
-	return tok, nil
 }
 
 // tokenError is a failed token request. Transient says whether a retry may

@@ -46,12 +46,14 @@ const (
 )
 
 // tokenCache holds one token from fetch and hands it to every request until
-// shortly before it expires; concurrent requests wait for one fetch.
+// shortly before it expires; concurrent requests wait for one fetch. Every
+// authentication that gets tokens (OAuth M2M, the CLIs, Entra ID) keeps
+// them in one.
 type tokenCache struct {
 	c     *Client
 	fetch func(ctx context.Context) (token string, expires time.Time, err error)
 
-	lock chan struct{}
+	lock chan struct{} // a mutex that a waiting request can abandon when its context ends
 
 	mu    sync.Mutex
 	token string
@@ -86,9 +88,10 @@ func (t *tokenCache) get(ctx context.Context) (string, error) {
 	select {
 	case t.lock <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", context.Cause(ctx)
 	}
 	defer func() { <-t.lock }()
+	// Another request may have refreshed the token while this one waited.
 	if tok := t.cached(t.c.now()); tok != "" {
 		return tok, nil
 	}
