@@ -780,15 +780,7 @@ func dedupeBundle(ds Diagnostics, jobs []*loadedJob) Diagnostics {
 		out = append(out, d)
 	}
 	for k, i := range first {
-		n := names[k]
-		switch {
-		case len(n) == 1:
-			out[i].Msg += fmt.Sprintf(" (in job %s)", n[0])
-		case len(n) <= 3:
-			out[i].Msg += fmt.Sprintf(" (in jobs %s)", strings.Join(n, ", "))
-		default:
-			out[i].Msg += fmt.Sprintf(" (in %d jobs: %s, ...)", len(n), strings.Join(n[:3], ", "))
-		}
+		out[i].Msg += inJobs(names[k])
 	}
 	return out
 }

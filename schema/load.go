@@ -1016,17 +1016,21 @@ func dedupe(ds Diagnostics, sel *Selection) Diagnostics {
 		out = append(out, d)
 	}
 	for k, i := range first {
-		names := jobs[k]
-		switch {
-		case len(names) == 1:
-			out[i].Msg += fmt.Sprintf(" (in job %s)", names[0])
-		case len(names) <= 3:
-			out[i].Msg += fmt.Sprintf(" (in jobs %s)", strings.Join(names, ", "))
-		default:
-			out[i].Msg += fmt.Sprintf(" (in %d jobs: %s, ...)", len(names), strings.Join(names[:3], ", "))
-		}
+		out[i].Msg += inJobs(jobs[k])
 	}
 	return out
+}
+
+// inJobs names the jobs a problem reported once was found in: " (in job
+// a)", " (in jobs a, b)", " (in 5 jobs: a, b, c, ...)".
+func inJobs(names []string) string {
+	switch {
+	case len(names) == 1:
+		return fmt.Sprintf(" (in job %s)", names[0])
+	case len(names) <= 3:
+		return fmt.Sprintf(" (in jobs %s)", strings.Join(names, ", "))
+	}
+	return fmt.Sprintf(" (in %d jobs: %s, ...)", len(names), strings.Join(names[:3], ", "))
 }
 
 // permissionsForm turns permissions written as {mode, grants} into the
