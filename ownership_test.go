@@ -238,16 +238,7 @@ func (w *ownWorld) plant(where, key string, id int64) {
 func (w *ownWorld) writesTo(id int64) []string {
 	var out []string
 	for _, r := range w.emu.Requests() {
-		if r.Method == http.MethodGet {
-			continue
-		}
-		var b struct {
-			JobID json.Number `json:"job_id"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(r.Body))
-		dec.UseNumber()
-		_ = dec.Decode(&b)
-		if b.JobID.String() == fmt.Sprint(id) || strings.Contains(r.Path, fmt.Sprint(id)) {
+		if r.Method != http.MethodGet && r.About(id) {
 			out = append(out, r.Method+" "+r.Path+" "+string(r.Body))
 		}
 	}

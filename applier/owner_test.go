@@ -1,7 +1,6 @@
 package applier
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,16 +19,7 @@ import (
 func (e *env) writesTo(id int64) []emulator.Request {
 	var out []emulator.Request
 	for _, r := range e.emu.Requests() {
-		if r.Method == http.MethodGet {
-			continue
-		}
-		var b struct {
-			JobID json.Number `json:"job_id"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(r.Body))
-		dec.UseNumber()
-		_ = dec.Decode(&b)
-		if b.JobID.String() == fmt.Sprint(id) || strings.Contains(r.Path, fmt.Sprint(id)) {
+		if r.Method != http.MethodGet && r.About(id) {
 			out = append(out, r)
 		}
 	}

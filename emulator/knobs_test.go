@@ -412,3 +412,23 @@ func TestOnRequest(t *testing.T) {
 		t.Errorf("seen %s", got)
 	}
 }
+
+// Request.About tells the requests that name a job: by the body's job_id
+// or a whole path segment, never a part of one.
+func TestRequestAbout(t *testing.T) {
+	for _, tc := range []struct {
+		r    Request
+		want bool
+	}{
+		{Request{Path: "/api/2.2/jobs/update", Body: []byte(`{"job_id": 123, "new_settings": {}}`)}, true},
+		{Request{Path: "/api/2.2/jobs/update", Body: []byte(`{"job_id": 1234}`)}, false},
+		{Request{Path: "/api/2.0/permissions/jobs/123"}, true},
+		{Request{Path: "/api/2.0/permissions/jobs/1234"}, false},
+		{Request{Path: "/api/2.2/jobs/create", Body: []byte(`{"name": "123"}`)}, false},
+		{Request{Path: "/api/2.2/jobs/reset", Body: nil}, false},
+	} {
+		if got := tc.r.About(123); got != tc.want {
+			t.Errorf("%s %s: About(123) = %v", tc.r.Path, tc.r.Body, got)
+		}
+	}
+}

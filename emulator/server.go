@@ -153,6 +153,24 @@ type Request struct {
 	Start, End time.Time
 }
 
+// About says whether the request names job id: as its body's job_id (the
+// jobs/* writes) or as a segment of its path (permissions/jobs/{id}). Tests
+// use it to prove that nothing was written to a job.
+func (r Request) About(id int64) bool {
+	want := strconv.FormatInt(id, 10)
+	for _, seg := range strings.Split(r.Path, "/") {
+		if seg == want {
+			return true
+		}
+	}
+	var b struct {
+		JobID json.Number `json:"job_id"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(r.Body)))
+	dec.UseNumber()
+	return dec.Decode(&b) == nil && b.JobID.String() == want
+}
+
 // String is the request's line of `jobsync emulator --log-requests`:
 // method, path and query, the status answered (0: the connection was
 // dropped) and the size of the body.
