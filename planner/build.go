@@ -387,7 +387,7 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		// by hand) still labels origins right; canonical input costs nothing.
 		// The lockfile keeps applied settings as JSON; each job's tree
 		// is decoded here, for this job only, and dropped with it.
-		recorded, err := jp.lock.AppliedSettings()
+		recorded, err := appliedOf(jp.lock)
 		if err != nil {
 			return nil, nil, fmt.Errorf("job %q: lockfile: %v; remove the entry (jobsync state rm %s) and plan again", jp.key, err, jp.key)
 		}
@@ -787,6 +787,17 @@ func (jp *jobPlanner) secrets() []string {
 		return nil
 	}
 	return jp.job.Secrets
+}
+
+// appliedOf is lock.AppliedSettings(), decoded by decodeObject where it
+// can be (jsonfast.go).
+func appliedOf(lock *state.Job) (map[string]any, error) {
+	if len(lock.Applied) > 0 {
+		if m, ok := decodeObject(lock.Applied); ok {
+			return m, nil
+		}
+	}
+	return lock.AppliedSettings()
 }
 
 func posString(p schema.Pos) string {

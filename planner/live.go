@@ -12,6 +12,9 @@ func (l *Live) Decoded() (map[string]any, error) {
 	if l.Settings != nil || len(l.RawSettings) == 0 {
 		return l.Settings, nil
 	}
+	if m, ok := decodeObject(l.RawSettings); ok {
+		return m, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(l.RawSettings))
 	dec.UseNumber()
 	var m map[string]any
@@ -31,6 +34,9 @@ func (l *Live) OwnedKey(project string) (key string, ok bool) {
 func (l *Live) ownerTag() string {
 	if l.Settings != nil || len(l.RawSettings) == 0 {
 		return ownerTag(l.Settings)
+	}
+	if v, ok := ownerTagOf(l.RawSettings); ok {
+		return v
 	}
 	// Keys match exactly, as in the tree (a struct field would also take
 	// "Tags"); values other than tags stay undecoded bytes.
