@@ -42,145 +42,79 @@ import (
 // ${jobs.k.id} comes after k's create), then updates, resets and
 // permissions, then deletes; ties by key.
 func Build(in Input) (*Plan, error) {
-	if in.Project == "" {
-		return nil, fmt.Errorf("planner: no project: the ownership tag %q needs a project name", OwnerTagKey)
-	}
-	p := &Plan{
-		FormatVersion: FormatVersion,
-		ToolVersion:   in.ToolVersion,
-		CreatedAt:     in.Now.UTC(),
-		Workspace:     in.Workspace,
-		Project:       in.Project,
-		Target:        in.Target,
-		Actions:       []Action{},
-	}
-	if in.Lock != nil {
-		p.State = StateRef{Lineage: in.Lock.Lineage, Serial: in.Lock.Serial}
-		// Job ids only mean something in their workspace, and ownership tags
-		// only within their project: a lockfile of another one would send
-		// writes to the wrong jobs.
-		if in.Lock.Workspace != "" && in.Workspace != "" && in.Lock.Workspace != in.Workspace {
-			return nil, fmt.Errorf("the lockfile is for workspace %s, not %s; use that workspace's lockfile (or another lockfile path)", in.Lock.Workspace, in.Workspace)
-		}
-		if in.Lock.Project != "" && in.Lock.Project != in.Project {
-			return nil, fmt.Errorf("the lockfile is for project %q, not %q; use that project's lockfile (or another lockfile path)", in.Lock.Project, in.Project)
-		}
-	}
-
-	desired := make(map[string]*schema.Job, len(in.Desired))
-	for _, j := range in.Desired {
-		if j == nil {
-			continue
-		}
-		if prev, dup := desired[j.Key]; dup {
-			return nil, fmt.Errorf("job key %q is defined twice (%s and %s); keys must be unique", j.Key, prev.Pos, j.Pos)
-		}
-		desired[j.Key] = j
-	}
-	var only map[string]bool
-	if len(in.Only) > 0 {
-		only = make(map[string]bool, len(in.Only))
-		for _, k := range in.Only {
-			only[k] = true
-		}
-	}
-
-	id, err := identify(in, desired, only)
+	b, err := NewBuilder(in)
 	if err != nil {
 		return nil, err
 	}
+	b.Add(in.Live)
+	return b.Plan()
+}
 
-	// Ids known before apply: every key matched to a live job.
-	ids := make(map[string]int64, len(id.match))
-	for k, l := range id.match {
-		ids[k] = l.JobID
-	}
-	creating := map[string]bool{}
-	if !in.Destroy {
-		for k := range desired {
-			if id.match[k] == nil && (only == nil || only[k]) {
-				creating[k] = true
-			}
-		}
-	}
+// keyResult is what planning one key adds to a plan.
+type keyResult struct {
+	action, skipped *Action
+	record          *Record
+	err             error
+}
 
-	var lockJobs map[string]state.Job
-	if in.Lock != nil {
-		lockJobs = in.Lock.Jobs
+// planKey plans one key against its live job (nil: none), as Build's
+// loop over the keys does. ids and creating are the keys matched to live
+// jobs and the keys whose jobs this plan creates.
+func (b *Builder) planKey(key string, match *Live, adopted, movedFrom string, ids map[string]int64, creating map[string]bool) keyResult {
+	in := &b.in
+	b.planned++
+	// List reads keep settings raw; each job's tree lives only while that
+	// job is planned.
+	live, err := decodedLive(match)
+	if err != nil {
+		return keyResult{err: fmt.Errorf("job %q: %v", key, err)}
 	}
-	for _, key := range id.keys {
-		if only != nil && !only[key] {
-			continue
+	if live != nil {
+		// identify matched only jobs that carry the key's tag (or, for a
+		// rename, its old key's); this is the last point before a request
+		// is made for one, so the rule is stated here too, where no
+		// refactoring of identity (or of speculation, builder.go) can
+		// lose it.
+		if err := CheckRenameOwner(in.Project, key, movedFrom, live.JobID, live.Settings); err != nil {
+			return keyResult{err: err}
 		}
-		// List reads keep settings raw; each job's tree lives only
-		// while that job is planned.
-		live, err := decodedLive(id.match[key])
-		if err != nil {
-			return nil, fmt.Errorf("job %q: %v", key, err)
-		}
-		if live != nil {
-			// identify matched only jobs that carry the key's tag (or,
-			// for a rename, its old key's); this is the last point before
-			// a request is made for one, so the rule is stated here too,
-			// where no refactoring of identity can lose it.
-			if err := CheckRenameOwner(in.Project, key, id.moved[key], live.JobID, live.Settings); err != nil {
-				return nil, err
-			}
-		}
-		var lockEntry *state.Job
-		if e, ok := lockJobs[key]; ok {
+	}
+	var lockEntry *state.Job
+	if e, ok := b.lockJobs[key]; ok {
+		lockEntry = &e
+	} else if movedFrom != "" {
+		// The rename's baseline is the old key's last apply.
+		if e, ok := b.lockJobs[movedFrom]; ok {
 			lockEntry = &e
-		} else if old := id.moved[key]; old != "" {
-			// The rename's baseline is the old key's last apply.
-			if e, ok := lockJobs[old]; ok {
-				lockEntry = &e
-			}
-		}
-		job := desired[key]
-		if job == nil || in.Destroy {
-			if job != nil && job.Lifecycle.PreventDestroy {
-				return nil, fmt.Errorf("job %q (%s) has lifecycle.prevent_destroy set and this plan would delete it; remove prevent_destroy first if you really mean to delete it", key, job.Pos)
-			}
-			if live == nil {
-				if lockEntry != nil {
-					p.Records = append(p.Records, Record{Key: key, JobID: lockEntry.JobID, Forget: true,
-						Reason: fmt.Sprintf("job %d is gone from the workspace and %q from the configuration", lockEntry.JobID, key)})
-				}
-				continue
-			}
-			a := deleteAction(key, live, lockEntry, in.Project, in.Destroy)
-			if in.Prune || in.Destroy {
-				p.Actions = append(p.Actions, a)
-			} else {
-				p.Skipped = append(p.Skipped, a)
-			}
-			continue
-		}
-		jp := jobPlanner{in: &in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: id.adopted[key], movedFrom: id.moved[key]}
-		a, rec, err := jp.plan()
-		if err != nil {
-			return nil, err
-		}
-		if in.observe != nil {
-			in.observe(&jp)
-		}
-		if a != nil {
-			p.Actions = append(p.Actions, *a)
-		}
-		if rec != nil {
-			p.Records = append(p.Records, *rec)
 		}
 	}
-	for old, reason := range id.forget {
-		p.Records = append(p.Records, Record{Key: old, JobID: lockJobs[old].JobID, Forget: true, Reason: reason})
+	job := b.desired[key]
+	if job == nil || in.Destroy {
+		if job != nil && job.Lifecycle.PreventDestroy {
+			return keyResult{err: fmt.Errorf("job %q (%s) has lifecycle.prevent_destroy set and this plan would delete it; remove prevent_destroy first if you really mean to delete it", key, job.Pos)}
+		}
+		if live == nil {
+			if lockEntry != nil {
+				return keyResult{record: &Record{Key: key, JobID: lockEntry.JobID, Forget: true,
+					Reason: fmt.Sprintf("job %d is gone from the workspace and %q from the configuration", lockEntry.JobID, key)}}
+			}
+			return keyResult{}
+		}
+		a := deleteAction(key, live, lockEntry, in.Project, in.Destroy)
+		if in.Prune || in.Destroy {
+			return keyResult{action: &a}
+		}
+		return keyResult{skipped: &a}
 	}
-	if err := order(p); err != nil {
-		return nil, err
+	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom}
+	a, rec, err := jp.plan()
+	if err != nil {
+		return keyResult{err: err}
 	}
-	if err := planFiles(&in, p, desired, only); err != nil {
-		return nil, err
+	if in.observe != nil {
+		in.observe(&jp)
 	}
-	return p, nil
+	return keyResult{action: a, record: rec}
 }
 
 // identity is the outcome of matching keys to live jobs.
@@ -196,17 +130,17 @@ type identity struct {
 	forget map[string]string
 }
 
-func identify(in Input, desired map[string]*schema.Job, only map[string]bool) (*identity, error) {
-	byID := make(map[int64]*Live, len(in.Live))
+func identify(in *Input, desired map[string]*schema.Job, only map[string]bool, live []Live, tags []string) (*identity, error) {
+	byID := make(map[int64]*Live, len(live))
 	tagged := map[string][]*Live{}
-	// Each job's ownership tag, read once: for list reads it is parsed
-	// out of the JSON settings.
-	owner := make(map[*Live]string, len(in.Live))
-	for i := range in.Live {
-		l := &in.Live[i]
+	// Each job's ownership tag, read once (by the Builder, as the job
+	// came): for list reads it is parsed out of the JSON settings.
+	owner := make(map[*Live]string, len(live))
+	for i := range live {
+		l := &live[i]
 		byID[l.JobID] = l
-		owner[l] = l.ownerTag()
-		if k, ok := ownedKey(in.Project, owner[l]); ok {
+		owner[l] = tags[i]
+		if k, ok := ownedKey(in.Project, tags[i]); ok {
 			tagged[k] = append(tagged[k], l)
 		}
 	}
