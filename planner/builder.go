@@ -58,6 +58,9 @@ type speculation struct {
 	// what was assumed of each.
 	refs map[string]refGuess
 	res  keyResult
+	// write: the outcome writes to the job and assumed nothing but its
+	// read (what Add reports).
+	write bool
 }
 
 type refGuess struct {
@@ -244,7 +247,24 @@ func (b *Builder) speculate(i int) bool {
 	s.res = b.planKey(key, l, adopted, "", ids, creating)
 	b.spec[key] = s
 	a := s.res.action
-	return s.res.err == nil && a != nil && a.Op != OpCreate && a.Op != OpDelete && adopted == "" && s.refs == nil
+	s.write = s.res.err == nil && a != nil && a.Op != OpCreate && a.Op != OpDelete && adopted == "" && s.refs == nil
+	return s.write
+}
+
+// Writes returns id when the plan made for job id's current read (its
+// last entry) writes to it, as Add reports it.
+func (b *Builder) Writes(id int64) []int64 {
+	for i := len(b.live) - 1; i >= 0; i-- {
+		if b.live[i].JobID != id {
+			continue
+		}
+		key, ok := ownedKey(b.in.Project, b.tags[i])
+		if s := b.spec[key]; ok && s != nil && s.serial == b.serial[i] && s.write {
+			return []int64{id}
+		}
+		return nil
+	}
+	return nil
 }
 
 // guess is what a speculation assumes of a key its job refers to: the job

@@ -62,6 +62,12 @@ type Options struct {
 // Plan reads the workspace and builds the plan, confirming with jobs/get
 // every job that the list view says must change. in.Live is filled here; the
 // live jobs read are returned too (drift inventories the unmanaged ones).
+//
+// With the list strategy the plan is made while the workspace is read
+// (stream.go): each page of jobs/list is planned as it comes, and the
+// jobs/get reads of what it shows must change (or of truncated jobs) go
+// out while the listing continues; after the last page only the jobs
+// whose plan depended on the rest of the workspace are planned again.
 func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (*planner.Plan, []planner.Live, error) {
 	now := o.Now
 	if now == nil {
@@ -77,33 +83,38 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if strategy == "" || strategy == Auto {
 		strategy = chooseStrategy(in)
 	}
-	var live []planner.Live
+	if strategy != List && strategy != Get {
+		return nil, nil, fmt.Errorf("unknown refresh strategy %q: want auto, list or get", strategy)
+	}
+	b, err := planner.NewBuilder(in)
+	if err != nil {
+		return nil, nil, err
+	}
 	fullyRead := map[int64]bool{} // jobs already read with jobs/get
-	var err error
 	switch strategy {
 	case List:
-		live, fullyRead, err = readByList(ctx, c, in, o.Parallelism)
+		fullyRead, err = streamList(ctx, c, b, in, o.Parallelism)
 	case Get:
+		var live []planner.Live
 		live, err = readByGet(ctx, c, lockedIDs(in), o.Parallelism)
 		if err == nil && !lockConfirmed(in, live) {
 			strategy = GetThenList
 			live, fullyRead, err = listAfterGet(ctx, c, in, live, o.Parallelism)
 		}
-	default:
-		return nil, nil, fmt.Errorf("unknown refresh strategy %q: want auto, list or get", strategy)
+		if err == nil {
+			err = readPermissions(ctx, c, in, live, o.Parallelism)
+		}
+		b.Add(live)
 	}
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := readPermissions(ctx, c, in, live, o.Parallelism); err != nil {
 		return nil, nil, err
 	}
 	folders, err := readFiles(ctx, c, &in, o.Parallelism)
 	if err != nil {
 		return nil, nil, err
 	}
-	in.Live = live
-	plan, err := planner.Build(in)
+	b.SetLiveFiles(in.LiveFiles)
+	plan, err := b.Plan()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,21 +125,28 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 		// configured key, so this is the rule stated once more, not a
 		// path taken in practice.
 		strategy = GetThenList
-		if live, fullyRead, err = listAfterGet(ctx, c, in, live, o.Parallelism); err != nil {
+		live, read, err := listAfterGet(ctx, c, in, b.Live(), o.Parallelism)
+		if err != nil {
 			return nil, nil, err
 		}
+		fullyRead = read
 		if err := readPermissions(ctx, c, in, live, o.Parallelism); err != nil {
 			return nil, nil, err
 		}
-		in.Live = live
-		if plan, err = planner.Build(in); err != nil {
+		if b, err = planner.NewBuilder(in); err != nil {
+			return nil, nil, err
+		}
+		b.Add(live)
+		if plan, err = b.Plan(); err != nil {
 			return nil, nil, err
 		}
 	}
 
 	// A list view can hide a difference (it is complete but it is still a
 	// different endpoint); everything that will be written is planned from
-	// a full jobs/get, as DESIGN.md §3 asks.
+	// a full jobs/get, as DESIGN.md §3 asks. Most of these were read while
+	// the listing went on; the rest are the jobs whose plan depended on
+	// others (a reference, an adoption).
 	if strategy == List || strategy == GetThenList {
 		var confirm []int64
 		for _, a := range plan.Actions {
@@ -141,8 +159,8 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 			if err != nil {
 				return nil, nil, err
 			}
-			in.Live = replace(live, fresh)
-			if plan, err = planner.Build(in); err != nil {
+			b.Replace(fresh)
+			if plan, err = b.Plan(); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -150,14 +168,15 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if err := checkPrincipals(ctx, c, plan, o.Parallelism); err != nil { // principals.go
 		return nil, nil, err
 	}
+	live := b.Live()
 	plan.Refresh = &planner.RefreshReport{
 		Requests:   c.Stats().Requests - before,
-		JobsRead:   len(in.Live),
+		JobsRead:   len(live),
 		Folders:    folders,
 		DurationMS: now().Sub(start).Milliseconds(),
 		Strategy:   string(strategy),
 	}
-	return plan, in.Live, nil
+	return plan, live, nil
 }
 
 // lockConfirmed tells whether a per-job read confirms the lockfile: every
