@@ -26,19 +26,11 @@ are listed but do not count: apply without --prune makes none.`,
 			if err != nil {
 				return err
 			}
-			cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) { return openWorkspace(c.Context, c, e) })
+			w, plan, err := loadAndPlan(c, e)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			st, err := openState(c.Context, w)
-			if err != nil {
-				return err
-			}
-			plan, err := makePlan(c.Context, c, e, w, st.File(), cfg.Jobs, planFlagsOf(c, cfg))
-			if err != nil {
-				return err
-			}
 			out := c.String("out")
 			if out != "" {
 				if err := savePlan(out, plan); err != nil {

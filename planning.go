@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -93,3 +95,127 @@ func savePlan(path string, plan *planner.Plan) error {
 	}
 	return atomicfile.Write(path, buf.Bytes(), 0o600)
 }
+
+// loadAndPlan is what plan does before rendering: load the configuration,
+// open the workspace and the lockfile, and plan. For a project that is not
+// a bundle the YAML loads and the lockfile opens while the workspace is
+// read (refresh.PlanLoading: a plan of 10,000 jobs is otherwise their sum);
+// a bundle's values depend on the workspace's current user, so it is
+// loaded first (loadAndOpen). What the steps print comes in the order they
+// would print it one after the other.
+func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
+	proj, err := resolveProject(c, e, "text")
+	if err != nil {
+		return nil, nil, err
+	}
+	if proj.sel != nil && proj.sel.Project.IsBundle() {
+		cfg, w, err := loadAndOpen(c, e, func() (*workspace, error) { return openWorkspace(c.Context, c, e) })
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := openState(c.Context, w)
+		if err != nil {
+			w.Close()
+			return nil, nil, err
+		}
+		plan, err := makePlan(c.Context, c, e, w, st.File(), cfg.Jobs, planFlagsOf(c, cfg))
+		if err != nil {
+			w.Close()
+			return nil, nil, err
+		}
+		return w, plan, nil
+	}
+	// The workspace's output (its configuration's warnings, notices of
+	// retries) waits for the configuration's, which is held until it is
+	// loaded.
+	held := &heldWriter{w: e.err}
+	we := &env{stdio: stdio{in: e.in, out: e.out, err: held}, getenv: e.getenv}
+	w, err := openWorkspace(c.Context, c, we)
+	if err != nil {
+		if _, lerr := loadConfig(c, e); lerr != nil {
+			held.release()
+			return nil, nil, lerr
+		}
+		held.release()
+		return nil, nil, err
+	}
+	o := planFlagsOf(c, nil)
+	target := ""
+	if proj.sel != nil && proj.sel.Target != nil {
+		target = proj.sel.Target.Name
+	}
+	var st *state.Store
+	plan, _, _, _, err := refresh.PlanLoading(c.Context, w.client, planner.Input{
+		Project: w.project, Target: target, Workspace: w.name,
+		Prune: o.prune, Destroy: o.destroy, Only: o.only, Now: time.Now().UTC(), ToolVersion: version,
+	}, refresh.Sources{
+		Config: func(context.Context) (*schema.Config, error) {
+			var buf bytes.Buffer
+			cfg, err := loadConfig(c, &env{stdio: stdio{in: e.in, out: e.out, err: &buf}, getenv: e.getenv})
+			held.first(buf.Bytes())
+			return cfg, err
+		},
+		Lock: func(ctx context.Context) (*state.File, error) {
+			s, err := openState(ctx, w)
+			if err != nil {
+				return nil, err
+			}
+			st = s
+			return s.File(), nil
+		},
+		LockJobs: func() (int, bool, bool) { return state.CountJobs(w.lockPath) },
+		Check: func(cfg *schema.Config, lock *state.File) error {
+			if err := planner.CheckOnly(o.only, cfg.Jobs, lock); err != nil {
+				return usageError(err.Error())
+			}
+			return nil
+		},
+	}, refresh.Options{Strategy: o.strategy, Parallelism: c.Int("parallelism")})
+	held.release()
+	if st != nil {
+		defer st.Close()
+	}
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	if err := render.Refresh(e.err, plan); err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, plan, nil
+}
+
+// heldWriter holds what is written to it until release (or first, which
+// writes its own text before the held), then passes writes through.
+type heldWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	buf  bytes.Buffer
+	open bool
+}
+
+func (h *heldWriter) Write(b []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.open {
+		return h.w.Write(b)
+	}
+	return h.buf.Write(b)
+}
+
+// first writes b, then what was held, and lets writes through.
+func (h *heldWriter) first(b []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.open {
+		h.w.Write(b)
+		h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+		h.open = true
+		return
+	}
+	h.w.Write(b)
+}
+
+func (h *heldWriter) release() { h.first(nil) }

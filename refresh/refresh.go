@@ -73,8 +73,17 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if now == nil {
 		now = time.Now
 	}
-	start := now()
-	before := c.Stats().Requests
+	return plan(ctx, c, in, o, now(), c.Stats().Requests, nil)
+}
+
+// plan is Plan, with the listing already started when lst is not nil (the
+// strategy is then list), counting time and requests from start and
+// before.
+func plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options, start time.Time, before int64, lst *listing) (*planner.Plan, []planner.Live, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
 	if o.Parallelism <= 0 {
 		o.Parallelism = 16
 	}
@@ -83,17 +92,24 @@ func Plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options) (
 	if strategy == "" || strategy == Auto {
 		strategy = chooseStrategy(in)
 	}
+	if lst != nil && strategy != List {
+		lst.stop()
+		return nil, nil, fmt.Errorf("refresh: the workspace was listed early, but the plan reads it with %s", strategy)
+	}
 	if strategy != List && strategy != Get {
 		return nil, nil, fmt.Errorf("unknown refresh strategy %q: want auto, list or get", strategy)
 	}
 	b, err := planner.NewBuilder(in)
 	if err != nil {
+		if lst != nil {
+			lst.stop()
+		}
 		return nil, nil, err
 	}
 	fullyRead := map[int64]bool{} // jobs already read with jobs/get
 	switch strategy {
 	case List:
-		fullyRead, err = streamList(ctx, c, b, in, o.Parallelism)
+		fullyRead, err = streamList(ctx, c, b, in, o.Parallelism, lst)
 	case Get:
 		var live []planner.Live
 		live, err = readByGet(ctx, c, lockedIDs(in), o.Parallelism)

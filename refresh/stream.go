@@ -19,7 +19,7 @@ import (
 // after the other would make (readByList, readPermissions, then the
 // confirmations of Plan), only sooner, and returns the jobs it read
 // whole.
-func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in planner.Input, parallelism int) (map[int64]bool, error) {
+func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in planner.Input, parallelism int, lst *listing) (map[int64]bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -50,32 +50,11 @@ func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in p
 		}
 	}
 
-	type page struct {
-		jobs []planner.Live
+	if lst == nil {
+		lst = startListing(ctx, c)
 	}
-	pages := make(chan page, 128)
-	listErr := make(chan error, 1)
-	go func() {
-		defer close(pages)
-		listErr <- c.ListJobsPages(ctx, jobsapi.ListJobsOptions{ExpandTasks: true}, func(p []jobsapi.ListedJob) error {
-			live := make([]planner.Live, len(p))
-			for i, j := range p {
-				live[i] = planner.Live{
-					JobID:           j.JobID,
-					CreatorUserName: j.CreatorUserName,
-					RunAsUserName:   j.RunAsUserName,
-					RawSettings:     settingsOf(j.Settings),
-					Partial:         j.HasMore,
-				}
-			}
-			select {
-			case pages <- page{live}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
+	defer lst.stop()
+	pages := lst.pages
 
 	// Reads run in their own goroutines, at most parallelism at once; the
 	// results come back to this one, which alone touches b.
@@ -156,7 +135,7 @@ func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in p
 		case p, ok := <-pages:
 			if !ok {
 				pages, listDone = nil, true
-				if err := <-listErr; err != nil && firstErr == nil {
+				if err := <-lst.err; err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("reading the workspace's jobs: %w", err)
 					cancel()
 				}
@@ -165,7 +144,7 @@ func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in p
 			if firstErr != nil {
 				continue
 			}
-			for _, l := range p.jobs {
+			for _, l := range p {
 				key, owned := l.OwnedKey(in.Project)
 				if l.Partial && (owned || managed[l.JobID]) {
 					get(l.JobID)
@@ -178,7 +157,7 @@ func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in p
 					readPerms(l.JobID, key)
 				}
 			}
-			confirm(b.Add(p.jobs))
+			confirm(b.Add(p))
 		case r := <-results:
 			pending--
 			if r.err != nil {
@@ -216,4 +195,49 @@ func streamList(ctx context.Context, c *jobsapi.Client, b *planner.Builder, in p
 		return nil, firstErr
 	}
 	return fullyRead, nil
+}
+
+// listing is a jobs/list under way: its pages, as planner.Live with the
+// settings left as JSON, in order, and its outcome once pages is closed.
+type listing struct {
+	pages  chan []planner.Live
+	err    chan error
+	cancel context.CancelFunc
+}
+
+// startListing starts listing the workspace. Pages wait in the channel for
+// whoever reads them, however late (a plan starts listing before the
+// YAML is loaded): the listing never waits for its reader.
+func startListing(ctx context.Context, c *jobsapi.Client) *listing {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &listing{pages: make(chan []planner.Live, 1<<14), err: make(chan error, 1), cancel: cancel}
+	go func() {
+		defer close(l.pages)
+		l.err <- c.ListJobsPages(ctx, jobsapi.ListJobsOptions{ExpandTasks: true}, func(p []jobsapi.ListedJob) error {
+			live := make([]planner.Live, len(p))
+			for i, j := range p {
+				live[i] = planner.Live{
+					JobID:           j.JobID,
+					CreatorUserName: j.CreatorUserName,
+					RunAsUserName:   j.RunAsUserName,
+					RawSettings:     settingsOf(j.Settings),
+					Partial:         j.HasMore,
+				}
+			}
+			select {
+			case l.pages <- live:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return l
+}
+
+// stop ends the listing (if it is still going) and waits for it.
+func (l *listing) stop() {
+	l.cancel()
+	for range l.pages {
+	}
 }
