@@ -66,7 +66,7 @@ func makePlan(ctx context.Context, c *cli.Context, e *env, w *workspace, lock *s
 		Uploads: o.files.uploads, FilesRoot: o.files.root,
 	}, refresh.Options{Strategy: o.strategy, Parallelism: c.Int("parallelism")})
 	if err != nil {
-		return nil, err
+		return nil, emulatorPrincipalsHint(c, e, err)
 	}
 	return plan, render.Refresh(e.err, plan)
 }
@@ -177,7 +177,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 	}
 	if err != nil {
 		w.Close()
-		return nil, nil, err
+		return nil, nil, emulatorPrincipalsHint(c, e, err)
 	}
 	if err := render.Refresh(e.err, plan); err != nil {
 		w.Close()

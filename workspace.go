@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -122,6 +123,11 @@ func openWorkspace(ctx context.Context, c *cli.Context, e *env) (*workspace, err
 	host, profile := c.String("host"), c.String("profile")
 	if sel != nil && sel.Target != nil && host == "" && profile == "" && !c.Bool("emulator") {
 		host, profile = sel.Target.Host, sel.Target.Profile
+		// The bundle CLI's rule too, and a surprise for whoever exported
+		// DATABRICKS_HOST (the emulator's address, say): say which won.
+		if env := e.getenv("DATABRICKS_HOST"); host != "" && env != "" && strings.TrimRight(env, "/") != strings.TrimRight(host, "/") {
+			fmt.Fprintf(e.err, "Note: target %s of %s names the workspace %s, which is used instead of DATABRICKS_HOST=%s; pass --host to choose another.\n", sel.Target.Name, sel.Project.File, host, env)
+		}
 	}
 	lockPath := lockfileOf(c, proj)
 	rootPath := ""
@@ -411,4 +417,36 @@ func emulatorPrincipals(projectDir string) (emulator.Directory, error) {
 		return emulator.Directory{}, nil
 	}
 	return emulator.ReadDirectory(path)
+}
+
+// emulatorPrincipalsHint adds to the built-in emulator's refusal of unknown
+// principals where it learns them, and the entries that would add them;
+// any other error it returns as it is.
+func emulatorPrincipalsHint(c *cli.Context, e *env, err error) error {
+	var up *planner.UnknownPrincipals
+	if !c.Bool("emulator") || !errors.As(err, &up) {
+		return err
+	}
+	dir := "."
+	if proj, err := resolveProject(c, e, "text"); err == nil {
+		dir = filepath.Dir(proj.emulatorDir())
+	}
+	var d emulator.Directory
+	seen := map[string]bool{}
+	for _, u := range up.Uses {
+		if seen[u.Kind+"="+u.Name] {
+			continue
+		}
+		seen[u.Kind+"="+u.Name] = true
+		switch u.Kind {
+		case "user_name":
+			d.Users = append(d.Users, emulator.User{UserName: u.Name})
+		case "group_name":
+			d.Groups = append(d.Groups, emulator.Group{DisplayName: u.Name})
+		case "service_principal_name":
+			d.ServicePrincipals = append(d.ServicePrincipals, emulator.ServicePrincipal{ApplicationID: u.Name})
+		}
+	}
+	js, _ := json.Marshal(d)
+	return fmt.Errorf("%w\n(--emulator: the emulated workspace knows the principals listed in %s; to add these, merge into it: %s)", up, filepath.Join(dir, principalsFile), js)
 }

@@ -82,10 +82,12 @@ func Principals(p *Plan) []PrincipalUse {
 // found.
 func UnknownPrincipalsError(uses []PrincipalUse, known func(kind, name string) bool) error {
 	var lines []string
+	e := &UnknownPrincipals{}
 	for _, u := range uses {
 		if known(u.Kind, u.Name) {
 			continue
 		}
+		e.Uses = append(e.Uses, u)
 		where := u.Key
 		if u.Source != "" {
 			where += " (" + u.Source + ")"
@@ -96,6 +98,17 @@ func UnknownPrincipalsError(uses []PrincipalUse, known func(kind, name string) b
 		return nil
 	}
 	sort.Strings(lines)
-	return fmt.Errorf("the workspace does not know %d principal(s) the plan names, and would refuse them after writing the job:\n%s\nadd them to the workspace (or correct the names) and plan again; nothing was written",
+	e.msg = fmt.Sprintf("the workspace does not know %d principal(s) the plan names, and would refuse them after writing the job:\n%s\nadd them to the workspace (or correct the names) and plan again; nothing was written",
 		len(lines), strings.Join(lines, "\n"))
+	return e
 }
+
+// UnknownPrincipals is that refusal; Uses are the uses of the principals
+// the workspace does not know, so that a caller can say how to add them
+// (to the built-in emulator's directory, say).
+type UnknownPrincipals struct {
+	Uses []PrincipalUse
+	msg  string
+}
+
+func (e *UnknownPrincipals) Error() string { return e.msg }
