@@ -169,12 +169,35 @@ func inline(v any) (string, bool) {
 		return quote(x), true
 	case map[string]any, []any:
 		s := compactJSON(v)
-		if len(s) > inlineWidth {
+		if len(s) > inlineWidth || holdsRef(v) {
 			return "", false
 		}
 		return s, true
 	}
 	return fmt.Sprint(v), true
+}
+
+// holdsRef says whether v holds a job id known only after apply: shown
+// inline as JSON it would read "${jobs.x.id}", as if that were sent, so
+// such a value is shown as a block, where it reads (known after apply).
+func holdsRef(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return wholeRef.MatchString(x)
+	case map[string]any:
+		for _, e := range x {
+			if holdsRef(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsRef(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // block renders a value over several lines, in the YAML-like shape people
@@ -200,7 +223,7 @@ func short(v any) (string, bool) {
 		}
 	case map[string]any, []any:
 		s := compactJSON(v)
-		return s, len(s) <= inlineWidth
+		return s, len(s) <= inlineWidth && !holdsRef(v)
 	}
 	s, ok := inline(v)
 	return s, ok
