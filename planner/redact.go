@@ -449,10 +449,7 @@ func redactSecrets(c Change, secrets []string) Change {
 	if len(secrets) == 0 {
 		return c
 	}
-	set := make(map[string]bool, len(secrets))
-	for _, s := range secrets {
-		set[s] = true
-	}
+	set := secretSet(secrets)
 	c.Before, c.After = hideStrings(c.Before, set), hideStrings(c.After, set)
 	return c
 }
