@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -103,11 +102,7 @@ func OneLine(v any) string {
 	if v == nil {
 		return "(none)"
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	s := string(b)
+	s := compactJSON(v)
 	if len(s) > 120 {
 		s = s[:117] + "..."
 	}

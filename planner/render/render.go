@@ -266,16 +266,10 @@ func writeBlock(b *strings.Builder, v any, indent string) {
 	}
 }
 
-func quote(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Sprintf("%q", s)
-	}
-	// json.Marshal escapes <, > and &; plans are read by people.
-	r := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
-	return r.Replace(string(b))
-}
+func quote(s string) string { return compactJSON(s) }
 
+// compactJSON is v as one line of JSON, without json.Marshal's escaping of
+// <, > and & (plans are read by people).
 func compactJSON(v any) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

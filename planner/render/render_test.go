@@ -178,3 +178,25 @@ func TestSkippedDeletesAreNamed(t *testing.T) {
 		t.Errorf("skipped deletes:\n%s", txt.String())
 	}
 }
+
+// Strings and values are shown as JSON without json.Marshal's escaping of
+// <, > and &, and a string that holds the text \u003c keeps it (undoing the
+// escaping by replacing text turned it into \<).
+func TestQuoteAndOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		`a & <b>`:     `"a & <b>"`,
+		`x\u003cy`:    `"x\\u003cy"`,
+		"tab\there":   `"tab\there"`,
+		`say "hello"`: `"say \"hello\""`,
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got, want := OneLine(map[string]any{"cmd": "a && b > c"}), `{"cmd":"a && b > c"}`; got != want {
+		t.Errorf("OneLine = %s, want %s", got, want)
+	}
+	if got := OneLine(strings.Repeat("x", 200)); len(got) != 120 || !strings.HasSuffix(got, "...") {
+		t.Errorf("OneLine of a long string: %d bytes, %q", len(got), got[len(got)-5:])
+	}
+}
