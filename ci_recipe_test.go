@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/jobsync/jobsync/emulator"
+	"github.com/jobsync/jobsync/internal/emutest"
 )
 
 // TestCIRecipe runs the GitHub Actions workflow of the README ("Using it in
@@ -37,7 +37,8 @@ import (
 // JOBSYNC_CI_TRANSCRIPT=FILE writes what the steps printed.
 func TestCIRecipe(t *testing.T) {
 	wf := readmeWorkflow(t)
-	dev, prod := serveWorkspace(t), serveWorkspace(t)
+	_, dev := emutest.Serve(t, emulator.Options{})
+	_, prod := emutest.Serve(t, emulator.Options{})
 	ci := newFakeCI(t, map[string]string{
 		"DATABRICKS_CLIENT_ID_dev": "ci-dev", "DATABRICKS_CLIENT_SECRET_dev": "dev-secret-0123",
 		"DATABRICKS_CLIENT_ID_prod": "ci-prod", "DATABRICKS_CLIENT_SECRET_prod": "prod-secret-4567",
@@ -50,7 +51,7 @@ targets:
     pause_triggers: true
   prod:
     workspace: {host: %s}
-`, dev.URL, prod.URL),
+`, dev, prod),
 		"docker-compose.yml": "services:\n  db: {image: postgres:16}\n",
 		"jobs/etl.yaml":      etlJob(""),
 	})
@@ -108,7 +109,7 @@ targets:
 	if err := json.Unmarshal([]byte(ci.git(ci.origin, "show", "main:jobsync.prod.lock.json")), &lock); err != nil {
 		t.Fatal(err)
 	}
-	editJob(t, prod.URL, lock.Jobs["etl"].JobID, `{"max_concurrent_runs": 5}`)
+	editJob(t, prod, lock.Jobs["etl"].JobID, `{"max_concurrent_runs": 5}`)
 	if failed := ci.run(wf, "schedule", "main"); strings.Join(failed, ",") != "drift (prod)" {
 		t.Errorf("nightly drift after an edit in prod: failed %v, want only drift (prod)", failed)
 	}
@@ -140,18 +141,6 @@ const reportJob = `resources:
           notebook_task:
             notebook_path: /Repos/shop/report
 `
-
-// serveWorkspace is one target's workspace: an emulator on loopback.
-func serveWorkspace(t *testing.T) *httptest.Server {
-	t.Helper()
-	emu, err := emulator.New(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
-	return srv
-}
 
 // editJob changes a job the way the UI does, outside jobsync.
 func editJob(t *testing.T, host string, id int64, settings string) {

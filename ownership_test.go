@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jobsync/jobsync/emulator"
+	"github.com/jobsync/jobsync/internal/emutest"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -83,19 +83,14 @@ type ownWorld struct {
 
 func newOwnWorld(t *testing.T) *ownWorld {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{ReorderReads: true,
+	emu, url := emutest.Serve(t, emulator.Options{ReorderReads: true,
 		Directory: emulator.Directory{Groups: []emulator.Group{{DisplayName: "data-engineers"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &ownWorld{t: t, emu: emu}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "jobs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w.url, w.dir, w.lock = srv.URL, dir, filepath.Join(dir, "jobsync.lock.json")
+	w.url, w.dir, w.lock = url, dir, filepath.Join(dir, "jobsync.lock.json")
 	w.writeYAML(ownYAML)
 	return w
 }

@@ -18,17 +18,26 @@ import (
 // the client's redaction of it from messages never eats real words.
 const Token = "dapi-emutest-0123456789abcdef"
 
-// Start serves a new emulator with o and returns it with a client of it.
-// Both are closed when the test ends.
-func Start(t testing.TB, o emulator.Options, co jobsapi.Options) (*emulator.Server, *jobsapi.Client) {
+// Serve serves a new emulator with o on loopback and returns it with its
+// URL, for tests that run the CLI against it. Both are closed when the test
+// ends.
+func Serve(t testing.TB, o emulator.Options) (*emulator.Server, string) {
 	t.Helper()
 	emu, err := emulator.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	c, err := jobsapi.New(jobsapi.Config{Host: srv.URL, Token: Token, AuthType: "pat"}, co)
+	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
+	return emu, srv.URL
+}
+
+// Start serves a new emulator with o and returns it with a client of it.
+// Both are closed when the test ends.
+func Start(t testing.TB, o emulator.Options, co jobsapi.Options) (*emulator.Server, *jobsapi.Client) {
+	t.Helper()
+	emu, url := Serve(t, o)
+	c, err := jobsapi.New(jobsapi.Config{Host: url, Token: Token, AuthType: "pat"}, co)
 	if err != nil {
 		t.Fatal(err)
 	}
