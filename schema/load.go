@@ -1136,6 +1136,7 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 // compiled schema), then those across jobs.
 func (l *loader) check(ctx context.Context, v *validator) error {
 	settingsFields := v.settingsFields()
+	inBundle := l.sel != nil && l.sel.Project.IsBundle()
 	found := make([][]finding, len(l.jobs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -1151,7 +1152,7 @@ func (l *loader) check(ctx context.Context, v *validator) error {
 				l.sel.apply(lj)
 				l.split(lj)
 				fs := v.validate(lj.value, lj.floats)
-				found[i] = append(fs, checkJob(lj.job, lj.value, settingsFields)...)
+				found[i] = append(fs, checkJob(lj.job, lj.value, settingsFields, inBundle)...)
 			}
 			return nil
 		})

@@ -86,12 +86,15 @@ func (c *checker) add(ptr, format string, args ...any) {
 // a second place in the same file.
 func (c *checker) line(ptr string) int { return c.job.PosOf(ptr).Line }
 
-func checkJob(j *Job, value any, settingsFields []string) []finding {
+func checkJob(j *Job, value any, settingsFields []string, inBundle bool) []finding {
 	v, ok := value.(map[string]any)
 	if !ok {
 		return nil
 	}
 	c := &checker{job: j, v: v, settings: settingsFields}
+	if !inBundle && hasBundleRef(v) {
+		c.bundleRefs(v, "")
+	}
 	if name, ok := v["name"].(string); ok && len(name) > maxNameBytes {
 		c.add("/name", "is %d bytes long; the Jobs API allows at most %d bytes", len(name), maxNameBytes)
 	}
@@ -200,11 +203,118 @@ func (c *checker) task(ptr string, m map[string]any, clusters, envs map[string]b
 	if k, ok := m["environment_key"].(string); ok && !envs[k] {
 		c.add(ptr+"/environment_key", "environment_key %s is not defined in environments%s", quote(k), didYouMean(k, keysOf(envs)))
 	}
+	c.workspacePaths(ptr, m, hasGit)
 	if !hasGit {
 		for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
 			if lookup(m, "/"+p) == "GIT" {
 				c.add(ptr+"/"+p, "source is GIT but the job has no git_source")
 			}
+		}
+	}
+}
+
+// workspacePaths refuses a relative path where the file is read from the
+// workspace: there it "must be absolute and begin with a slash", while a
+// relative path names a file of git_source's repository (Jobs API,
+// NotebookTask.notebook_path, SparkPythonTask.python_file,
+// SqlTaskFile.path; a task without source reads from git_source when the
+// job has one). A bundle's relative paths are its local files, uploaded
+// and made absolute before this check; a relative path left here is a
+// bundle job file read without its bundle, or a typo, and the API would
+// take it and fail the run.
+func (c *checker) workspacePaths(ptr string, m map[string]any, hasGit bool) {
+	for _, f := range [...]struct{ task, file, field, what string }{
+		{"notebook_task", "", "notebook_path", "notebook"},
+		{"spark_python_task", "", "python_file", "Python file"},
+		{"sql_task", "file", "path", "SQL file"},
+	} {
+		// Plain map reads: this runs for every task of every job.
+		at, _ := m[f.task].(map[string]any)
+		if f.file != "" {
+			at, _ = at[f.file].(map[string]any)
+		}
+		s, ok := at[f.field].(string)
+		if !ok || s == "" || strings.HasPrefix(s, "/") || strings.Contains(s, "${") {
+			continue
+		}
+		if f.what == "Python file" && strings.Contains(s, ":/") {
+			continue // dbfs:/, s3://, abfss://: a URI
+		}
+		src, _ := at["source"].(string)
+		if src == "GIT" || src == "" && hasGit {
+			continue
+		}
+		fp := ptr + "/" + f.task
+		if f.file != "" {
+			fp += "/" + f.file
+		}
+		c.add(fp+"/"+f.field, "%s is a relative path, but this %s is read from the workspace, where a path starts with / (a relative path names a file of the job's git_source): write its workspace path; to have jobsync upload local files, read the job with its Asset Bundle (the folder of databricks.yml; README, Coming from Asset Bundles)", quote(s), f.what)
+	}
+}
+
+// bundleNamespaces are the first segments of the Asset Bundle substitutions
+// that name something of a bundle (bundle_refs.go): in a job file read
+// without its bundle, none of them can be resolved, and sent as written
+// they would end up in the workspace as text.
+var bundleNamespaces = []string{"${bundle.", "${workspace.", "${resources.", "${artifacts."}
+
+// bundleRefAt is where s uses an Asset Bundle substitution, or -1.
+func bundleRefAt(s string) int {
+	if !strings.Contains(s, "${") {
+		return -1
+	}
+	for _, ns := range bundleNamespaces {
+		if i := strings.Index(s, ns); i >= 0 && (i == 0 || s[i-1] != '$') {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasBundleRef says whether v holds one anywhere; it allocates nothing, so
+// that the jobs without one (all of them, nearly always) cost a walk.
+func hasBundleRef(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return bundleRefAt(x) >= 0
+	case []any:
+		for _, e := range x {
+			if hasBundleRef(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if hasBundleRef(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bundleRefs refuses an Asset Bundle substitution in a job that is not read
+// as part of a bundle. (${var.NAME} of a jobsync.yaml is substituted before
+// this check; one without a project is reported where it is substituted.)
+func (c *checker) bundleRefs(v any, ptr string) {
+	switch x := v.(type) {
+	case string:
+		i := bundleRefAt(x)
+		if i < 0 || strings.HasSuffix(ptr, "/run_job_task/job_id") {
+			return // (a job_id has a message of its own)
+		}
+		ref := x[i:]
+		if end := strings.IndexByte(ref, '}'); end > 0 {
+			ref = ref[:end+1]
+		}
+		c.add(ptr, "%s is an Asset Bundle substitution, and this job is not read as part of a bundle: run jobsync on the bundle's folder (the one holding databricks.yml), or write the value", ref)
+	case []any:
+		for i, e := range x {
+			c.bundleRefs(e, ptr+"/"+strconv.Itoa(i))
+		}
+	case map[string]any:
+		for k, e := range x {
+			c.bundleRefs(e, ptr+"/"+escapePtr(k))
 		}
 	}
 }

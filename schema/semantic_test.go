@@ -63,15 +63,51 @@ job_clusters: [{job_cluster_key: main, new_cluster: {spark_version: v}}]
 environments: [{environment_key: default}]
 tasks:
   - {task_key: a, job_cluster_key: mian, notebook_task: {notebook_path: /n}}
-  - {task_key: b, environment_key: gpu, spark_python_task: {python_file: f.py}}
+  - {task_key: b, environment_key: gpu, spark_python_task: {python_file: /f.py}}
 `), []string{
 			`jobs.a.tasks[task_key="a"].job_cluster_key: job_cluster_key "mian" is not defined in job_clusters (did you mean "main"?)`,
 			`jobs.a.tasks[task_key="b"].environment_key: environment_key "gpu" is not defined in environments`,
 		}},
+		{"relative workspace paths", one(`
+tasks:
+  - {task_key: nb, notebook_task: {notebook_path: ../src/ingest.ipynb}}
+  - {task_key: py, spark_python_task: {python_file: src/main.py}}
+  - {task_key: sql, sql_task: {warehouse_id: w, file: {path: ../src/q.sql}}}
+  - {task_key: uri, spark_python_task: {python_file: "dbfs:/FileStore/main.py"}}
+  - {task_key: git, notebook_task: {notebook_path: notebooks/run, source: GIT}}
+`), []string{
+			`jobs.a.tasks[task_key="nb"].notebook_task.notebook_path: "../src/ingest.ipynb" is a relative path, but this notebook is read from the workspace, where a path starts with / (a relative path names a file of the job's git_source)`,
+			`jobs.a.tasks[task_key="py"].spark_python_task.python_file: "src/main.py" is a relative path, but this Python file is read from the workspace`,
+			`jobs.a.tasks[task_key="sql"].sql_task.file.path: "../src/q.sql" is a relative path, but this SQL file is read from the workspace`,
+			`jobs.a.tasks[task_key="git"].notebook_task.source: source is GIT but the job has no git_source`,
+		}},
+		{"relative paths of git_source", one(`
+git_source: {git_url: "https://github.com/example/etl", git_provider: gitHub, git_branch: main}
+tasks:
+  - {task_key: nb, notebook_task: {notebook_path: notebooks/ingest}}
+  - {task_key: ws, notebook_task: {notebook_path: notebooks/report, source: WORKSPACE}}
+`), []string{
+			`jobs.a.tasks[task_key="ws"].notebook_task.notebook_path: "notebooks/report" is a relative path, but this notebook is read from the workspace`,
+		}},
+		{"bundle substitutions outside a bundle", one(`
+name: etl-${bundle.target}
+tasks:
+  - task_key: t
+    notebook_task:
+      notebook_path: /Workspace/Users/${workspace.current_user.userName}/etl
+      base_parameters: {pipeline: "${resources.pipelines.p.id}", text: "$${bundle.target}"}
+    run_job_task: {job_id: "${resources.jobs.b.id}"}
+`), []string{
+			`jobs.a.name: ${bundle.target} is an Asset Bundle substitution, and this job is not read as part of a bundle: run jobsync on the bundle's folder`,
+			`jobs.a.tasks[task_key="t"].notebook_task.notebook_path: ${workspace.current_user.userName} is an Asset Bundle substitution`,
+			`jobs.a.tasks[task_key="t"].notebook_task.base_parameters.pipeline: ${resources.pipelines.p.id} is an Asset Bundle substitution`,
+			`jobs.a.tasks[task_key="t"].run_job_task: a task runs exactly one thing`,
+			`jobs.a.tasks[task_key="t"].run_job_task.job_id: must be a job id (integer) or a reference to a job of this configuration`,
+		}},
 		{"task types", one(`
 tasks:
   - {task_key: none}
-  - {task_key: two, notebook_task: {notebook_path: /n}, spark_python_task: {python_file: f.py}}
+  - {task_key: two, notebook_task: {notebook_path: /n}, spark_python_task: {python_file: /f.py}}
   - {task_key: typo, notebok_task: {notebook_path: /n}}
 `), []string{
 			`jobs.a.tasks[task_key="none"]: no task type: set one of notebook_task, spark_python_task, python_wheel_task, sql_task, dbt_task, run_job_task, ... (20 task types; jobsync schema lists them all)`,
