@@ -399,7 +399,7 @@ func TestNoProjectFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectDiags(t, got, []string{`jobs.yaml:3:5: jobs.a.name: undefined variable "x": there is no project file (jobsync.yaml) to declare it in`})
+	expectDiags(t, got, []string{`jobs.yaml:3:5: jobs.a.name: undefined variable "x": there is no project file to declare it in (jobsync.yaml; or, for an Asset Bundle's job file, its databricks.yml`})
 	if _, _, err := loadProject(t, map[string]string{"jobs.yaml": "jobs: {}\n"}, "dev", nil, nil); err == nil || !strings.Contains(err.Error(), "no project file") {
 		t.Errorf("a target without a project file: %v", err)
 	}

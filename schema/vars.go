@@ -92,7 +92,7 @@ func undefinedVariable(name string, p *Project) string {
 	msg := fmt.Sprintf("undefined variable %q", name)
 	switch {
 	case p == nil:
-		return msg + ": there is no project file (jobsync.yaml) to declare it in; see README, Targets and variables"
+		return msg + ": there is no project file to declare it in (jobsync.yaml; or, for an Asset Bundle's job file, its databricks.yml: run jobsync on the bundle's folder); see README, Targets and variables"
 	case len(p.Variables) == 0:
 		return msg + fmt.Sprintf(": %s declares no variables; declare it under variables:", p.File)
 	}
