@@ -107,6 +107,29 @@ func loadAndOpen(c *cli.Context, e *env, open func() (*workspace, error)) (*sche
 	return cfg, w, nil
 }
 
+// reloadConfig loads the configuration again, after its files changed:
+// for a bundle, whose project holds the files it includes as they were
+// read, the project is read again too, and the open workspace's current
+// user is asked for again (as loadAndOpen did).
+func reloadConfig(c *cli.Context, e *env, w *workspace) (*schema.Config, error) {
+	proj, err := resolveProject(c, e, "text")
+	if err != nil {
+		return nil, err
+	}
+	if proj.sel == nil || !proj.sel.Project.IsBundle() {
+		return loadConfig(c, e)
+	}
+	delete(c.App.Metadata, projectKey)
+	if _, err := resolveProject(c, e, "text"); err != nil {
+		return nil, err
+	}
+	me, err := w.client.Me(c.Context)
+	if err != nil {
+		return nil, fmt.Errorf("asking %s who the current user is (SCIM /Me), for the bundle's user-dependent values: %w", w.name, err)
+	}
+	return loadConfigOpts(c, e, "text", &schema.Identity{UserName: me.UserName, DisplayName: me.DisplayName, ID: me.ID}, w.name)
+}
+
 // filesOf are a configuration's local files and the folder they go to.
 type filesOf struct {
 	uploads []schema.Upload

@@ -41,11 +41,7 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(c, e)
-			if err != nil {
-				return err
-			}
-			w, st, err := openLocked(ctx, c, e)
+			cfg, w, st, err := loadLocked(c, e)
 			if err != nil {
 				return err
 			}
@@ -76,7 +72,7 @@ Exit codes: 0 everything pulled (or nothing to pull), 3 changes left that need a
 			written := false
 			if !dry && rep.Changed() {
 				reload := func(ctx context.Context) ([]*schema.Job, error) {
-					cfg, err := loadConfig(c, e)
+					cfg, err := reloadConfig(c, e, w)
 					if err != nil {
 						return nil, err
 					}

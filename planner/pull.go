@@ -206,7 +206,7 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 	}
 	if pos, foreign := jp.job.InProjectFile(ptr); foreign {
 		src = posString(pos)
-		left(LeftDecision, "the project file (jobsync.yaml) sets this for the target, not the job's file: change it there if the workspace's value should stay")
+		left(LeftDecision, fmt.Sprintf("the project file (%s) sets this for the target, not the job's file: change it there if the workspace's value should stay", pos.File))
 		return
 	}
 	shown := redactSecrets(c.present(""), jp.job.Secrets)
