@@ -40,7 +40,7 @@ func userLine(c *cli.Context, cfg *schema.Config) string {
 	if u := c.String("user"); u != "" {
 		return fmt.Sprintf("Current user: %s (--user).", u)
 	}
-	return fmt.Sprintf("Current user: the placeholder %s, since validate reads no workspace: pass --user NAME for the real one (plan and apply ask the workspace).", validateUser)
+	return fmt.Sprintf("Current user: the placeholder %s, since %s reads no workspace: pass --user NAME for the real one (plan and apply ask the workspace).", validateUser, c.Command.Name)
 }
 
 // uploadsLine summarises a bundle's local files.

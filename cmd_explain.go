@@ -21,7 +21,7 @@ Prints how jobsync compares it (or why it does not), what the YAML and the
 lockfile's record of the last apply hold there, and the rows of the
 normalisation table that apply, each with its evidence (planner/FIDELITY.md).
 Further arguments are the configuration paths, as for plan.`,
-		Flags: append([]cli.Flag{formatFlag("text or json")}, lockfileFlags()...),
+		Flags: append([]cli.Flag{formatFlag("text or json"), userFlag()}, lockfileFlags()...),
 		Action: func(c *cli.Context) error {
 			format, err := formatOf(c, "text", "json")
 			if err != nil {
@@ -34,6 +34,9 @@ Further arguments are the configuration paths, as for plan.`,
 			cfg, err := loadConfig(c, e)
 			if err != nil {
 				return err
+			}
+			if line := userLine(c, cfg); line != "" {
+				fmt.Fprintln(e.err, line)
 			}
 			job := cfg.Job(key)
 			if job == nil {

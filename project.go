@@ -219,8 +219,8 @@ func loadConfig(c *cli.Context, e *env) (*schema.Config, error) {
 // loadConfigAs is loadConfig printing problems in format.
 func loadConfigAs(c *cli.Context, e *env, format string) (*schema.Config, error) {
 	var id *schema.Identity
-	if c.Command.Name == "validate" {
-		id = validateIdentity(c)
+	if c.Command.Name == "validate" || c.Command.Name == "explain" {
+		id = validateIdentity(c) // these read no workspace (--user)
 	}
 	return loadConfigOpts(c, e, format, id, "")
 }
