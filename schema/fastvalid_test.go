@@ -50,7 +50,7 @@ func corpusJobs(t *testing.T) []any {
 	for _, f := range files {
 		var l loader
 		l.maxJobs = MaxJobs
-		l.parseFile(f.name, f.data, true)
+		l.parseFile(f.name, string(f.data), true)
 		for _, lj := range l.jobs {
 			out = append(out, lj.value)
 		}

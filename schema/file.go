@@ -1,10 +1,12 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -53,37 +55,60 @@ func readUpload(path string) ([]byte, error) {
 // refusal of a larger one. The file is opened without blocking, so that a
 // named pipe swapped in after the check cannot hang the read either.
 func readRegular(path string, max int64, tooBig func(size int64) error) ([]byte, error) {
+	var b bytes.Buffer
+	if err := readRegularTo(&b, path, max, tooBig); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// readText is readFile as a string (its scalars are pieces of it: one
+// copy of the file, not one per value).
+func readText(path string) (string, error) {
+	var b strings.Builder
+	if err := readRegularTo(&b, path, MaxFileBytes, tooLarge); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func readRegularTo(w interface {
+	io.Writer
+	Grow(int)
+}, path string, max int64, tooBig func(size int64) error) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return unwrapPathError(err)
 	}
 	if err := regular(st); err != nil {
-		return nil, err
+		return err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return unwrapPathError(err)
 	}
 	defer f.Close()
 	if st, err = f.Stat(); err != nil {
-		return nil, unwrapPathError(err)
+		return unwrapPathError(err)
 	}
 	if err := regular(st); err != nil {
-		return nil, err
+		return err
 	}
 	if st.Size() > max {
-		return nil, tooBig(st.Size())
+		return tooBig(st.Size())
 	}
 	// The size can change between the check and the read: read one byte
 	// past the limit to know.
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	// (A bytes.Buffer reads in steps of bytes.MinRead.)
+	w.Grow(int(st.Size()) + bytes.MinRead + 1)
+	n, err := io.Copy(w, io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return unwrapPathError(err)
 	}
-	if int64(len(data)) > max {
-		return nil, tooBig(int64(len(data)))
+	if n > max {
+		return tooBig(n)
 	}
-	return data, nil
+	return nil
 }
 
 // fileError is a file that readFile refuses to read; its text is the whole

@@ -221,12 +221,12 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			data, err := readFile(f.path)
+			text, err := readText(f.path)
 			if err != nil {
 				parts[i].diags = append(parts[i].diags, Diagnostic{Pos: Pos{File: f.name}, Msg: readProblem(err)})
 				return nil
 			}
-			parts[i].parseFile(f.name, data, f.explicit)
+			parts[i].parseFile(f.name, text, f.explicit)
 			return nil
 		})
 	}
@@ -440,10 +440,33 @@ func unwrapPathError(err error) error {
 // dbt_project.yml, a CI workflow...): it is skipped, and counted, without a
 // problem. One that does not parse is skipped too when no line of it
 // starts with jobs: or resources:, since its top level cannot be read.
-func (l *loader) parseFile(name string, data []byte, explicit bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
+func (l *loader) parseFile(name string, text string, explicit bool) {
+	p := fastParsers.Get().(*fastParser)
+	defer fastParsers.Put(p)
+	defer p.release() // nothing keeps a node: values and positions are built
+	docs, fast := parseFast(p, text)
 	var perr error
+	var data []byte
+	if !fast {
+		data = []byte(text)
+		docs, perr = parseDocs(data)
+	}
+	if !explicit && notJobFile(docs, data, perr) {
+		l.skipped = append(l.skipped, name)
+		return
+	}
+	for i, doc := range docs {
+		l.document(name, doc, i)
+	}
+	if perr != nil {
+		l.diags = append(l.diags, yamlErrorDiag(name, data, perr))
+	}
+}
+
+// parseDocs reads the documents of data with yaml.v3, up to the first
+// that does not parse (perr).
+func parseDocs(data []byte) (docs []*yaml.Node, perr error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		doc := &yaml.Node{}
 		err := decodeSafely(dec, doc)
@@ -456,16 +479,7 @@ func (l *loader) parseFile(name string, data []byte, explicit bool) {
 		}
 		docs = append(docs, doc)
 	}
-	if !explicit && notJobFile(docs, data, perr) {
-		l.skipped = append(l.skipped, name)
-		return
-	}
-	for i, doc := range docs {
-		l.document(name, doc, i)
-	}
-	if perr != nil {
-		l.diags = append(l.diags, yamlErrorDiag(name, data, perr))
-	}
+	return docs, perr
 }
 
 // topLevelJobKey is a line that starts a jobs: or resources: mapping.
@@ -859,6 +873,23 @@ type aliasBudget struct {
 	anchors bool
 }
 
+// countNodeValues is the number of values under n, n included, as
+// written (an alias counts once).
+func countNodeValues(n *yaml.Node) int {
+	c := 1
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			c += countNodeValues(n.Content[i])
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, e := range n.Content {
+			c += countNodeValues(e)
+		}
+	}
+	return c
+}
+
 // hasAnchor reports whether any node under n has an anchor.
 func hasAnchor(n *yaml.Node) bool {
 	if n.Anchor != "" {
@@ -919,6 +950,7 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 				Msg: fmt.Sprintf("the job key is %d characters long; a job key has at most %d (it is part of the job's ownership tag)", len(key), maxJobKey)})
 		}
 		b := budget.builder(file)
+		b.positions = make(map[string]lineCol, countNodeValues(v)) // one position per value
 		val, _ := b.value(v, "", kpos)
 		if !budget.anchors {
 			// The job's YAML nodes are no longer needed (positions are
@@ -1225,6 +1257,9 @@ func (l *loader) crossJob() {
 	for _, lj := range unique {
 		var fs []finding
 		key := lj.job.Key
+		if !anyString(lj.value, func(s string) bool { return strings.HasPrefix(s, "${jobs.") }) {
+			continue // (most jobs refer to no other; the walk below builds a pointer per value)
+		}
 		walkStrings(lj.value, "", func(ptr, s string) {
 			m := refRE.FindStringSubmatch(s)
 			if m == nil {

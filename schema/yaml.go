@@ -59,6 +59,8 @@ type builder struct {
 	// is shared by every builder of one document.
 	budget  *aliasBudget
 	inAlias int
+	// entries is a stack of the entries of the mappings being built.
+	entries []entry
 }
 
 func (b *builder) pos(n *yaml.Node) Pos {
@@ -207,8 +209,13 @@ type entry struct {
 
 func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 	out := make(map[string]any, len(n.Content)/2)
-	entries := make([]entry, 0, len(n.Content)/2)
+	base := len(b.entries)
+	defer func() {
+		clear(b.entries[base:])
+		b.entries = b.entries[:base]
+	}()
 	var merges []*yaml.Node
+	var lineOf map[string]int // of the keys so far, in a long mapping
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
@@ -219,21 +226,35 @@ func (b *builder) mapping(n *yaml.Node, ptr string) (any, bool) {
 		if !ok {
 			continue
 		}
-		if _, dup := out[name]; dup {
-			first := 0
-			for _, e := range entries {
+		first, dup := 0, false
+		if es := b.entries[base:]; lineOf == nil && len(es) < 32 {
+			for _, e := range es {
 				if e.name == name {
-					first = e.key.Line
+					first, dup = e.key.Line, true
 					break
 				}
 			}
+		} else {
+			if lineOf == nil {
+				lineOf = make(map[string]int, len(n.Content)/2)
+				for _, e := range es {
+					lineOf[e.name] = e.key.Line
+				}
+			}
+			first, dup = lineOf[name]
+		}
+		if dup {
 			b.problem(ptr+"/"+escapePtr(name), k, "duplicate key %q (first written at line %d)", name, first)
 			continue
 		}
-		out[name] = nil // taken; the value is built below
-		entries = append(entries, entry{name, k, v})
+		if lineOf != nil {
+			lineOf[name] = k.Line
+		}
+		b.entries = append(b.entries, entry{name, k, v})
 	}
-	for _, e := range entries {
+	// (Entries are built once every key is known: a duplicate is refused
+	// before its value is built.)
+	for _, e := range b.entries[base:] {
 		out[e.name], _ = b.value(e.val, ptr+"/"+escapePtr(e.name), b.pos(e.key))
 	}
 	// YAML merge keys (<<: *base or <<: [*a, *b]): keys written in the
@@ -315,10 +336,12 @@ var (
 func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 	switch tag := n.ShortTag(); tag {
 	case "!!str":
-		if n.Style == 0 {
+		if n.Style == 0 && n.Value != "" && strings.IndexByte("+-.0123456789", n.Value[0]) >= 0 {
 			// A plain scalar that reads as a number but resolved to a
 			// string: beyond what yaml.v3 parses (1e400, 200,000
-			// digits). It was not quoted, so it is not text.
+			// digits). It was not quoted, so it is not text. (A number
+			// starts with one of those; the regular expressions are
+			// not run on every string.)
 			if v, ok, isNum := b.bigNumber(n, ptr); isNum {
 				return v, ok
 			}
