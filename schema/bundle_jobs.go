@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -146,6 +147,11 @@ func checkBundlePaths(p *Project, paths []string) error {
 		}
 		if rel, err := filepath.Rel(root, abs); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return fmt.Errorf("%s is outside the Asset Bundle %s, whose jobs are those of the files its include: names: pass the bundle's folder (or no path, from inside it)", filepath.ToSlash(path), p.File)
+		}
+		// A path that is not there is a typo (or a saved plan that was
+		// not made), not a way to name the bundle.
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("cannot read %s: %w", filepath.ToSlash(path), unwrapPathError(err))
 		}
 	}
 	return nil

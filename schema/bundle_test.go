@@ -700,6 +700,12 @@ func TestBundlePathArgumentsOtherThanTheBundleAreRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is outside the Asset Bundle databricks.yml") {
 		t.Errorf("got %v", err)
 	}
+	// A path that is not there (a typo, or `apply PLANFILE` of a plan
+	// that was not saved) does not mean the bundle.
+	_, err = LoadWith(context.Background(), []string{"etl.plan"}, Options{Selection: sel, Identity: testUser})
+	if err == nil || err.Error() != "cannot read etl.plan: no such file or directory" {
+		t.Errorf("a missing path: got %v", err)
+	}
 }
 
 func TestPlainResourcesOtherKindsAreSkipped(t *testing.T) {
