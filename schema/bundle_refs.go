@@ -365,7 +365,7 @@ func (r *resolver) variable(name string) (any, error) {
 		return nil, refErrorf("undefined variable %q%s; %s declares %s", name, didYouMean(name, p.variableNames()), p.File, orNone(p.variableNames()))
 	}
 	if at, ok := r.sel.lookups[name]; ok {
-		return nil, refErrorf("variable %s is a lookup: (%s), which resolves a name through workspace APIs jobsync does not call: pass --var %s=ID or set BUNDLE_VAR_%s, or give target %s a default for it", name, at, name, name, r.t.Name)
+		return nil, refErrorf("variable %s is a lookup (%s): it names an object to find by name through workspace APIs jobsync does not call; give the id instead: --var %s=ID, BUNDLE_VAR_%s, or a value under targets.%s.variables", name, at, name, name, r.t.Name)
 	}
 	val, ok := r.sel.Values[name]
 	if !ok {

@@ -327,7 +327,7 @@ resources:
 	_, problems := bundleCase{files: files}.load(t)
 	expectDiags(t, problems, []string{
 		"databricks.yml:14:27: jobs.a.tasks[task_key=\"p\"].pipeline_task.pipeline_id: ${resources.pipelines.dlt.id}: jobsync manages jobs only",
-		"databricks.yml:16:11: jobs.a.tasks[task_key=\"q\"].existing_cluster_id: variable cluster_id is a lookup: (databricks.yml:4:5)",
+		"databricks.yml:16:11: jobs.a.tasks[task_key=\"q\"].existing_cluster_id: variable cluster_id is a lookup (databricks.yml:4:5): it names an object to find by name",
 		"databricks.yml:17:28: jobs.a.tasks[task_key=\"q\"].spark_jar_task.main_class_name: variable \"nothing\" has no value for target default",
 		"databricks.yml:20:28: jobs.a.tasks[task_key=\"r\"].spark_jar_task.main_class_name: ${foo.bar} is not a substitution jobsync knows",
 		"databricks.yml:20:72: jobs.a.tasks[task_key=\"r\"].spark_jar_task.parameters[0]: \"${HOME\" opens a substitution that is not closed",
