@@ -193,6 +193,17 @@ func (b *bundleLoad) sections() {
 			break
 		}
 	}
+	// DATABRICKS_CLUSTER_ID overrides it in development mode only, for
+	// historical reasons; elsewhere it is ignored with a warning
+	// (override_compute.go, commit 1448e31d).
+	if env := b.sel.clusterEnv; env != "" {
+		if b.t.Mode == "development" {
+			b.clusterID, b.clusterAt = env, b.bp.pos(b.t.ptr+"/mode")
+			b.bp.warn("DATABRICKS_CLUSTER_ID", b.clusterAt, "DATABRICKS_CLUSTER_ID is set: the tasks run on cluster %s (in development mode, as with the bundle CLI; unset it otherwise)", env)
+		} else {
+			b.bp.warn("DATABRICKS_CLUSTER_ID", b.bp.pos(b.t.ptr), "DATABRICKS_CLUSTER_ID is set, and ignored: target %s does not use mode: development", b.t.Name)
+		}
+	}
 	pm, ok := b.presets.v.(map[string]any)
 	if !ok {
 		if b.presets.v != nil {

@@ -46,6 +46,7 @@ func selectBundle(p *Project, target string, vars map[string]string, getenv func
 		}
 	}
 	bp := p.bundle
+	sel.clusterEnv = getenv("DATABRICKS_CLUSTER_ID")
 	overrides, err := bp.variableOverrides(sel.Target.Name)
 	if err != nil {
 		return nil, err

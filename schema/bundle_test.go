@@ -1180,3 +1180,37 @@ resources:
 	_, problems := bundleCase{files: files}.load(t)
 	expectDiags(t, problems, []string{"databricks.yml:2:3: bundle.name: ${workspace.current_user.short_name} in bundle.name: jobsync resolves only ${bundle.target} and ${var.NAME} there"})
 }
+
+// DATABRICKS_CLUSTER_ID runs a development target's tasks on that cluster,
+// as the bundle CLI does; another target ignores it, with a warning.
+func TestBundleClusterIDFromTheEnvironment(t *testing.T) {
+	files := map[string]string{
+		"databricks.yml": `bundle: {name: shop}
+targets:
+  dev: {default: true, mode: development}
+  prod: {mode: production}
+resources:
+  jobs:
+    a:
+      name: a
+      tasks: [{task_key: t, job_cluster_key: c, spark_jar_task: {main_class_name: M}}]
+      job_clusters: [{job_cluster_key: c, new_cluster: {spark_version: 15.4.x-scala2.12, node_type_id: i3.xlarge, num_workers: 1}}]
+`}
+	env := map[string]string{"DATABRICKS_CLUSTER_ID": "0101-mine"}
+	cfg := bundleCase{files: files, env: env}.mustLoad(t)
+	if got := settingsJSON(t, cfg, "a"); !strings.Contains(got, `"tasks":[{"existing_cluster_id":"0101-mine","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]`) {
+		t.Errorf("dev: %s", got)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Error(), "databricks.yml:3:24: DATABRICKS_CLUSTER_ID: DATABRICKS_CLUSTER_ID is set: the tasks run on cluster 0101-mine") {
+		t.Errorf("dev warnings: %v", cfg.Warnings)
+	}
+	cfg = bundleCase{files: files, env: env, target: "prod"}.mustLoad(t)
+	if got := settingsJSON(t, cfg, "a"); strings.Contains(got, "0101-mine") {
+		t.Errorf("prod took the cluster: %s", got)
+	}
+	var warns []string
+	for _, w := range cfg.Warnings {
+		warns = append(warns, w.Error())
+	}
+	expectDiags(t, warns, []string{"databricks.yml:4:3: DATABRICKS_CLUSTER_ID: DATABRICKS_CLUSTER_ID is set, and ignored: target prod does not use mode: development"})
+}

@@ -32,6 +32,9 @@ type Selection struct {
 	// lookups are a bundle's variables whose value is a lookup: (a name
 	// to be resolved through workspace APIs), by name, where it is written.
 	lookups map[string]Pos
+	// clusterEnv is $DATABRICKS_CLUSTER_ID, which overrides a bundle's
+	// cluster_id in development mode (bundleLoad.sections).
+	clusterEnv string
 
 	defaults *fragment // the project-wide permissions
 	allJobs  *fragment // the target's overrides.all_jobs
