@@ -108,6 +108,7 @@ func checkJob(j *Job, value any, settingsFields []string, inBundle bool) []findi
 	envs := c.keys("/environments", "environment_key")
 	c.keys("/parameters", "name")
 	c.tasks(clusters, envs)
+	c.environmentPaths()
 	c.triggers()
 	c.gitSource()
 	c.permissions()
@@ -205,6 +206,9 @@ func (c *checker) task(ptr string, m map[string]any, clusters, envs map[string]b
 	}
 	c.workspacePaths(ptr, m, hasGit)
 	if !hasGit {
+		c.libraryPaths(ptr, m)
+	}
+	if !hasGit {
 		for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
 			if lookup(m, "/"+p) == "GIT" {
 				c.add(ptr+"/"+p, "source is GIT but the job has no git_source")
@@ -250,6 +254,50 @@ func (c *checker) workspacePaths(ptr string, m map[string]any, hasGit bool) {
 		}
 		c.add(fp+"/"+f.field, "%s is a relative path, but this %s is read from the workspace, where a path starts with / (a relative path names a file of the job's git_source): write its workspace path; to have jobsync upload local files, read the job with its Asset Bundle (the folder of databricks.yml; README, Coming from Asset Bundles)", quote(s), f.what)
 	}
+}
+
+// libraryPaths refuses a task library named by a relative path (whl, jar,
+// requirements): the API takes a workspace path, a volume or a cloud URI
+// there, and a relative path is a bundle's local file read without its
+// bundle.
+func (c *checker) libraryPaths(ptr string, m map[string]any) {
+	libs, _ := m["libraries"].([]any)
+	for i, l := range libs {
+		lm, _ := l.(map[string]any)
+		for _, f := range [...]string{"whl", "jar", "requirements"} {
+			if s, ok := lm[f].(string); ok && relativeFile(s) {
+				c.add(ptr+"/libraries/"+strconv.Itoa(i)+"/"+f, "%s is a relative path; a library is a workspace path (/Workspace/...), a volume (/Volumes/...) or a URI: write where it is; to have jobsync upload a local file, read the job with its Asset Bundle (the folder of databricks.yml; README, Coming from Asset Bundles)", quote(s))
+			}
+		}
+	}
+}
+
+// environmentPaths does the same for the local dependencies of the job's
+// environments (./dist/x.whl, -r ../requirements.txt); a package name
+// (requests==2.32.0) is not a path.
+func (c *checker) environmentPaths() {
+	if c.v["git_source"] != nil {
+		return
+	}
+	envs, _ := c.v["environments"].([]any)
+	for i, e := range envs {
+		em, _ := e.(map[string]any)
+		spec, _ := em["spec"].(map[string]any)
+		deps, _ := spec["dependencies"].([]any)
+		for j, d := range deps {
+			s, _ := d.(string)
+			p := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(s, "-r "), "-e "))
+			if strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") {
+				c.add("/environments/"+strconv.Itoa(i)+"/spec/dependencies/"+strconv.Itoa(j), "%s is a relative path; a dependency is a package, a workspace path (/Workspace/...), a volume (/Volumes/...) or a URI: write where it is; to have jobsync upload a local file, read the job with its Asset Bundle (the folder of databricks.yml; README, Coming from Asset Bundles)", quote(s))
+			}
+		}
+	}
+}
+
+// relativeFile says whether s is a relative file path: not absolute, no
+// URI scheme (dbfs:/, s3://), no substitution left.
+func relativeFile(s string) bool {
+	return s != "" && !strings.HasPrefix(s, "/") && !strings.Contains(s, ":/") && !strings.Contains(s, "${")
 }
 
 // bundleNamespaces are the first segments of the Asset Bundle substitutions

@@ -81,6 +81,23 @@ tasks:
 			`jobs.a.tasks[task_key="sql"].sql_task.file.path: "../src/q.sql" is a relative path, but this SQL file is read from the workspace`,
 			`jobs.a.tasks[task_key="git"].notebook_task.source: source is GIT but the job has no git_source`,
 		}},
+		{"relative libraries and dependencies", one(`
+environments:
+  - environment_key: e
+    spec: {client: "2", dependencies: [requests==2.32.0, ../dist/etl-0.1-py3-none-any.whl, -r ./requirements.txt, /Volumes/main/libs/x.whl]}
+tasks:
+  - task_key: t
+    environment_key: e
+    spark_python_task: {python_file: /Workspace/etl/main.py}
+  - task_key: c
+    existing_cluster_id: x
+    spark_jar_task: {main_class_name: M}
+    libraries: [{whl: ../dist/*.whl}, {jar: "dbfs:/FileStore/x.jar"}, {requirements: /Workspace/req.txt}, {pypi: {package: numpy}}]
+`), []string{
+			`jobs.a.environments[environment_key="e"].spec.dependencies[1]: "../dist/etl-0.1-py3-none-any.whl" is a relative path; a dependency is a package, a workspace path`,
+			`jobs.a.environments[environment_key="e"].spec.dependencies[2]: "-r ./requirements.txt" is a relative path`,
+			`jobs.a.tasks[task_key="c"].libraries[0].whl: "../dist/*.whl" is a relative path; a library is a workspace path (/Workspace/...), a volume (/Volumes/...) or a URI`,
+		}},
 		{"relative paths of git_source", one(`
 git_source: {git_url: "https://github.com/example/etl", git_provider: gitHub, git_branch: main}
 tasks:

@@ -60,7 +60,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"trigger needs a kind", "trigger: {pause_status: PAUSED}\n", []string{`jobs.a.trigger: set one of file_arrival, model, periodic, table_update`}},
 		{"sql task needs one kind", "tasks:\n  - task_key: t\n    sql_task: {warehouse_id: w, query: {query_id: q}, file: {path: /p}}\n", []string{
 			`jobs.a.tasks[task_key="t"].sql_task: file and query cannot be set together`}},
-		{"library exactly one", "tasks:\n  - task_key: t\n    notebook_task: {notebook_path: /n}\n    libraries: [{jar: a, whl: b}]\n", []string{
+		{"library exactly one", "tasks:\n  - task_key: t\n    notebook_task: {notebook_path: /n}\n    libraries: [{jar: /a, whl: /b}]\n", []string{
 			`jobs.a.tasks[task_key="t"].libraries[0]: jar and whl cannot be set together`}},
 		{"permission principal", "permissions: [{permission_level: CAN_VIEW}]\n", []string{
 			`jobs.a.permissions[0]: set one of user_name, group_name, service_principal_name`}},
