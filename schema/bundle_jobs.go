@@ -422,6 +422,13 @@ func (b *bundleLoad) job(key string, def *bundleJob, overridden bool) *loadedJob
 		j.job = &Job{Key: key, File: kp.File, Pos: kp, positions: map[string]lineCol{}}
 		j.value = map[string]any{}
 	}
+	// A key with nothing under it, here and in the target, is refused as
+	// by the bundle CLI (validate/all_resources_have_values.go, commit
+	// 21e158a0), instead of becoming a job named "Untitled" with no tasks.
+	if def != nil && def.value == nil && (!overridden || over.v == nil) {
+		b.diag(def.pos, jobPath(key), "job %s is not defined: its key has no settings (null); write them under it, or remove the key", key)
+		return nil
+	}
 	if overridden {
 		m := &merger{src: over, place: j.place, keyed: true}
 		merged := m.merge(j.value, "", over.v, "")

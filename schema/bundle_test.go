@@ -1214,3 +1214,23 @@ resources:
 	}
 	expectDiags(t, warns, []string{"databricks.yml:4:3: DATABRICKS_CLUSTER_ID: DATABRICKS_CLUSTER_ID is set, and ignored: target prod does not use mode: development"})
 }
+
+// A job key with no settings is refused, as the bundle CLI refuses it ("job
+// a is not defined"), unless a target gives it settings.
+func TestBundleNullJobIsNotDefined(t *testing.T) {
+	files := map[string]string{"databricks.yml": `bundle: {name: shop}
+targets:
+  dev: {default: true}
+  prod:
+    resources:
+      jobs:
+        a: {name: a, tasks: [{task_key: t, existing_cluster_id: x, spark_jar_task: {main_class_name: M}}]}
+resources:
+  jobs:
+    a:
+`}
+	_, problems := bundleCase{files: files}.load(t)
+	expectDiags(t, problems, []string{"databricks.yml:10:5: jobs.a: job a is not defined: its key has no settings (null)"})
+	cfg := bundleCase{files: files, target: "prod"}.mustLoad(t)
+	wantJSON(t, cfg, "a", `{"name":"a","tasks":[{"existing_cluster_id":"x","spark_jar_task":{"main_class_name":"M"},"task_key":"t"}]}`)
+}
