@@ -26,7 +26,7 @@
 //   - transport errors, 502 and 504 only for requests that are safe to repeat
 //     (reads, reset, update, delete, permissions, cancels, run-now and
 //     runs/submit with an idempotency_token);
-//   - 500 only for GETs.
+//   - 500 for the same requests safe to repeat (a passing 500 need not fail an apply).
 //
 // A request that is not safe to repeat (jobs/create, runs/repair, run-now
 // and runs/submit without a token, a workspace import without overwrite)

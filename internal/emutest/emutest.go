@@ -1,6 +1,8 @@
-// Package emutest starts the Jobs API emulator on a loopback port with a
-// real jobsapi client of it: the one way tests outside the client and the
-// emulator get a workspace to talk to.
+// Package emutest starts the Jobs API emulator on a loopback port, with a
+// real jobsapi client of it (Start) or its URL for the CLI (Serve): how
+// tests outside the client and the emulator get a workspace to talk to,
+// unless they must stand between the two (the applier's and the
+// reliability suite's fault gates).
 //
 // It is for tests only (it takes a testing.TB) and must not grow behaviour
 // of its own: knobs belong to the emulator, options to the client.

@@ -6,7 +6,9 @@
 //	go run ./bench/cmd/benchtable -sizes 100 -runs 1 -rate-jobs 40 -out /tmp/quick.md
 //
 // It builds the jobsync binary into a temporary directory (for the CLI
-// child-process measurements), so it must run inside the repository.
+// child-process measurements), so it must run inside the repository. It
+// must not change any file of the repository but its output (BENCHMARKS.md,
+// or -out; -cpuprofile writes where it is told), nor reach beyond loopback.
 package main
 
 import (
