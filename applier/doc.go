@@ -9,7 +9,9 @@
 //
 // A bundle's local files are actions too: uploads run first (each job
 // write waits for the uploads it names), file deletes last, each recorded
-// in the journal once the workspace took it (files.go).
+// in the journal once the workspace took it (files.go). It writes files
+// only inside the action's files folder (planner.InFilesRoot), and deletes
+// only files the lockfile records as uploaded there.
 //
 // It also makes the two writes to a managed job that are not plan actions:
 // Import, which adopts a job on purpose by writing its ownership tag, and
