@@ -338,49 +338,57 @@ func TestAmbiguousCreate(t *testing.T) {
 // and which the workspace commits a moment later: the client sees no
 // answer, the first look finds no job, and sending it again would make a
 // second job. The applier waits for it to appear and adopts it instead.
+// "A moment later" is pinned to the applier's first look, by no clock: the
+// workspace answers that listing as it was, then commits the create before
+// the answer leaves, so only a look after the settle time can find it.
 func TestAmbiguousCreateCommittedLate(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
 	desired := []*schema.Job{job("a")}
 	p := e.plan(desired, false)
-	var once sync.Once
-	var late sync.WaitGroup
+	var mu sync.Mutex
+	var dropped, committed bool
+	var late func()
 	f := aroundFunc(func(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
-		first := false
-		if strings.HasSuffix(r.URL.Path, "/jobs/create") {
-			once.Do(func() { first = true })
-		}
-		if !first {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/jobs/create") && !dropped:
+			dropped = true
+			body, _ := io.ReadAll(r.Body)
+			hdr := r.Header.Clone()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close()
+			late = func() {
+				rq := httptest.NewRequest(http.MethodPost, r.URL.String(), bytes.NewReader(body))
+				rq.Header = hdr
+				serve(httptest.NewRecorder(), rq)
+			}
+		case strings.HasSuffix(r.URL.Path, "/jobs/list") && late != nil && !committed:
+			// The answer is buffered until the handler returns.
 			serve(w, r)
-			return
+			committed = true
+			late()
+		default:
+			serve(w, r)
 		}
-		body, _ := io.ReadAll(r.Body)
-		hdr := r.Header.Clone()
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		conn.Close()
-		late.Add(1)
-		go func() {
-			defer late.Done()
-			time.Sleep(200 * time.Millisecond)
-			rq := httptest.NewRequest(http.MethodPost, r.URL.String(), bytes.NewReader(body))
-			rq.Header = hdr
-			serve(httptest.NewRecorder(), rq)
-		}()
 	})
 	e.around.Store(&f)
 	var notes []string
-	res, err := e.apply(context.Background(), p, Options{Parallelism: 1, Settle: 2 * time.Second, Progress: func(ev Event) {
+	res, err := e.apply(context.Background(), p, Options{Parallelism: 1, Settle: 50 * time.Millisecond, Progress: func(ev Event) {
 		if ev.Note != "" {
 			notes = append(notes, ev.Note)
 		}
 	}})
-	late.Wait()
 	e.around.Store(nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !committed {
+		t.Fatal("the applier never looked for the job after the dropped create")
 	}
 	if n := len(e.emu.JobIDs()); n != 1 {
 		t.Fatalf("%d jobs, want 1: the create was sent again while the first was still running", n)

@@ -321,15 +321,17 @@ func TestCrashedHolderLeaseExpires(t *testing.T) {
 		_ = proc.Kill()
 		close(killed)
 	})
+	var first bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &first, &first
 	mu.Lock()
 	must(t, cmd.Start())
 	proc = cmd.Process
 	mu.Unlock()
-	_ = cmd.Wait()
+	werr := cmd.Wait()
 	select {
 	case <-killed:
 	default:
-		t.Fatal("the first runner finished before it was killed")
+		t.Fatalf("the first runner finished before it was killed (%v):\n%s", werr, first.String())
 	}
 	w.gate.observe.Store(nil)
 	w.gate.settle()
