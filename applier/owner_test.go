@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -244,4 +245,53 @@ func TestImportEdges(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// Ownership scopes nest: project "proj/test" without a target, and the
+// same project's target "sub" ("proj/test/sub"). A key never holds a "/",
+// so a lockfile entry whose key does ("sub/etl", written by hand) names no
+// job of this scope, even though "proj/test" + "/" + "sub/etl" spells the
+// other scope's tag: --prune must not delete that job, nor anything write
+// to it.
+func TestLockfileKeyWithSlashOwnsNothing(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	ctx := context.Background()
+	e.converge(jobs("a"), false)
+	foreign := foreignJob(t, e, testProject+"/sub/etl")
+	data, err := os.ReadFile(e.lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["jobs"].(map[string]any)["sub/etl"] = map[string]any{"job_id": foreign}
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.lockPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.ResetRequests()
+	p, err := buildPlan(ctx, e.client, e.lockPath, jobs("a"), true)
+	var oe *planner.OwnershipError
+	if err == nil {
+		for _, a := range p.Actions {
+			if a.JobID == foreign {
+				t.Errorf("the plan %s job %d, which belongs to the scope %s/sub", a.Op, foreign, testProject)
+			}
+		}
+		if _, err := e.apply(ctx, p, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	} else if !errors.As(err, &oe) || oe.JobID != foreign {
+		t.Fatalf("plan: %v", err)
+	}
+	if w := e.writesTo(foreign); len(w) > 0 {
+		t.Errorf("wrote to the other scope's job: %+v", w)
+	}
+	if _, err := e.client.GetJob(ctx, foreign); err != nil {
+		t.Errorf("the other scope's job: %v", err)
+	}
 }
