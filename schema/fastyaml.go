@@ -468,11 +468,22 @@ func (p *fastParser) plain(li, off, end int) *yaml.Node {
 	// Resolved as yaml.v3 resolves a plain scalar (its ShortTag of an
 	// untagged node is that resolution); its parser makes "<<" a merge.
 	// It looks further only at scalars that start with one of these.
+	// Of the letters it looks further at, only its table's words are not
+	// text (yaml.v3's resolveMap: no YAML 1.1 yes, on, ...).
 	switch c := n.Value[0]; {
 	case c == '<' && n.Value == "<<":
 		n.Tag = "!!merge"
-	case c >= '0' && c <= '9' || strings.IndexByte("+-.~yYnNtTfFoO", c) >= 0:
+	case c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.':
 		n.Tag = n.ShortTag()
+	case strings.IndexByte("~yYnNtTfFoO", c) >= 0:
+		switch n.Value {
+		case "true", "True", "TRUE", "false", "False", "FALSE":
+			n.Tag = "!!bool"
+		case "~", "null", "Null", "NULL":
+			n.Tag = "!!null"
+		default:
+			n.Tag = "!!str"
+		}
 	default:
 		n.Tag = "!!str"
 	}

@@ -165,7 +165,7 @@ func TestParseFastAgrees(t *testing.T) {
 }
 
 var yamlPieces = []string{" ", "  ", "- ", ": ", ":", "#", " #", "'", "\"", "\\", "[", "]", "{", "}", ",", "\n", "---", "&a ", "*a", "!!str ",
-	"|", ">", "~", "null", "true", "0x1F", "012", "1e3", ".inf", "<<", "? ", "é", "\u00a0", "\t", "%", "@", "`", "''", "\\u0041", "\\x", "-1", "2024-01-02"}
+	"|", ">", "~", "null", "true", "True", "FALSE", "NULL", "Null", "yes", "on", "Off", "y", "n", "nulls", "truex", "0x1F", "012", "1e3", ".inf", "<<", "? ", "é", "\u00a0", "\t", "%", "@", "`", "''", "\\u0041", "\\x", "-1", "2024-01-02"}
 
 func mutateYAML(rng *rand.Rand, data []byte) []byte {
 	if len(data) == 0 {

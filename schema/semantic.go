@@ -209,12 +209,42 @@ func (c *checker) task(ptr string, m map[string]any, clusters, envs map[string]b
 		c.libraryPaths(ptr, m)
 	}
 	if !hasGit {
-		for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
-			if lookup(m, "/"+p) == "GIT" {
-				c.add(ptr+"/"+p, "source is GIT but the job has no git_source")
+		for _, p := range gitSources {
+			if lookupSegs(m, p.segs...) == "GIT" {
+				c.add(ptr+"/"+p.path, "source is GIT but the job has no git_source")
 			}
 		}
 	}
+}
+
+// gitSources are the fields of a task that say where its file is read.
+var gitSources = func() []struct {
+	path string
+	segs []string
+} {
+	var out []struct {
+		path string
+		segs []string
+	}
+	for _, p := range []string{"notebook_task/source", "spark_python_task/source", "dbt_task/source", "sql_task/file/source", "gen_ai_compute_task/source"} {
+		out = append(out, struct {
+			path string
+			segs []string
+		}{p, strings.Split(p, "/")})
+	}
+	return out
+}()
+
+// lookupSegs is lookup of the pointer made of segs (map keys only).
+func lookupSegs(v any, segs ...string) any {
+	for _, s := range segs {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[s]
+	}
+	return v
 }
 
 // workspacePaths refuses a relative path where the file is read from the
