@@ -66,3 +66,21 @@ func TestAppliedIsCompactAndChecked(t *testing.T) {
 		t.Errorf("read back %s %v, want %s", back.Jobs["a"].Applied, err, raw)
 	}
 }
+
+// TestStripSpaceIsCompact: the fast compaction of a decoded record is
+// json.Compact's, byte for byte.
+func TestStripSpaceIsCompact(t *testing.T) {
+	for _, doc := range []string{
+		`{}`, "{\n  \"a\" : [ 1 , 2.5e3, true, null ],\n\t\"b\":{\"c\":\"x y\\\" \\\\ \\u00e9 \\n\"}\r\n}",
+		`{"s": "  spaces  inside  ", "<&>": "\u2028"}`, `{"k":"\\"}`, "{ \"a\" : \"\xe2\x80\xa8\" }",
+	} {
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := stripSpace([]byte(doc))
+		if !ok || string(got) != want.String() {
+			t.Errorf("stripSpace(%q) = %q, %v; json.Compact: %q", doc, got, ok, want.String())
+		}
+	}
+}
