@@ -41,8 +41,17 @@ func benchJob(i int) *schema.Job {
 // side as jobs/get returns it (server defaults added, arrays reordered),
 // with a lockfile. DESIGN.md §8 target: ≤ 0.2 ms per job.
 func BenchmarkBuild(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		n   int
+		raw bool
+	}{{1000, false}, {10000, false}, {10000, true}} {
+		n := c.n
+		name := fmt.Sprintf("jobs=%d", n)
+		if c.raw {
+			// Live settings as JSON, as a jobs/list read keeps them.
+			name += "/raw"
+		}
+		b.Run(name, func(b *testing.B) {
 			in := planner.Input{Project: "acme", Workspace: "https://example", Now: time.Unix(0, 0)}
 			for i := 0; i < n; i++ {
 				in.Desired = append(in.Desired, benchJob(i))
@@ -54,6 +63,9 @@ func BenchmarkBuild(b *testing.B) {
 			s := newSim(b, nil)
 			in.Lock = s.apply(p, nil)
 			in.Live = s.live()
+			if c.raw {
+				in.Live = rawLive(b, in.Live)
+			}
 			if p, err := planner.Build(in); err != nil || !p.Empty() {
 				b.Fatalf("setup: the workspace does not match: %v", err)
 			}

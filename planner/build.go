@@ -65,7 +65,7 @@ func (b *Builder) planKey(key string, match *Live, adopted, movedFrom string, id
 	b.planned++
 	// List reads keep settings raw; each job's tree lives only while that
 	// job is planned.
-	live, err := decodedLive(match)
+	live, err := decodedLive(match, &b.texts)
 	if err != nil {
 		return keyResult{err: fmt.Errorf("job %q: %v", key, err)}
 	}
@@ -106,7 +106,7 @@ func (b *Builder) planKey(key string, match *Live, adopted, movedFrom string, id
 		}
 		return keyResult{skipped: &a}
 	}
-	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom}
+	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom, texts: &b.texts}
 	a, rec, err := jp.plan()
 	if err != nil {
 		return keyResult{err: err}
@@ -281,6 +281,8 @@ type jobPlanner struct {
 	notes       []string
 	// compared is what plan compared, for Pull.
 	compared *compared
+	// texts shares the strings decoded for the plan (jsonfast.go).
+	texts *textCache
 }
 
 // compared is one job's comparison: the normalised live, desired and
@@ -321,7 +323,7 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		// by hand) still labels origins right; canonical input costs nothing.
 		// The lockfile keeps applied settings as JSON; each job's tree
 		// is decoded here, for this job only, and dropped with it.
-		recorded, err := appliedOf(jp.lock)
+		recorded, err := appliedOf(jp.lock, jp.texts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("job %q: lockfile: %v; remove the entry (jobsync state rm %s) and plan again", jp.key, err, jp.key)
 		}
@@ -725,9 +727,9 @@ func (jp *jobPlanner) secrets() []string {
 
 // appliedOf is lock.AppliedSettings(), decoded by decodeObject where it
 // can be (jsonfast.go).
-func appliedOf(lock *state.Job) (map[string]any, error) {
+func appliedOf(lock *state.Job, texts *textCache) (map[string]any, error) {
 	if len(lock.Applied) > 0 {
-		if m, ok := decodeObject(lock.Applied); ok {
+		if m, ok := decodeObjectWith(lock.Applied, texts); ok {
 			return m, nil
 		}
 	}

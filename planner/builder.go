@@ -48,6 +48,8 @@ type Builder struct {
 	refs        map[string][]string
 	// planned counts planKey calls (tests check that speculations hold).
 	planned int
+	// texts are the strings decoded so far, shared (jsonfast.go).
+	texts textCache
 }
 
 // speculation is one key planned against one live read.

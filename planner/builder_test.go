@@ -26,7 +26,7 @@ func planText(p *planner.Plan, err error) string {
 }
 
 // rawLive is live with its settings as JSON, as a listing keeps them.
-func rawLive(t *testing.T, live []planner.Live) []planner.Live {
+func rawLive(t testing.TB, live []planner.Live) []planner.Live {
 	out := make([]planner.Live, len(live))
 	for i, l := range live {
 		out[i] = l

@@ -55,11 +55,16 @@ func (l *Live) ownerTag() string {
 
 // decodedLive is l with Settings decoded, for planning one job; l itself
 // is left raw, so that the tree is garbage once that job is planned.
-func decodedLive(l *Live) (*Live, error) {
+// texts shares the decoded strings (nil: none).
+func decodedLive(l *Live, texts *textCache) (*Live, error) {
 	if l == nil || l.Settings != nil || len(l.RawSettings) == 0 {
 		return l, nil
 	}
-	m, err := l.Decoded()
+	m, ok := decodeObjectWith(l.RawSettings, texts)
+	var err error
+	if !ok {
+		m, err = l.Decoded()
+	}
 	if err != nil {
 		return nil, err
 	}
