@@ -70,7 +70,21 @@ func compactApplied(raw json.RawMessage) (json.RawMessage, error) {
 // when raw does not look like what the decoder gives (an unterminated
 // string), and json.Compact decides.
 func stripSpace(raw []byte) (json.RawMessage, bool) {
-	out := make(json.RawMessage, 0, len(raw))
+	// Twice: to size the copy, then to fill it (the record is kept: its
+	// capacity is its size).
+	n, ok := strip(raw, nil)
+	if !ok {
+		return nil, false
+	}
+	out := make(json.RawMessage, 0, n)
+	_, _ = strip(raw, &out)
+	return out, true
+}
+
+// strip counts the bytes raw keeps without its whitespace, appending them
+// to out when it is not nil.
+func strip(raw []byte, out *json.RawMessage) (int, bool) {
+	n := 0
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {
 		case ' ', '\t', '\n', '\r':
@@ -82,13 +96,19 @@ func stripSpace(raw []byte) (json.RawMessage, bool) {
 				}
 			}
 			if j >= len(raw) {
-				return nil, false
+				return 0, false
 			}
-			out = append(out, raw[i:j+1]...)
+			n += j + 1 - i
+			if out != nil {
+				*out = append(*out, raw[i:j+1]...)
+			}
 			i = j
 		default:
-			out = append(out, c)
+			n++
+			if out != nil {
+				*out = append(*out, c)
+			}
 		}
 	}
-	return out, true
+	return n, true
 }

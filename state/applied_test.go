@@ -84,3 +84,12 @@ func TestStripSpaceIsCompact(t *testing.T) {
 		}
 	}
 }
+
+// TestStripSpaceKeepsNoSlack: a record keeps no more memory than its
+// compact size (10,000 of them are held while a plan is made).
+func TestStripSpaceKeepsNoSlack(t *testing.T) {
+	got, ok := stripSpace([]byte("{\n    \"a\": [\n        1,\n        2\n    ]\n}"))
+	if !ok || string(got) != `{"a":[1,2]}` || cap(got) != len(got) {
+		t.Errorf("%q (cap %d), %v", got, cap(got), ok)
+	}
+}
