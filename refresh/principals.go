@@ -61,6 +61,28 @@ func checkPrincipals(ctx context.Context, c *jobsapi.Client, p *planner.Plan, pa
 	return planner.UnknownPrincipalsError(uses, func(kind, name string) bool { return known[key{kind, name}] })
 }
 
+// checkCreator refuses, before anything is written, a plan that creates
+// a job granting the identity applying it less than IS_OWNER
+// (planner.CreatorGrantsError); it asks SCIM /Me only when a create grants
+// a user or service principal something.
+func checkCreator(ctx context.Context, c *jobsapi.Client, p *planner.Plan) error {
+	var meErr error
+	err := planner.CreatorGrantsError(p, func() (string, bool) {
+		me, err := c.Me(ctx)
+		if err != nil {
+			if !uncheckable(err) {
+				meErr = err
+			}
+			return "", false
+		}
+		return me.UserName, true
+	})
+	if meErr != nil {
+		return meErr
+	}
+	return err
+}
+
 // uncheckable: the answer says the caller may not read principals, or the
 // workspace has no such endpoint.
 func uncheckable(err error) bool {

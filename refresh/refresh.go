@@ -184,6 +184,9 @@ func plan(ctx context.Context, c *jobsapi.Client, in planner.Input, o Options, s
 	if err := checkPrincipals(ctx, c, plan, o.Parallelism); err != nil { // principals.go
 		return nil, nil, err
 	}
+	if err := checkCreator(ctx, c, plan); err != nil { // principals.go
+		return nil, nil, err
+	}
 	live := b.Live()
 	plan.Refresh = &planner.RefreshReport{
 		Requests:   c.Stats().Requests - before,
