@@ -175,27 +175,33 @@ func TestFailureStopsNewActions(t *testing.T) {
 		p := e.plan(desired, false)
 		e.emu.InjectFault(emulator.Fault{Method: "POST", Endpoint: "jobs/create", Status: 400,
 			ErrorCode: "INVALID_PARAMETER_VALUE", Message: "injected"})
-		// The first four creates are held until all four are in flight,
-		// so that "four started at once" does not depend on how fast a
-		// loaded machine schedules the workers.
+		// Four creates are in flight at once; the fourth to arrive is
+		// served first and gets the fault, and the three others are
+		// answered only once the applier has seen that failure. Otherwise
+		// a success answered first would, rightly, start the next action
+		// before the failure is known, and how many do depends on how a
+		// loaded machine schedules the answers.
 		var arrived atomic.Int32
-		all := make(chan struct{})
+		failedSeen := make(chan struct{})
+		var once sync.Once
 		f := aroundFunc(func(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
 			if strings.HasSuffix(r.URL.Path, "/jobs/create") {
-				if n := arrived.Add(1); n == 4 {
-					close(all)
-				} else if n < 4 {
+				if n := arrived.Add(1); n < 4 {
 					select {
-					case <-all:
+					case <-failedSeen:
 					case <-time.After(10 * time.Second):
-						t.Error("four creates were never in flight at once")
+						t.Error("four creates were never in flight at once, or the failure was never seen")
 					}
 				}
 			}
 			serve(w, r)
 		})
 		e.around.Store(&f)
-		res, err := e.apply(context.Background(), p, Options{Parallelism: 4})
+		res, err := e.apply(context.Background(), p, Options{Parallelism: 4, Progress: func(ev Event) {
+			if ev.Phase == PhaseFailed {
+				once.Do(func() { close(failedSeen) })
+			}
+		}})
 		e.around.Store(nil)
 		if err == nil {
 			t.Fatal("want an error")
