@@ -20,9 +20,9 @@ type Sources struct {
 	// Lock opens the lockfile: nil when there is none.
 	Lock func(ctx context.Context) (*state.File, error)
 	// LockJobs, when set, says before Lock is done how many jobs the
-	// lockfile names (state.CountJobs): exists false for no lockfile, ok
-	// false when it cannot tell.
-	LockJobs func() (n int, exists, ok bool)
+	// lockfile names, up to limit (state.CountJobs; limit+1 when there are
+	// more): exists false for no lockfile, ok false when it cannot tell.
+	LockJobs func(limit int) (n int, exists, ok bool)
 	// Check looks at both once they are loaded, before the plan is made
 	// (that --only names known keys); its error is returned as it is.
 	Check func(*schema.Config, *state.File) error
@@ -115,6 +115,6 @@ func listsAnyway(in planner.Input, o Options, src Sources) bool {
 	if src.LockJobs == nil {
 		return false
 	}
-	n, exists, ok := src.LockJobs()
+	n, exists, ok := src.LockJobs(getThreshold)
 	return ok && (!exists || n > getThreshold)
 }

@@ -66,12 +66,19 @@ func describeMode(m fs.FileMode) string {
 // refusing anything but a regular file of at most limit bytes. A missing
 // file gives an error wrapping fs.ErrNotExist.
 func readRegular(path, what string, limit int64) ([]byte, error) {
+	data, _, err := readRegularPrefix(path, what, limit, limit)
+	return data, err
+}
+
+// readRegularPrefix is readRegular that stops after the first prefix bytes;
+// whole says the data is the whole file.
+func readRegularPrefix(path, what string, limit, prefix int64) (data []byte, whole bool, err error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, notRegular(what, path, fi.Mode())
+		return nil, false, notRegular(what, path, fi.Mode())
 	}
 	// O_NOFOLLOW and O_NONBLOCK close the gap between the Lstat and the
 	// open: a link or FIFO swapped in meanwhile fails, or opens without
@@ -79,32 +86,35 @@ func readRegular(path, what string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openNoFollow, 0)
 	if err != nil {
 		if isLinkLoop(err) {
-			return nil, notRegular(what, path, fs.ModeSymlink)
+			return nil, false, notRegular(what, path, fs.ModeSymlink)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	defer f.Close()
 	if fi, err = f.Stat(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, notRegular(what, path, fi.Mode())
+		return nil, false, notRegular(what, path, fi.Mode())
 	}
 	if fi.Size() > limit {
-		return nil, tooLarge(what, path, fi.Size(), limit)
+		return nil, false, tooLarge(what, path, fi.Size(), limit)
 	}
-	data := make([]byte, 0, fi.Size()+1)
+	data = make([]byte, 0, min(fi.Size(), prefix)+1)
 	for {
 		n, err := f.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if int64(len(data)) > limit {
-			return nil, tooLarge(what, path, int64(len(data)), limit)
+			return nil, false, tooLarge(what, path, int64(len(data)), limit)
 		}
 		if errors.Is(err, io.EOF) {
-			return data, nil
+			return data, true, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if int64(len(data)) > prefix {
+			return data, false, nil
 		}
 		if len(data) == cap(data) {
 			// It grew while being read.
