@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -35,11 +36,19 @@ func (e *exitErr) Error() string { return e.msg }
 type env struct {
 	stdio
 	getenv func(string) string
+	// cpus is how many goroutines CPU-bound work runs on (loading the
+	// YAML): the process may have more Ps than that (main, spareProcs).
+	cpus int
 }
 
 // run is the whole program; main only adds the process around it.
 func run(ctx context.Context, args []string, io stdio, getenv func(string) string) int {
-	e := &env{stdio: io, getenv: getenv}
+	return runOn(ctx, args, io, getenv, runtime.GOMAXPROCS(0))
+}
+
+// runOn is run with CPU-bound work on cpus goroutines.
+func runOn(ctx context.Context, args []string, io stdio, getenv func(string) string, cpus int) int {
+	e := &env{stdio: io, getenv: getenv, cpus: cpus}
 	app := newApp(e)
 	err := app.RunContext(ctx, flagsFirst(app, args))
 	return report(e, err, ctx)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -38,6 +39,17 @@ type stdio struct {
 // GOMEMLIMIT (a size, or "off") overrides it.
 const defaultMemoryLimit = 256 << 20
 
+// spareProcs is how many Ps the process has beyond its CPUs when GOMAXPROCS
+// is unset. A plan loads the YAML on every CPU (and the lockfile on one
+// more goroutine) while it lists the workspace; when no P is idle, Go
+// polls the network only from its monitor thread, every 10 ms or so, and a
+// page of jobs/list waits that long several times over (the response
+// arrives in parts). A plan of 10,000 jobs read its pages at 43 ms each
+// while loading, 22 ms after; with two Ps to spare, at 33 ms while loading
+// (BENCHMARKS.md): a goroutine whose response arrived runs at once, and
+// the kernel shares the CPUs.
+const spareProcs = 2
+
 // stopSignals stop a command cleanly: no new action starts, the ones in
 // flight finish and are recorded, the journal is folded into the lockfile
 // and the lock released. SIGHUP (the terminal or the CI runner's session
@@ -49,6 +61,10 @@ func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	cpus := runtime.GOMAXPROCS(0)
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(cpus + spareProcs)
+	}
 	// A write to a closed stdout or stderr (`jobsync apply | head`) raises
 	// SIGPIPE, which kills a Go program mid-apply unless ignored. Ignored,
 	// the write fails with EPIPE instead, and closedOutput turns that into
@@ -57,7 +73,7 @@ func main() {
 	signal.Ignore(syscall.SIGPIPE)
 	sigCtx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	ctx, cancel := context.WithCancelCause(sigCtx)
-	code := run(ctx, os.Args, stdio{os.Stdin, &closedOutput{os.Stdout, cancel}, &closedOutput{os.Stderr, cancel}}, os.Getenv)
+	code := runOn(ctx, os.Args, stdio{os.Stdin, &closedOutput{os.Stdout, cancel}, &closedOutput{os.Stderr, cancel}}, os.Getenv, cpus)
 	cancel(nil)
 	stop()
 	os.Exit(code)

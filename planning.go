@@ -129,7 +129,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 	// retries) waits for the configuration's, which is held until it is
 	// loaded.
 	held := &heldWriter{w: e.err}
-	we := &env{stdio: stdio{in: e.in, out: e.out, err: held}, getenv: e.getenv}
+	we := &env{stdio: stdio{in: e.in, out: e.out, err: held}, getenv: e.getenv, cpus: e.cpus}
 	w, err := openWorkspace(c.Context, c, we)
 	if err != nil {
 		if _, lerr := loadConfig(c, e); lerr != nil {
@@ -151,7 +151,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 	}, refresh.Sources{
 		Config: func(context.Context) (*schema.Config, error) {
 			var buf bytes.Buffer
-			cfg, err := loadConfig(c, &env{stdio: stdio{in: e.in, out: e.out, err: &buf}, getenv: e.getenv})
+			cfg, err := loadConfig(c, &env{stdio: stdio{in: e.in, out: e.out, err: &buf}, getenv: e.getenv, cpus: e.cpus})
 			held.first(buf.Bytes())
 			return cfg, err
 		},
@@ -163,7 +163,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 			st = s
 			return s.File(), nil
 		},
-		LockJobs: func() (int, bool, bool) { return state.CountJobs(w.lockPath) },
+		LockJobs: func(limit int) (int, bool, bool) { return state.CountJobs(w.lockPath, limit) },
 		Check: func(cfg *schema.Config, lock *state.File) error {
 			if err := planner.CheckOnly(o.only, cfg.Jobs, lock); err != nil {
 				return usageError(err.Error())

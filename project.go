@@ -233,7 +233,7 @@ func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, 
 		return nil, err
 	}
 	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host,
-		DefaultPaths: len(configPaths(c)) == 0}
+		DefaultPaths: len(configPaths(c)) == 0, Workers: e.cpus}
 	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {

@@ -87,7 +87,7 @@ func loadBundleJobs(ctx context.Context, paths []string, o Options) (*Config, er
 		all = append(all, k)
 	}
 	sort.Strings(all)
-	l := &loader{sel: sel}
+	l := &loader{sel: sel, workers: o.workers()}
 	for _, k := range all {
 		if err := ctx.Err(); err != nil {
 			return nil, err

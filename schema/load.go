@@ -60,6 +60,8 @@ type loader struct {
 	sel *Selection
 	// maxJobs is MaxJobs, lower in tests.
 	maxJobs int
+	// workers is Options.Workers, resolved.
+	workers int
 	// skipped are the files found in a directory that are not job files.
 	skipped []string
 }
@@ -88,8 +90,21 @@ type Options struct {
 	// command was given no path argument: the project file's paths:
 	// include then chooses the files.
 	DefaultPaths bool
+	// Workers is how many files are parsed, and jobs checked, at once: the
+	// number of CPUs the work may take; 0 means GOMAXPROCS. A caller that
+	// reads the network while loading runs with more Ps than CPUs and
+	// passes the CPUs here, so that a P is always free for the network
+	// (with every P busy, Go polls the network only every 10 ms).
+	Workers int
 
 	maxJobs int // MaxJobs when 0 (tests lower it)
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Load reads every *.yml/*.yaml file under paths (files or directories,
@@ -142,7 +157,7 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 	if o.maxJobs <= 0 {
 		o.maxJobs = MaxJobs
 	}
-	l, err := parseFiles(ctx, files, o.Selection, o.maxJobs)
+	l, err := parseFiles(ctx, files, o.Selection, o.maxJobs, o.workers())
 	if err != nil {
 		return nil, err
 	}
@@ -208,14 +223,14 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 // parseFiles reads and parses the files in parallel (parsing is most of a
 // Load's time), then gathers their jobs and problems in file order, so the
 // result does not depend on scheduling.
-func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs int) (*loader, error) {
+func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs, workers int) (*loader, error) {
 	parts := make([]loader, len(files))
 	for i := range parts {
 		parts[i].sel = sel
 		parts[i].maxJobs = maxJobs
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(workers)
 	for i, f := range files {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -236,7 +251,7 @@ func parseFiles(ctx context.Context, files []sourceFile, sel *Selection, maxJobs
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l := &loader{sel: sel, maxJobs: maxJobs}
+	l := &loader{sel: sel, maxJobs: maxJobs, workers: workers}
 	for _, p := range parts {
 		l.jobs = append(l.jobs, p.jobs...)
 		l.diags = append(l.diags, p.diags...)
@@ -1171,7 +1186,7 @@ func (l *loader) check(ctx context.Context, v *validator) error {
 	inBundle := l.sel != nil && l.sel.Project.IsBundle()
 	found := make([][]finding, len(l.jobs))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(max(l.workers, 1))
 	const batch = 64 // jobs per goroutine: a job's checks take tens of microseconds
 	for start := 0; start < len(l.jobs); start += batch {
 		end := min(start+batch, len(l.jobs))
