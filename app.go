@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"syscall"
 
@@ -39,6 +40,14 @@ type env struct {
 	// cpus is how many goroutines CPU-bound work runs on (loading the
 	// YAML): the process may have more Ps than that (main, spareProcs).
 	cpus int
+}
+
+// withErr is e with its errors written to w: a copy, so that no field of
+// e is lost on the way (cpus, dropped, would load the YAML on every P).
+func (e *env) withErr(w io.Writer) *env {
+	c := *e
+	c.err = w
+	return &c
 }
 
 // run is the whole program; main only adds the process around it.

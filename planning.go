@@ -129,7 +129,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 	// retries) waits for the configuration's, which is held until it is
 	// loaded.
 	held := &heldWriter{w: e.err}
-	we := &env{stdio: stdio{in: e.in, out: e.out, err: held}, getenv: e.getenv, cpus: e.cpus}
+	we := e.withErr(held)
 	w, err := openWorkspace(c.Context, c, we)
 	if err != nil {
 		if _, lerr := loadConfig(c, e); lerr != nil {
@@ -151,7 +151,7 @@ func loadAndPlan(c *cli.Context, e *env) (*workspace, *planner.Plan, error) {
 	}, refresh.Sources{
 		Config: func(context.Context) (*schema.Config, error) {
 			var buf bytes.Buffer
-			cfg, err := loadConfig(c, &env{stdio: stdio{in: e.in, out: e.out, err: &buf}, getenv: e.getenv, cpus: e.cpus})
+			cfg, err := loadConfig(c, e.withErr(&buf))
 			held.first(buf.Bytes())
 			return cfg, err
 		},
