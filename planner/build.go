@@ -317,8 +317,24 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 
 	live := Normalize(jp.live.Settings)
 	noLock := jp.lock == nil || jp.lock.JobID != jp.live.JobID
+	// What the lockfile records: secrets sealed (redact.go). Compared
+	// strictly, so that a lockfile written before sealing, with a secret
+	// in clear, is rewritten.
+	record, sealedAny := sealed(want, jp.secrets())
 	var applied map[string]any
-	if !noLock {
+	// sameRecord: the lockfile already records exactly this, as it does
+	// for every job of a no-change plan.
+	sameRecord := false
+	if !noLock && !sealedAny && equalJSON(jp.lock.Applied, record) {
+		// Nothing sealed, so the record is want, which is normalised
+		// (Normalize is idempotent): it is what decoding and normalising
+		// the lockfile's record would give, without either.
+		applied, sameRecord = want, true
+		if jp.runAsFilled && applied["run_as"] == nil {
+			// As below; it leaves a record of its own to compare.
+			applied, sameRecord = shallowWith(applied, "run_as", want["run_as"]), false
+		}
+	} else if !noLock {
 		// Normalised again: a lockfile written by an older table (or edited
 		// by hand) still labels origins right; canonical input costs nothing.
 		// The lockfile keeps applied settings as JSON; each job's tree
@@ -342,13 +358,9 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	d.object(nil, rules.job, live, want, applied, false)
 	changes := append(jp.renameChanges(), d.out...)
 	jp.compared = &compared{live: live, want: want, applied: applied, noLock: noLock, changes: changes}
-	// What the lockfile records: secrets sealed (redact.go). Compared
-	// strictly, so that a lockfile written before sealing, with a secret
-	// in clear, is rewritten.
-	record := jp.seal(want)
 
 	if len(changes) == 0 && len(perm.changes) == 0 {
-		if noLock || !deepEqual(applied, record) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {
+		if noLock || !sameRecord && !deepEqual(applied, record) || !equalPerms(jp.lock.Permissions, perm.applied) || jp.lock.PermissionsMode != jp.permMode() {
 			reason := jp.adopted
 			if reason == "" {
 				reason = "the workspace already matches; the lockfile record is refreshed"

@@ -2,7 +2,9 @@ package planner_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
+	"github.com/jobsync/jobsync/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/*.txtar")
@@ -91,6 +94,7 @@ func TestGolden(t *testing.T) {
 				}
 				got["plan.txt"], got["plan.md"], got["plan.json"] = txt.Bytes(), md.Bytes(), js.Bytes()
 				checkRoundTrip(t, p, txt.String(), md.String())
+				checkSlowRecords(t, in, p)
 				checkConverges(t, in, p)
 			}
 			compareGolden(t, file, ar, got)
@@ -131,6 +135,7 @@ func checkConverges(t *testing.T, in planner.Input, p *planner.Plan) {
 	if err != nil {
 		t.Fatalf("planning after apply: %v", err)
 	}
+	checkSlowRecords(t, in, again)
 	if !again.Empty() || len(again.Records) > 0 {
 		t.Errorf("the plan does not converge: after apply, planning again gives\n%s", fmtActions(again))
 	}
@@ -190,4 +195,59 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkSlowRecords plans in again with every lockfile record written with
+// escapes, which the planner's shortcut for a record equal to what it
+// would record (equalJSON) leaves to the full decode: both ways must give
+// p, the plan of in.
+func checkSlowRecords(t *testing.T, in planner.Input, p *planner.Plan) {
+	t.Helper()
+	if in.Lock == nil {
+		return
+	}
+	lock := *in.Lock
+	lock.Jobs = make(map[string]state.Job, len(in.Lock.Jobs))
+	for k, j := range in.Lock.Jobs {
+		j.Applied = escapeFirst(j.Applied)
+		lock.Jobs[k] = j
+	}
+	in.Lock = &lock
+	slow, err := planner.Build(in)
+	if err != nil {
+		t.Fatalf("planning with escaped lockfile records: %v", err)
+	}
+	var a, b bytes.Buffer
+	planner.WritePlan(&a, p)
+	planner.WritePlan(&b, slow)
+	if a.String() != b.String() {
+		t.Errorf("the plan differs when the lockfile records are decoded in full:\n--- shortcut\n%s\n--- decoded\n%s", a.String(), b.String())
+	}
+}
+
+// escapeFirst writes the first character of every JSON string in doc as
+// a \u escape: the same document to a decoder.
+func escapeFirst(doc json.RawMessage) json.RawMessage {
+	if doc == nil {
+		return nil
+	}
+	var out []byte
+	in, esc := false, false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		out = append(out, c)
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+			if in && i+1 < len(doc) && doc[i+1] != '\\' && doc[i+1] != '"' && doc[i+1] < 0x80 {
+				out = append(out, fmt.Sprintf("\\u%04x", doc[i+1])...)
+				i++
+			}
+		}
+	}
+	return out
 }

@@ -57,6 +57,8 @@ type jsonScanner struct {
 	stack []any
 	keys  []string
 	texts *textCache
+	// spans are the keys of the objects equal is reading.
+	spans [][2]int
 }
 
 // textCache holds strings read before, to hand out again.
@@ -530,4 +532,147 @@ func ownerTagOf(data []byte) (tag string, ok bool) {
 	v := jsonScanner{data: data[:to], i: from}
 	str, ok := v.str()
 	return str, ok
+}
+
+// equalJSON says whether data, one JSON document, decodes (as
+// decodeObject would) to a tree deepEqual to v, without making the tree. A
+// no-change plan compares every lockfile record with the settings it
+// would record again; decoding each record only to find it equal was a
+// fifth of planning. false means "not known to be equal": a string with
+// escapes, a repeated key or a value of a type decoding never makes all
+// answer false, and the caller compares the slow way.
+func equalJSON(data []byte, v any) bool {
+	s := jsonScanner{data: data}
+	s.space()
+	if !s.equal(v) {
+		return false
+	}
+	s.space()
+	return s.i == len(s.data)
+}
+
+func (s *jsonScanner) equal(v any) bool {
+	if s.i >= len(s.data) {
+		return false
+	}
+	switch c := s.data[s.i]; {
+	case c == '{':
+		m, ok := v.(map[string]any)
+		return ok && s.equalObject(m)
+	case c == '[':
+		a, ok := v.([]any)
+		return ok && s.equalArray(a)
+	case c == '"':
+		str, ok := v.(string)
+		if !ok {
+			return false
+		}
+		start, end, plain, ok := s.strSpan()
+		return ok && plain && string(s.data[start:end]) == str
+	case c == 't':
+		b, ok := v.(bool)
+		return ok && b && s.literal("true")
+	case c == 'f':
+		b, ok := v.(bool)
+		return ok && !b && s.literal("false")
+	case c == 'n':
+		return v == nil && s.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
+		}
+		start := s.i
+		if _, ok := s.number(); !ok {
+			return false
+		}
+		return string(s.data[start:s.i]) == string(n)
+	}
+	return false
+}
+
+func (s *jsonScanner) equalObject(m map[string]any) bool {
+	s.i++ // {
+	s.space()
+	if s.i < len(s.data) && s.data[s.i] == '}' {
+		s.i++
+		return len(m) == 0
+	}
+	// The members read are m's keys only if there are len(m) of them
+	// and none is repeated (decoding keeps the last of repeated keys, so
+	// {"a":1,"a":1} is not {"a":1,"b":2}); spans holds this object's.
+	base := len(s.spans)
+	defer func() { s.spans = s.spans[:base] }()
+	for {
+		s.space()
+		if s.i >= len(s.data) || s.data[s.i] != '"' {
+			return false
+		}
+		ks, ke, plain, ok := s.strSpan()
+		if !ok || !plain {
+			return false
+		}
+		w, ok := m[string(s.data[ks:ke])]
+		if !ok {
+			return false
+		}
+		for _, sp := range s.spans[base:] {
+			if string(s.data[sp[0]:sp[1]]) == string(s.data[ks:ke]) {
+				return false
+			}
+		}
+		s.spans = append(s.spans, [2]int{ks, ke})
+		s.space()
+		if s.i >= len(s.data) || s.data[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.space()
+		if !s.equal(w) {
+			return false
+		}
+		s.space()
+		if s.i >= len(s.data) {
+			return false
+		}
+		if s.data[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if s.data[s.i] != '}' {
+			return false
+		}
+		s.i++
+		return len(s.spans)-base == len(m)
+	}
+}
+
+func (s *jsonScanner) equalArray(a []any) bool {
+	s.i++ // [
+	s.space()
+	if s.i < len(s.data) && s.data[s.i] == ']' {
+		s.i++
+		return len(a) == 0
+	}
+	n := 0
+	for {
+		s.space()
+		if n >= len(a) || !s.equal(a[n]) {
+			return false
+		}
+		n++
+		s.space()
+		if s.i >= len(s.data) {
+			return false
+		}
+		if s.data[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if s.data[s.i] != ']' {
+			return false
+		}
+		s.i++
+		return n == len(a)
+	}
 }

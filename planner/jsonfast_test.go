@@ -125,3 +125,107 @@ func FuzzJSONFast(f *testing.F) {
 		checkFast(t, doc)
 	})
 }
+
+// checkEqual checks equalJSON(doc, v) against decoding doc with
+// encoding/json: true only when the decoded tree is deepEqual to v.
+func checkEqual(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	if !equalJSON(doc, v) {
+		return
+	}
+	got, err := slowDecode(doc)
+	if err != nil || !deepEqual(got, v) {
+		t.Errorf("equalJSON(%q, %#v) = true, but it decodes to %#v (%v)", doc, v, got, err)
+	}
+}
+
+func TestEqualJSONCases(t *testing.T) {
+	one := map[string]any{"a": json.Number("1")}
+	two := map[string]any{"a": json.Number("1"), "b": json.Number("2")}
+	for _, c := range []struct {
+		doc  string
+		v    any
+		want bool
+	}{
+		{`{}`, map[string]any{}, true},
+		{` {"a": 1 } `, one, true},
+		{`{"a":1,"a":1}`, two, false}, // decodes to one member, not two
+		{`{"a":1,"a":1}`, one, false}, // equal, but left to the slow way
+		{`{"a":1,"b":2}`, two, true},
+		{`{"a":1}`, two, false},
+		{`{"a":1.0}`, one, false}, // json.Number keeps the text
+		{`{"a":[true,false,null,"x"]}`, map[string]any{"a": []any{true, false, nil, "x"}}, true},
+		{`{"a":[true,false]}`, map[string]any{"a": []any{true}}, false},
+		{`{"a":[true]}`, map[string]any{"a": []any{true, false}}, false},
+		{`{"a":[]}`, map[string]any{"a": []any{}}, true},
+		{`{"a":[]}`, map[string]any{"a": map[string]any{}}, false},
+		{`{"a":"\u0078"}`, map[string]any{"a": "x"}, false}, // escapes: left to the slow way
+		{`{"a":1} x`, one, false},
+		{`{"a":1`, one, false},
+		{`{"a":1}`, map[string]any{"a": 1}, false}, // an int is never decoded
+	} {
+		if got := equalJSON([]byte(c.doc), c.v); got != c.want {
+			t.Errorf("equalJSON(%s, %#v) = %v, want %v", c.doc, c.v, got, c.want)
+		}
+		checkEqual(t, []byte(c.doc), c.v)
+	}
+}
+
+// TestEqualJSONRandom checks equalJSON on random settings-shaped
+// documents: every document equals its own decoding (when it has no
+// escapes), and a true answer for another document's tree is never wrong.
+func TestEqualJSONRandom(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	keys := []string{"a", "b", "tags", "task_key", "é"}
+	var gen func(depth int) any
+	gen = func(depth int) any {
+		switch n := rng.Intn(7); {
+		case n == 0 && depth < 3:
+			m := map[string]any{}
+			for i := rng.Intn(4); i > 0; i-- {
+				m[keys[rng.Intn(len(keys))]] = gen(depth + 1)
+			}
+			return m
+		case n == 1 && depth < 3:
+			a := []any{}
+			for i := rng.Intn(3); i > 0; i-- {
+				a = append(a, gen(depth+1))
+			}
+			return a
+		case n == 2:
+			return json.Number([]string{"0", "1", "-2.5"}[rng.Intn(3)])
+		case n == 3:
+			return rng.Intn(2) == 0
+		case n == 4:
+			return nil
+		default:
+			return keys[rng.Intn(len(keys))]
+		}
+	}
+	var docs [][]byte
+	var trees []any
+	for i := 0; i < 2000; i++ {
+		doc, err := json.Marshal(map[string]any{"x": gen(1), "y": gen(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := slowDecode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalJSON(doc, tree) {
+			t.Fatalf("equalJSON(%s, its own decoding) = false", doc)
+		}
+		docs, trees = append(docs, doc), append(trees, tree)
+	}
+	for i, doc := range docs {
+		for _, j := range []int{rng.Intn(len(docs)), rng.Intn(len(docs)), (i + 1) % len(docs)} {
+			checkEqual(t, doc, trees[j])
+		}
+		if len(doc) > 1 {
+			mut := bytes.Clone(doc)
+			mut[rng.Intn(len(mut))] = "{}[]\":,0-1tnx"[rng.Intn(13)]
+			checkEqual(t, mut, trees[i])
+		}
+	}
+}

@@ -205,6 +205,13 @@ func isSealValue(v any) bool {
 // (schema.Job.Secrets). Like redact, it never modifies settings, and it
 // returns settings itself when there is nothing to seal.
 func Seal(settings map[string]any, secrets []string) map[string]any {
+	m, _ := sealed(settings, secrets)
+	return m
+}
+
+// sealed is Seal, saying whether it sealed anything (when not, the
+// settings are returned as they are).
+func sealed(settings map[string]any, secrets []string) (map[string]any, bool) {
 	var set map[string]bool
 	if len(secrets) > 0 {
 		set = make(map[string]bool, len(secrets))
@@ -214,10 +221,10 @@ func Seal(settings map[string]any, secrets []string) map[string]any {
 	}
 	out, changed := sealValue(settings, set)
 	if !changed {
-		return settings
+		return settings, false
 	}
 	m, _ := out.(map[string]any)
-	return m
+	return m, true
 }
 
 func sealValue(v any, secrets map[string]bool) (any, bool) {
