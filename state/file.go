@@ -205,6 +205,17 @@ func invalid(data []byte) error {
 // parseV1 reads format version 1. When version 2 comes, parseV1 stays and
 // upgrades its result; only the latest version is ever written.
 func parseV1(data []byte) (*File, error) {
+	if f, ok := readFast(data); ok {
+		if err := checkV1(f, false); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return decodeV1(data)
+}
+
+// decodeV1 is parseV1 with encoding/json, for any file readFast declines.
+func decodeV1(data []byte) (*File, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	// Unknown fields are refused rather than dropped: the next Commit would
@@ -225,38 +236,51 @@ func parseV1(data []byte) (*File, error) {
 		return nil, corrupt("key %q appears twice in one object (line %d, column %d), so one of the two would be lost; "+
 			"keep the right one", key, line, col)
 	}
+	if err := checkV1(&f, true); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// checkV1 checks what a syntactically valid lockfile holds, making its
+// applied records compact when they are not yet (readFast's are).
+func checkV1(f *File, compact bool) error {
 	if f.Workspace == "" {
-		return nil, corrupt(`"workspace" is missing`)
+		return corrupt(`"workspace" is missing`)
 	}
 	if f.Lineage == "" {
-		return nil, corrupt(`"lineage" is missing`)
+		return corrupt(`"lineage" is missing`)
 	}
 	if f.Jobs == nil {
 		f.Jobs = map[string]Job{}
 	}
 	for p, u := range f.Files {
 		if err := checkFile(p, u); err != nil {
-			return nil, corrupt("%v", err)
+			return corrupt("%v", err)
 		}
 	}
 	keys := make([]string, 0, len(f.Jobs))
 	for k := range f.Jobs {
 		keys = append(keys, k)
 	}
+	// Sorted, so that of several bad entries the same one is reported.
 	sort.Strings(keys)
 	for _, k := range keys {
 		j := f.Jobs[k]
 		if err := checkEntry(k, j); err != nil {
-			return nil, corrupt("%v", err)
+			return corrupt("%v", err)
+		}
+		if !compact {
+			continue
 		}
 		applied, err := compactApplied(j.Applied)
 		if err != nil {
-			return nil, corrupt("job %q: %v", k, err)
+			return corrupt("job %q: %v", k, err)
 		}
 		j.Applied = applied
 		f.Jobs[k] = j
 	}
-	return &f, nil
+	return nil
 }
 
 // checkFile checks a recorded upload: an absolute workspace path and a
