@@ -238,6 +238,16 @@ func buildCPU(in planner.Input, jobs int, budget time.Duration) (time.Duration, 
 	return spent / time.Duration(iters*jobs), nil
 }
 
+// Drift changes the chosen jobs in e's workspace as driftJobs does, finding
+// their ids in e's lockfile.
+func Drift(ctx context.Context, e *Env, which map[int]bool) error {
+	st, err := state.Open(ctx, e.LockPath)
+	if err != nil {
+		return err
+	}
+	return driftJobs(ctx, e, st.File(), which)
+}
+
 // driftJobs changes the chosen jobs in the workspace behind jobsync's back:
 // max_concurrent_runs goes from 1 to 2.
 func driftJobs(ctx context.Context, e *Env, lock *state.File, which map[int]bool) error {
