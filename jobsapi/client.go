@@ -635,7 +635,20 @@ func (c *Client) notice(cl *call, attempts int, elapsed, wait time.Duration, las
 // numbers as json.Number. It decodes into a fresh value and stores it only
 // on success, so that a body cut off half-way leaves nothing of itself
 // behind for the retry to merge with.
-func decodeInto(r io.Reader, out any) error {
+func decodeInto(r io.Reader, out any, size int64) error {
+	if rd, ok := out.(rawDecoder); ok {
+		data, err := readBody(r, size)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return errors.New("empty body")
+		}
+		if rd.decodeRaw(data) {
+			return nil
+		}
+		r = bytes.NewReader(data)
+	}
 	fresh := reflect.New(reflect.TypeOf(out).Elem())
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
@@ -647,6 +660,21 @@ func decodeInto(r io.Reader, out any) error {
 	}
 	reflect.ValueOf(out).Elem().Set(fresh.Elem())
 	return nil
+}
+
+// readBody reads all of r into one buffer of size bytes when the server
+// said how many (io.ReadAll alone doubles its way there).
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > maxResponseBytes {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	if err != nil {
+		return buf[:n], err
+	}
+	rest, err := io.ReadAll(r) // nothing, from net/http
+	return append(buf, rest...), err
 }
 
 // backoff is the wait before retry number attempt when the server gave no
@@ -759,7 +787,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int, out any) attemptR
 	}
 	if resp.StatusCode/100 == 2 && out != nil {
 		body := &countingReader{r: io.LimitReader(resp.Body, maxResponseBytes+1)}
-		derr := decodeInto(body, out)
+		derr := decodeInto(body, out, resp.ContentLength)
 		// Drain a little trailing data so that the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()

@@ -85,11 +85,7 @@ func listPages[T any](ctx context.Context, c *Client, o ListJobsOptions, fn func
 	}
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
-		var resp struct {
-			Jobs          []T    `json:"jobs"` // omitted when empty
-			HasMore       bool   `json:"has_more"`
-			NextPageToken string `json:"next_page_token"`
-		}
+		var resp listResponse[T]
 		if _, err := c.do(ctx, c.get("jobs/list", q), &resp); err != nil {
 			return err
 		}
