@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -876,6 +877,22 @@ func order(p *Plan) error {
 	return nil
 }
 
+// readyCreates is a min-heap of indexes of cs by key.
+type readyCreates struct {
+	cs  []Action
+	idx []int
+}
+
+func (h *readyCreates) Len() int           { return len(h.idx) }
+func (h *readyCreates) Less(a, b int) bool { return h.cs[h.idx[a]].Key < h.cs[h.idx[b]].Key }
+func (h *readyCreates) Swap(a, b int)      { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
+func (h *readyCreates) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *readyCreates) Pop() any {
+	i := h.idx[len(h.idx)-1]
+	h.idx = h.idx[:len(h.idx)-1]
+	return i
+}
+
 // topoCreates orders creates so that each comes after the creates it needs,
 // picking the smallest ready key first (Kahn's algorithm).
 func topoCreates(cs []Action) ([]Action, error) {
@@ -893,21 +910,22 @@ func topoCreates(cs []Action) ([]Action, error) {
 			}
 		}
 	}
-	var ready []int
+	// A heap of the ready creates: sorting them at every step cost O(n² log n)
+	// for a first apply of 10,000 jobs (~0.9 s).
+	ready := &readyCreates{cs: cs}
 	for i := range cs {
 		if indeg[i] == 0 {
-			ready = append(ready, i)
+			ready.idx = append(ready.idx, i)
 		}
 	}
+	heap.Init(ready)
 	out := make([]Action, 0, len(cs))
-	for len(ready) > 0 {
-		sort.Slice(ready, func(a, b int) bool { return cs[ready[a]].Key < cs[ready[b]].Key })
-		i := ready[0]
-		ready = ready[1:]
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
 		out = append(out, cs[i])
 		for _, u := range users[i] {
 			if indeg[u]--; indeg[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, u)
 			}
 		}
 	}
