@@ -107,7 +107,8 @@ func (b *Builder) planKey(key string, match *Live, adopted, movedFrom string, id
 		}
 		return keyResult{skipped: &a}
 	}
-	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom, texts: &b.texts}
+	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom, texts: &b.texts,
+		liveOwned: live != match}
 	a, rec, err := jp.plan()
 	if err != nil {
 		return keyResult{err: err}
@@ -263,14 +264,17 @@ func deleteAction(key string, live *Live, lockEntry *state.Job, project string, 
 
 // jobPlanner plans one configured key.
 type jobPlanner struct {
-	in       *Input
-	key      string
-	job      *schema.Job
-	live     *Live
-	lock     *state.Job
-	ids      map[string]int64
-	creating map[string]bool
-	adopted  string
+	// liveOwned: live.Settings was decoded for this job alone (from the
+	// list's raw JSON), so plan may normalise it in place.
+	liveOwned bool
+	in        *Input
+	key       string
+	job       *schema.Job
+	live      *Live
+	lock      *state.Job
+	ids       map[string]int64
+	creating  map[string]bool
+	adopted   string
 	// movedFrom is the old key of a rename to apply (lifecycle.moved_from).
 	movedFrom string
 	// renamed are the task renames (lifecycle.moved_tasks) this plan
@@ -316,7 +320,15 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 		return jp.create(send, want, needs, perm)
 	}
 
-	live := Normalize(jp.live.Settings)
+	var live map[string]any
+	if jp.liveOwned {
+		// Decoded for this job alone: normalised where it is. The
+		// settings of the workspace are not read again below but for
+		// what normalising keeps (git_source).
+		live = NormalizeOwned(jp.live.Settings)
+	} else {
+		live = Normalize(jp.live.Settings)
+	}
 	noLock := jp.lock == nil || jp.lock.JobID != jp.live.JobID
 	// What the lockfile records: secrets sealed (redact.go). Compared
 	// strictly, so that a lockfile written before sealing, with a secret

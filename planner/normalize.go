@@ -409,6 +409,45 @@ func Normalize(settings map[string]any) map[string]any {
 
 type normalizer struct {
 	git bool // the job has git_source: task sources default to GIT
+	// inPlace: the tree is the caller's to change (NormalizeOwned), so
+	// what changes is changed where it is instead of copied.
+	inPlace bool
+}
+
+// NormalizeOwned is Normalize of a tree that nothing else holds (a live
+// job's settings just decoded for this plan): it changes the tree itself
+// and returns it, allocating nothing for what it drops, sorts or renames.
+// Normalize copies on write, for trees that others hold.
+func NormalizeOwned(settings map[string]any) map[string]any {
+	if settings == nil {
+		return map[string]any{}
+	}
+	z := normalizer{git: hasValue(settings["git_source"]), inPlace: true}
+	out, _ := z.object(rules.job, settings)
+	return out
+}
+
+func (z *normalizer) cloneMap(m map[string]any) map[string]any {
+	if z.inPlace {
+		return m // deleting and setting keys of a map while ranging over it is defined
+	}
+	return maps.Clone(m)
+}
+
+// prefix is a slice holding x[:i] to append the rest to: x's own array in
+// place (what is appended at len(out) <= i replaces an element already read).
+func (z *normalizer) prefix(x []any, i int) []any {
+	if z.inPlace {
+		return x[:i]
+	}
+	return append(make([]any, 0, len(x)), x[:i]...)
+}
+
+func (z *normalizer) cloneSlice(x []any) []any {
+	if z.inPlace {
+		return x
+	}
+	return slices.Clone(x)
 }
 
 func (z *normalizer) sourceDefault() string {
@@ -434,7 +473,7 @@ func (z *normalizer) object(n *node, m map[string]any) (out map[string]any, same
 		}
 		to := n.child(k).rename
 		if out == nil {
-			out = maps.Clone(m)
+			out = z.cloneMap(m)
 		}
 		delete(out, k)
 		if _, set := m[to]; !set {
@@ -470,7 +509,7 @@ func (z *normalizer) object(n *node, m map[string]any) (out map[string]any, same
 		if out == nil {
 			// Entries seen so far were unchanged; those not seen yet are
 			// fixed up as the loop reaches them.
-			out = maps.Clone(m)
+			out = z.cloneMap(m)
 		}
 		if drop {
 			delete(out, k)
@@ -539,7 +578,7 @@ func (z *normalizer) array(n *node, x []any) (any, bool, bool) {
 		if !ok {
 			if keyed || set {
 				if out == nil {
-					out = append(make([]any, 0, len(x)), x[:i]...)
+					out = z.prefix(x, i)
 				}
 				continue
 			}
@@ -549,7 +588,7 @@ func (z *normalizer) array(n *node, x []any) (any, bool, bool) {
 		case out != nil:
 			out = append(out, ne)
 		case !same:
-			out = append(make([]any, 0, len(x)), x[:i]...)
+			out = z.prefix(x, i)
 			out = append(out, ne)
 		}
 	}
@@ -560,13 +599,13 @@ func (z *normalizer) array(n *node, x []any) (any, bool, bool) {
 	switch {
 	case keyed && !sortedKeyed(res, n.key):
 		if !changed {
-			res = slices.Clone(x)
+			res = z.cloneSlice(x)
 		}
 		sortKeyed(res, n.key)
 		changed = true
 	case set && !sortedSet(res):
 		if !changed {
-			res = slices.Clone(x)
+			res = z.cloneSlice(x)
 		}
 		res = sortSet(res)
 		changed = true
