@@ -3,8 +3,10 @@ package schema
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -25,6 +27,7 @@ func loadFiles(t *testing.T, files map[string]string) (*Config, []string) {
 	}
 	t.Chdir(dir)
 	cfg, err := Load(context.Background(), []string{"."})
+	compactAgrees(t, []string{"."}, cfg, err)
 	if err == nil {
 		return cfg, nil
 	}
@@ -69,4 +72,66 @@ func indent(s, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// compactAgrees loads paths again with Options.Compact and checks that it
+// gives what Load gave (cfg, err): the same diagnostics, or the same jobs
+// once the compacted settings are decoded. It returns how many jobs were
+// compacted.
+func compactAgrees(t testing.TB, paths []string, cfg *Config, err error) int {
+	t.Helper()
+	got, gerr := load(context.Background(), paths, true)
+	if fmt.Sprint(gerr) != fmt.Sprint(err) {
+		t.Fatalf("with Compact, Load says\n%v\nwithout:\n%v", gerr, err)
+	}
+	if err != nil {
+		return 0
+	}
+	if len(got.Jobs) != len(cfg.Jobs) {
+		t.Fatalf("with Compact, %d jobs; without, %d", len(got.Jobs), len(cfg.Jobs))
+	}
+	compacted := 0
+	for i, j := range got.Jobs {
+		c := *j
+		if c.raw != nil {
+			compacted++
+			if c.Settings != nil {
+				t.Fatalf("job %s: compacted, yet its tree is kept", c.Key)
+			}
+			tree, err := c.Tree()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Settings, c.raw = tree, nil
+			if c.positions != nil || c.table == nil {
+				t.Fatalf("job %s: compacted, but its positions are not in a table", c.Key)
+			}
+			c.positions = map[string]lineCol{}
+			c.table.each(func(i int, p []byte) bool {
+				c.positions[string(p)] = c.table.at[i]
+				return true
+			})
+			for p, at := range c.positions {
+				if lc, ok := c.table.find(p); !ok || lc != at {
+					t.Fatalf("job %s: the table does not find %q", c.Key, p)
+				}
+				if _, ok := c.table.find(p + "~"); ok {
+					t.Fatalf("job %s: the table finds %q, which it does not hold", c.Key, p+"~")
+				}
+			}
+			if _, ok := c.table.find("/no/such/value"); ok {
+				t.Fatalf("job %s: the table finds a pointer it does not hold", c.Key)
+			}
+			c.table = nil
+		}
+		if !reflect.DeepEqual(&c, cfg.Jobs[i]) {
+			t.Fatalf("job %s differs with Compact:\n%#v\nwithout:\n%#v", c.Key, &c, cfg.Jobs[i])
+		}
+	}
+	cfg2 := *got
+	cfg2.Jobs = cfg.Jobs
+	if !reflect.DeepEqual(&cfg2, cfg) {
+		t.Fatalf("with Compact, the config differs beyond its jobs")
+	}
+	return compacted
 }

@@ -116,6 +116,9 @@ type Job struct {
 	// Settings is the JobSettings object as a JSON tree (map[string]any,
 	// []any, string, bool, json.Number, nil) without jobsync's own fields.
 	Settings map[string]any
+	// raw is Settings as compact JSON when the job was loaded with
+	// Options.Compact (Settings is then nil): see RawSettings and Tree.
+	raw []byte
 	// Permissions is nil when the job declares no `permissions:` key, and
 	// non-nil (possibly empty) when it does.
 	Permissions []Permission
@@ -139,6 +142,9 @@ type Job struct {
 	// and column only: all of a job's values are in its own file, and
 	// 10,000 jobs hold half a million positions.
 	positions map[string]lineCol
+	// table holds positions instead, in less memory, once the job is
+	// compacted (Options.Compact); positions is then nil.
+	table *posTable
 	// foreign holds the positions of values that a project file put into
 	// the job (target overrides, project-wide permissions): they are in
 	// foreignFile, not File. It is nil for a job that nothing was merged into.
@@ -172,6 +178,9 @@ func (j *Job) PosOf(ptr string) Pos {
 			return Pos{File: j.foreignFile, Line: int(p.line), Col: int(p.col)}
 		}
 		if p, ok := j.positions[ptr]; ok {
+			return Pos{File: j.File, Line: int(p.line), Col: int(p.col)}
+		}
+		if p, ok := j.table.find(ptr); ok {
 			return Pos{File: j.File, Line: int(p.line), Col: int(p.col)}
 		}
 		if ptr == "" {
