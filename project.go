@@ -233,7 +233,10 @@ func loadConfigOpts(c *cli.Context, e *env, format string, id *schema.Identity, 
 		return nil, err
 	}
 	o := schema.Options{Selection: proj.sel, Project: projectBase(c, e, proj.sel), Strict: c.Bool("strict"), Identity: id, Host: host,
-		DefaultPaths: len(configPaths(c)) == 0, Workers: e.cpus}
+		DefaultPaths: len(configPaths(c)) == 0, Workers: e.cpus,
+		// plan reads the jobs' settings only through the planner, one job
+		// at a time: kept as JSON, not trees, until then (BENCHMARKS.md).
+		Compact: c.Command.Name == "plan"}
 	cfg, err := schema.LoadWith(c.Context, proj.paths, o)
 	var diags schema.Diagnostics
 	if errors.As(err, &diags) {

@@ -267,14 +267,16 @@ type jobPlanner struct {
 	// liveOwned: live.Settings was decoded for this job alone (from the
 	// list's raw JSON), so plan may normalise it in place.
 	liveOwned bool
-	in        *Input
-	key       string
-	job       *schema.Job
-	live      *Live
-	lock      *state.Job
-	ids       map[string]int64
-	creating  map[string]bool
-	adopted   string
+	// tree is the job's desired settings once read (settings).
+	tree     map[string]any
+	in       *Input
+	key      string
+	job      *schema.Job
+	live     *Live
+	lock     *state.Job
+	ids      map[string]int64
+	creating map[string]bool
+	adopted  string
 	// movedFrom is the old key of a rename to apply (lifecycle.moved_from).
 	movedFrom string
 	// renamed are the task renames (lifecycle.moved_tasks) this plan
@@ -476,7 +478,10 @@ func (jp *jobPlanner) needsCreating(needs []string) []string {
 // paths and an explicit run_as where the workspace has one. It shares
 // unchanged subtrees with the YAML and never modifies it.
 func (jp *jobPlanner) sendForm() (map[string]any, []string, error) {
-	src := jp.job.Settings
+	src, err := jp.settings()
+	if err != nil {
+		return nil, nil, err
+	}
 	send := make(map[string]any, len(src)+2)
 	for k, v := range src {
 		send[k] = v
@@ -725,7 +730,8 @@ func (jp *jobPlanner) present(cs []change) []Change {
 		// field added in the UI).
 		src := ""
 		if jp.job != nil {
-			if ptr := jsonPointer(jp.job.Settings, c.segs); ptr != "" {
+			tree, _ := jp.settings() // (read already, or the plan had failed)
+			if ptr := jsonPointer(tree, c.segs); ptr != "" {
 				src = posString(jp.job.PosOf(ptr))
 			}
 		}

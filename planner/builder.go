@@ -230,7 +230,10 @@ func (b *Builder) speculate(i int) bool {
 	var creating map[string]bool
 	refs, ok := b.refs[key]
 	if !ok {
-		refs = refsOf(b.desired[key].Settings)
+		var err error
+		if refs, err = desiredRefs(b.desired[key], &b.texts); err != nil {
+			return false // the final Build plans the job, and reports it
+		}
 		b.refs[key] = refs
 	}
 	for _, r := range refs {

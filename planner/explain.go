@@ -86,11 +86,15 @@ func Explain(job *schema.Job, applied map[string]any, path string) (*Explanation
 		}
 	}
 
-	git := hasValue(job.Settings["git_source"]) || hasValue(applied["git_source"])
+	desired, err := desiredSettings(job, nil)
+	if err != nil {
+		return nil, err
+	}
+	git := hasValue(desired["git_source"]) || hasValue(applied["git_source"])
 	var (
 		obj                                     = rules.job // the node whose children the next segment names
 		field                                   *node       // the node of the last segment
-		dv, av                                  any         = job.Settings, any(applied)
+		dv, av                                  any         = desired, any(applied)
 		dok, aok                                            = true, applied != nil
 		computed, readOnly, entry, keyed, known bool
 	)

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jobsync/jobsync/planner"
 	"github.com/jobsync/jobsync/planner/render"
+	"github.com/jobsync/jobsync/schema"
 	"github.com/jobsync/jobsync/state"
 )
 
@@ -69,6 +71,7 @@ func TestGolden(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
+	compacted := 0
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
@@ -95,11 +98,60 @@ func TestGolden(t *testing.T) {
 				got["plan.txt"], got["plan.md"], got["plan.json"] = txt.Bytes(), md.Bytes(), js.Bytes()
 				checkRoundTrip(t, p, txt.String(), md.String())
 				checkSlowRecords(t, in, p)
+				compacted += checkCompacted(t, ar, in)
 				checkConverges(t, in, p)
 			}
 			compareGolden(t, file, ar, got)
 		})
 	}
+	if compacted == 0 {
+		t.Errorf("no golden case had a job whose settings schema.Options.Compact keeps as JSON")
+	}
+}
+
+// checkCompacted loads the case's desired.yaml with schema.LoadWith twice,
+// as trees and with Compact (settings kept as JSON, decoded by the planner),
+// and plans both against the case's workspace and lockfile: the plans must
+// be the same. It returns how many jobs were compacted.
+func checkCompacted(t *testing.T, ar *txtar.Archive, in planner.Input) int {
+	t.Helper()
+	var data []byte
+	for _, f := range ar.Files {
+		if f.Name == "desired.yaml" {
+			data = f.Data
+		}
+	}
+	if data == nil {
+		return 0
+	}
+	path := filepath.Join(t.TempDir(), "desired.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var plans [2]bytes.Buffer
+	compacted := 0
+	for i, compact := range []bool{false, true} {
+		cfg, err := schema.LoadWith(context.Background(), []string{path}, schema.Options{Compact: compact})
+		if err != nil {
+			t.Fatalf("schema.LoadWith (Compact %v): %v", compact, err)
+		}
+		for _, j := range cfg.Jobs {
+			if j.RawSettings() != nil {
+				compacted++
+			}
+		}
+		in.Desired = cfg.Jobs
+		p, err := planner.Build(in)
+		if err != nil {
+			plans[i].WriteString("error: " + err.Error())
+			continue
+		}
+		planner.WritePlan(&plans[i], p)
+	}
+	if plans[0].String() != plans[1].String() {
+		t.Errorf("the plan differs with compacted settings:\n--- trees\n%s\n--- compacted\n%s", plans[0].String(), plans[1].String())
+	}
+	return compacted
 }
 
 func checkRoundTrip(t *testing.T, p *planner.Plan, txt, md string) {

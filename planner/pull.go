@@ -185,7 +185,8 @@ func idsOf(seen []*jobPlanner) map[string]int64 {
 func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string, o PullOptions) {
 	cmp := jp.compared
 	path := formatPath(c.segs)
-	ptr := jsonPointer(jp.job.Settings, c.segs)
+	desired, _ := jp.settings() // read by the plan that made c
+	ptr := jsonPointer(desired, c.segs)
 	src := posString(jp.job.PosOf(ptr))
 	left := func(kind, reason string) {
 		pj.Left = append(pj.Left, PullLeft{Path: path, Kind: kind, Reason: reason, Source: src})
@@ -218,7 +219,7 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		// a YAML without queue means on (see Build), so it must say off.
 		e.Kind, e.Value = KindModify, map[string]any{"enabled": false}
 	case !liveOK:
-		if _, inYAML := lookupSegs(jp.job.Settings, c.segs); !inYAML {
+		if _, inYAML := lookupSegs(desired, c.segs); !inYAML {
 			left(LeftDecision, "jobsync itself sends this value, and the workspace removed it: write the workspace's choice into the YAML by hand")
 			return
 		}
@@ -238,7 +239,7 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 		yv := referencesFor(withoutOwnerTag(c.segs, v), c.segs[len(c.segs)-1].name, byID)
 		if n := nodeAt(c.segs); n != nil && n.set {
 			// A set (email addresses): the YAML's order stays.
-			if written, ok := lookupSegs(jp.job.Settings, c.segs); ok {
+			if written, ok := lookupSegs(desired, c.segs); ok {
 				yv = keepOrder(written, yv)
 			}
 		}
@@ -253,7 +254,7 @@ func (jp *jobPlanner) pullChange(pj *PulledJob, c change, byID map[int64]string,
 			e.From, e.To = strings.TrimPrefix(from, o.NamePrefix), yv
 		}
 		e.Value = yv
-		if _, inYAML := lookupSegs(jp.job.Settings, c.segs); inYAML {
+		if _, inYAML := lookupSegs(desired, c.segs); inYAML {
 			e.Kind = KindModify
 		} else {
 			e.Kind = KindAdd
