@@ -42,14 +42,19 @@ func benchJob(i int) *schema.Job {
 // with a lockfile. DESIGN.md §8 target: ≤ 0.2 ms per job.
 func BenchmarkBuild(b *testing.B) {
 	for _, c := range []struct {
-		n   int
-		raw bool
-	}{{1000, false}, {10000, false}, {10000, true}} {
+		n            int
+		raw, compact bool
+	}{{1000, false, false}, {10000, false, false}, {10000, true, false}, {10000, true, true}} {
 		n := c.n
 		name := fmt.Sprintf("jobs=%d", n)
 		if c.raw {
 			// Live settings as JSON, as a jobs/list read keeps them.
 			name += "/raw"
+		}
+		if c.compact {
+			// And the YAML's as JSON too, as jobsync plan loads them
+			// (schema.Options.Compact): what the CLI plans.
+			name += "/compact"
 		}
 		b.Run(name, func(b *testing.B) {
 			in := planner.Input{Project: "acme", Workspace: "https://example", Now: time.Unix(0, 0)}
@@ -65,6 +70,13 @@ func BenchmarkBuild(b *testing.B) {
 			in.Live = s.live()
 			if c.raw {
 				in.Live = rawLive(b, in.Live)
+			}
+			if c.compact {
+				for _, j := range in.Desired {
+					if !j.Compact() {
+						b.Fatalf("job %s was not compacted", j.Key)
+					}
+				}
 			}
 			if p, err := planner.Build(in); err != nil || !p.Empty() {
 				b.Fatalf("setup: the workspace does not match: %v", err)

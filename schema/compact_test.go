@@ -2,6 +2,8 @@ package schema
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -65,5 +67,31 @@ jobs:
 	}
 	if n := compactAgrees(t, []string{"."}, cfg, nil); n != 1 {
 		t.Fatalf("%d jobs compacted, want 1", n)
+	}
+}
+
+// Compact of a job built in code: the tree comes back from Tree; a value
+// JSON cannot hold exactly leaves the job as it was; a second call does
+// nothing.
+func TestJobCompact(t *testing.T) {
+	settings := map[string]any{"name": "a\u2028b", "n": json.Number("1.50"), "l": []any{true, nil, map[string]any{}}}
+	j := NewJob("k", "f.yml", settings, map[string]Pos{"": {File: "f.yml", Line: 1, Col: 1}, "/name": {File: "f.yml", Line: 2, Col: 3}})
+	if !j.Compact() || j.Settings != nil || j.Compact() {
+		t.Fatalf("Compact: settings %v, raw %s", j.Settings, j.RawSettings())
+	}
+	tree, err := j.Tree()
+	if err != nil || !reflect.DeepEqual(tree, settings) {
+		t.Fatalf("Tree() = %v, %v; want %v", tree, err, settings)
+	}
+	if p := j.PosOf("/name"); p.Line != 2 || p.Col != 3 {
+		t.Fatalf("PosOf(/name) = %v after Compact", p)
+	}
+	odd := NewJob("o", "f.yml", map[string]any{"n": 3}, nil)
+	if odd.Compact() || odd.Settings == nil || odd.RawSettings() != nil {
+		t.Fatal("a job with an int (not json.Number) was compacted")
+	}
+	bad := NewJob("b", "f.yml", map[string]any{"s": "\xff"}, nil)
+	if bad.Compact() {
+		t.Fatal("a job with a string that is not UTF-8 was compacted")
 	}
 }

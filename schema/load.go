@@ -1279,15 +1279,26 @@ func (c *jobChecks) run(lj *loadedJob) {
 	if anyString(lj.value, func(s string) bool { return strings.HasPrefix(s, "${jobs.") }) {
 		return // crossJob walks the references
 	}
-	raw, ok := appendJSON(make([]byte, 0, 1024), lj.job.Settings)
-	if !ok {
-		return
+	if lj.job.Compact() {
+		lj.value = nil
 	}
-	lj.job.raw = slices.Clip(raw)
-	lj.job.Settings, lj.value = nil, nil
+}
+
+// Compact keeps the job's settings as compact JSON (RawSettings; Settings
+// becomes nil) and its positions in a smaller table, as Options.Compact
+// does for each job it loads, and reports whether it did: not for a value
+// JSON cannot hold exactly (the job is left as it was), nor twice.
+func (j *Job) Compact() bool {
+	if j.raw != nil {
+		return false
+	}
+	raw, ok := appendJSON(make([]byte, 0, 1024), j.Settings)
+	if !ok {
+		return false
+	}
+	j.raw, j.Settings = slices.Clip(raw), nil
 	// Strings the parser sliced out of the file would keep all of its text
 	// alive (16 MB for 10,000 jobs); the compacted settings are a copy.
-	j := lj.job
 	if t := newPosTable(j.positions); t != nil {
 		j.table, j.positions = t, nil
 	}
@@ -1305,6 +1316,7 @@ func (c *jobChecks) run(lj *loadedJob) {
 	for i, s := range j.Files {
 		j.Files[i] = strings.Clone(s)
 	}
+	return true
 }
 
 // report converts findings to diagnostics, leaving out those about values
