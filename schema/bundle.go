@@ -401,7 +401,7 @@ func (bp *bundleProject) extractJobs(f *bundleFile, jobs map[string]any, seen ma
 			*ds = append(*ds, Diagnostic{Pos: kpos, Path: jobPath(key), Msg: fmt.Sprintf("job key %q is defined twice: here and at %s; a key names one job (a target changes a job under targets.<name>.resources.jobs)", key, first.pos)})
 			continue
 		}
-		if !jobKeyRE.MatchString(key) {
+		if !isJobKey(key) {
 			*ds = append(*ds, Diagnostic{Pos: kpos, Path: jobPath(key), Msg: fmt.Sprintf("invalid job key %q: jobsync keys use lower-case letters, digits, \"_\" and \"-\"; rename it", key)})
 			continue
 		}
@@ -574,7 +574,7 @@ func (bp *bundleProject) read(p *Project, ds *Diagnostics) {
 						diag(ptr+"/resources/jobs", "resources.jobs is a mapping of job key to job, found %s", article(typeName(res[kind])))
 					}
 					for _, k := range sortedKeys(jobs) {
-						if !jobKeyRE.MatchString(k) {
+						if !isJobKey(k) {
 							diag(ptr+"/resources/jobs/"+escapePtr(k), "invalid job key %q: jobsync keys use lower-case letters, digits, \"_\" and \"-\"; rename it", k)
 						}
 					}

@@ -123,7 +123,7 @@ func (j *bjob) conv(v *validator, val any, ptr string, s map[string]any) any {
 		}
 	case want == "number":
 		if x, ok := val.(string); ok {
-			if f, err := strconv.ParseFloat(x, 64); err == nil && jsonNumberRE.MatchString(x) {
+			if f, err := strconv.ParseFloat(x, 64); err == nil && isJSONNumber(x) {
 				j.warnConversion(ptr, "converted the text %q to the number %s", x, x)
 				_ = f
 				return json.Number(x)

@@ -77,7 +77,7 @@ func loadBundleJobs(ctx context.Context, paths []string, o Options) (*Config, er
 	}
 	overrides, _ := lookup(bp.root.v, b.t.ptr+"/resources/jobs").(map[string]any)
 	for k := range overrides {
-		if jobKeyRE.MatchString(k) {
+		if isJobKey(k) {
 			keys[k] = true
 		}
 	}

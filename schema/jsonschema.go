@@ -403,7 +403,7 @@ func typeHint(want []string, val any) string {
 		}
 	case string:
 		switch {
-		case (want[0] == "integer" || want[0] == "number") && jsonNumberRE.MatchString(x):
+		case (want[0] == "integer" || want[0] == "number") && isJSONNumber(x):
 			return "; remove the quotes"
 		case want[0] == "boolean" && (x == "true" || x == "false"):
 			return "; remove the quotes"
@@ -445,7 +445,7 @@ func joinAnd(s []string) string {
 // name ("tasks", "tags", "commands").
 func noun(ptr string) string {
 	seg := unescapePtr(ptr[strings.LastIndexByte(ptr, '/')+1:])
-	if seg == "" || !identRE.MatchString(seg) {
+	if seg == "" || !isIdent(seg) {
 		return "entries"
 	}
 	return strings.ReplaceAll(seg, "_", " ")

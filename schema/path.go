@@ -33,7 +33,14 @@ var keyedArrays = map[string][]string{
 // identRE matches a field name written as .name in a keyed path; anything
 // else (spark_conf keys with dots, tag keys with spaces) is written
 // ["name"].
-var identRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // refRE matches a whole-value reference to another job's id.
 var refRE = regexp.MustCompile(`^\$\{jobs\.([a-z0-9_-]+)\.id\}$`)
@@ -94,7 +101,7 @@ func elementLabel(array string, elem any, i int) string {
 }
 
 func writeField(b *strings.Builder, name string) {
-	if identRE.MatchString(name) && len(name) <= maxShown {
+	if isIdent(name) && len(name) <= maxShown {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}

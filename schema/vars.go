@@ -335,7 +335,7 @@ func ParseVariable(v *Variable, text string) (any, error) {
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, fmt.Errorf("variable %s is a number, got %q", v.Name, text)
 		}
-		if jsonNumberRE.MatchString(text) {
+		if isJSONNumber(text) {
 			return json.Number(text), nil
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil

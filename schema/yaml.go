@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -327,9 +326,6 @@ func (b *builder) mergeFrom(out map[string]any, s *yaml.Node, ptr string) {
 }
 
 var (
-	intLiteralRE  = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
-	leadingZeroRE = regexp.MustCompile(`^[-+]?0[0-9]+$`)
-	jsonNumberRE  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 	specialFloats = map[string]bool{".inf": true, "-.inf": true, "+.inf": true, ".nan": true}
 )
 
@@ -364,7 +360,7 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 		return b.integer(n, ptr)
 	case "!!float":
 		plain := strings.ReplaceAll(n.Value, "_", "")
-		if intLiteralRE.MatchString(plain) {
+		if isIntLiteral(plain) {
 			// Too big for int64/uint64: YAML calls it a float, but it was
 			// written as an integer; keep it exact and let the schema's
 			// range check speak.
@@ -380,7 +376,7 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 			return nil, false
 		}
 		b.floats = append(b.floats, ptr)
-		if jsonNumberRE.MatchString(plain) {
+		if isJSONNumber(plain) {
 			return json.Number(plain), true
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), true
@@ -397,18 +393,96 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 // binary included, so 64 bits in base 2 fit); longer ones are refused.
 const maxIntegerDigits = 80
 
-// floatLiteralRE is YAML 1.2's float form, without the special values.
-var floatLiteralRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+// The forms of numbers below are scanned by hand (regexp matches were 3%
+// of a Load); number_test.go holds them to the regular expressions.
+
+// isIntLiteral: ^[-+]?[0-9][0-9_]*$
+func isIntLiteral(s string) bool {
+	s = trimSign(s)
+	if s == "" || !isDigit(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isDigit(s[i]) && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasLeadingZero: ^[-+]?0[0-9]+$
+func hasLeadingZero(s string) bool {
+	s = trimSign(s)
+	if len(s) < 2 || s[0] != '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isFloatLiteral is YAML 1.2's float form, without the special values:
+// ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+func isFloatLiteral(s string) bool {
+	s = trimSign(s)
+	i, digits := 0, func(i int) int {
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		return i
+	}
+	switch {
+	case i < len(s) && s[i] == '.':
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	default:
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+		if i < len(s) && s[i] == '.' {
+			i = digits(i + 1)
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+func trimSign(s string) string {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		return s[1:]
+	}
+	return s
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // bigNumber reads a plain scalar that looks like a number yaml.v3 could not
 // hold; isNum is false when it does not look like one.
 func (b *builder) bigNumber(n *yaml.Node, ptr string) (v any, ok, isNum bool) {
 	plain := strings.ReplaceAll(n.Value, "_", "")
 	switch {
-	case intLiteralRE.MatchString(plain):
+	case isIntLiteral(plain):
 		v, ok = b.integer(n, ptr)
 		return v, ok, true
-	case floatLiteralRE.MatchString(plain) && strings.ContainsAny(plain, "0123456789"):
+	case isFloatLiteral(plain) && strings.ContainsAny(plain, "0123456789"):
 		b.problem(ptr, n, "the number %s is beyond the range of a 64-bit floating-point number, which is what the Jobs API reads", shortText(n.Value))
 		return nil, false, true
 	}
@@ -417,7 +491,7 @@ func (b *builder) bigNumber(n *yaml.Node, ptr string) (v any, ok, isNum bool) {
 
 func (b *builder) integer(n *yaml.Node, ptr string) (any, bool) {
 	plain := strings.ReplaceAll(n.Value, "_", "")
-	if leadingZeroRE.MatchString(plain) {
+	if hasLeadingZero(plain) {
 		// YAML 1.1 reads 012 as octal 10, YAML 1.2 as decimal 12; refuse
 		// to guess.
 		b.problem(ptr, n, "ambiguous integer %s: write it without the leading zero (or 0o%s for octal)", shortText(n.Value), shortText(strings.TrimLeft(strings.TrimLeft(plain, "+-"), "0")))
