@@ -40,26 +40,17 @@ func (p *listResponse[T]) decodeRaw(data []byte) bool {
 	}
 	s := pageScanner{data: data}
 	var page listResponse[ListedJob]
-	var seen [3]bool
+	var seen fields
 	ok = s.members(func(key []byte) bool {
 		switch string(key) {
 		case "jobs":
-			if seen[0] {
-				return false
-			}
-			seen[0] = true
-			return s.jobs(&page.Jobs)
+			return seen.first(0) && s.jobs(&page.Jobs)
 		case "has_more":
-			if seen[1] {
-				return false
-			}
-			seen[1] = true
-			return s.boolean(&page.HasMore)
+			return seen.first(1) && s.boolean(&page.HasMore)
 		case "next_page_token":
-			if seen[2] {
+			if !seen.first(2) {
 				return false
 			}
-			seen[2] = true
 			tok, ok := s.plain()
 			page.NextPageToken = string(tok)
 			return ok
@@ -72,6 +63,18 @@ func (p *listResponse[T]) decodeRaw(data []byte) bool {
 	}
 	*jobs = page.Jobs
 	p.HasMore, p.NextPageToken = page.HasMore, page.NextPageToken
+	return true
+}
+
+// fields are the known fields of an object read so far, by number.
+type fields uint8
+
+// first reports whether field i is met for the first time, marking it.
+func (f *fields) first(i int) bool {
+	if *f&(1<<i) != 0 {
+		return false
+	}
+	*f |= 1 << i
 	return true
 }
 
@@ -111,14 +114,8 @@ func (s *pageScanner) jobs(out *[]ListedJob) bool {
 }
 
 func (s *pageScanner) job(j *ListedJob) bool {
-	var seen [6]bool
-	once := func(i int) bool {
-		if seen[i] {
-			return false
-		}
-		seen[i] = true
-		return true
-	}
+	var seen fields
+	once := seen.first
 	return s.members(func(key []byte) bool {
 		switch string(key) {
 		case "job_id":

@@ -152,16 +152,22 @@ func (r *fastReader) uint() (uint64, bool) {
 	return n, true
 }
 
+// fields are the known fields of an object read so far, by number.
+type fields uint16
+
+// first reports whether field i is met for the first time, marking it.
+func (f *fields) first(i int) bool {
+	if *f&(1<<i) != 0 {
+		return false
+	}
+	*f |= 1 << i
+	return true
+}
+
 func (r *fastReader) file() (*File, bool) {
 	var f File
-	var seen [7]bool
-	once := func(i int) bool {
-		if seen[i] {
-			return false
-		}
-		seen[i] = true
-		return true
-	}
+	var seen fields
+	once := seen.first
 	ok := r.members(func(key []byte) bool {
 		switch string(key) {
 		case "version":
@@ -213,14 +219,8 @@ func (r *fastReader) jobs(f *File) bool {
 
 func (r *fastReader) job() (Job, bool) {
 	var j Job
-	var seen [4]bool
-	once := func(i int) bool {
-		if seen[i] {
-			return false
-		}
-		seen[i] = true
-		return true
-	}
+	var seen fields
+	once := seen.first
 	ok := r.members(func(key []byte) bool {
 		switch string(key) {
 		case "job_id":
