@@ -1304,7 +1304,8 @@ func (j *Job) Compact() bool {
 	if !ok {
 		return false
 	}
-	j.raw, j.Settings = slices.Clip(raw), nil
+	// An exact copy: the buffer it was written into has room to spare.
+	j.raw, j.Settings = bytes.Clone(raw), nil
 	// Strings the parser sliced out of the file would keep all of its text
 	// alive (16 MB for 10,000 jobs); the compacted settings are a copy.
 	if t := newPosTable(j.positions); t != nil {

@@ -21,9 +21,15 @@ import (
 // one buffer the size of their compact form.
 func readFast(data []byte) (*File, bool) {
 	r := fastReader{data: data}
-	// The records compact to less than the input; one allocation holds all
-	// of them (they are kept together for the life of the File).
-	r.arena = make([]byte, 0, len(data)/2)
+	// One allocation holds all the records (they are kept together for the
+	// life of the File), sized by the bytes outside whitespace: every byte
+	// appended is one of those, so it never grows (a grown arena would
+	// keep its first array alive under the records already in it).
+	size, ok := strip(data, nil)
+	if !ok {
+		return nil, false // an unterminated string
+	}
+	r.arena = make([]byte, 0, size)
 	f, ok := r.file()
 	if !ok {
 		return nil, false
