@@ -108,7 +108,7 @@ func (b *Builder) planKey(key string, match *Live, adopted, movedFrom string, id
 		return keyResult{skipped: &a}
 	}
 	jp := jobPlanner{in: in, key: key, job: job, live: live, lock: lockEntry, ids: ids, creating: creating, adopted: adopted, movedFrom: movedFrom, texts: &b.texts,
-		liveOwned: live != match}
+		names: &b.names, liveOwned: live != match}
 	a, rec, err := jp.plan()
 	if err != nil {
 		return keyResult{err: err}
@@ -290,6 +290,7 @@ type jobPlanner struct {
 	compared *compared
 	// texts shares the strings decoded for the plan (jsonfast.go).
 	texts *textCache
+	names *secretNames
 }
 
 // compared is one job's comparison: the normalised live, desired and
@@ -335,7 +336,7 @@ func (jp *jobPlanner) plan() (*Action, *Record, error) {
 	// What the lockfile records: secrets sealed (redact.go). Compared
 	// strictly, so that a lockfile written before sealing, with a secret
 	// in clear, is rewritten.
-	record, sealedAny := sealed(want, jp.secrets())
+	record, sealedAny := sealed(want, jp.secrets(), jp.names)
 	var applied map[string]any
 	// sameRecord: the lockfile already records exactly this, as it does
 	// for every job of a no-change plan.

@@ -50,6 +50,8 @@ type Builder struct {
 	planned int
 	// texts are the strings decoded so far, shared (jsonfast.go).
 	texts textCache
+	// names remembers which names look secret (redact.go).
+	names secretNames
 }
 
 // speculation is one key planned against one live read.
