@@ -304,6 +304,13 @@ func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
 	if len(d.ignore) == 0 && equalSealed(live, want) && !d.walkWriteOnly(n, applied) {
 		return
 	}
+	if !d.keyedSorted(p, n, live, want, applied, comp) {
+		d.keyedByMap(p, n, live, want, applied, comp)
+	}
+}
+
+// keyedByMap is keyed for arrays in any order: each side indexed by key.
+func (d *differ) keyedByMap(p []seg, n *node, live, want, applied any, comp bool) {
 	lx, wx, ax := index(live, n.key), index(want, n.key), index(applied, n.key)
 	keys := make([]string, 0, len(lx)+len(wx))
 	for k := range lx {
@@ -324,19 +331,83 @@ func (d *differ) keyed(p []seg, n *node, live, want, applied any, comp bool) {
 		le, lok := lx[k]
 		we, wok := wx[k]
 		ae, aok := ax[k]
-		w, a := side{we, wok}, side{ae, aok}
+		d.element(q, en, side{le, lok}, side{we, wok}, side{ae, aok}, comp)
+	}
+}
+
+// element compares one element of a keyed array on the three sides.
+func (d *differ) element(q []seg, en *node, l, w, a side, comp bool) {
+	switch {
+	case l.ok && !w.ok:
+		d.emit(q, KindRemove, l.v, nil, w, a)
+	case !l.ok && w.ok:
+		d.emit(q, KindAdd, nil, w.v, w, a)
+	default:
+		lm, _ := l.v.(map[string]any)
+		wm, _ := w.v.(map[string]any)
+		am, _ := a.v.(map[string]any)
+		d.object(q, en, lm, wm, am, comp)
+	}
+}
+
+// keyedSorted is keyed by a merge of the three arrays when each is
+// strictly sorted by its key, as Normalize leaves them: the same elements
+// compared in the same order, without indexing the sides in maps and
+// sorting their keys (the differ's largest cost in a no-change plan, where
+// a job cluster the server filled in is walked on every job). It reports
+// false, having done nothing, when a side is not sorted (a rename of
+// tasks rewrote keys) or repeats a key.
+func (d *differ) keyedSorted(p []seg, n *node, live, want, applied any, comp bool) bool {
+	la, _ := live.([]any)
+	wa, _ := want.([]any)
+	aa, _ := applied.([]any)
+	if !strictlyKeyed(la, n.key) || !strictlyKeyed(wa, n.key) || !strictlyKeyed(aa, n.key) {
+		return false
+	}
+	en := n.elem()
+	i, j, k := 0, 0, 0
+	for i < len(la) || j < len(wa) {
+		var key string
 		switch {
-		case lok && !wok:
-			d.emit(q, KindRemove, le, nil, w, a)
-		case !lok && wok:
-			d.emit(q, KindAdd, nil, we, w, a)
+		case j >= len(wa):
+			key = keyOf(la[i], n.key)
+		case i >= len(la):
+			key = keyOf(wa[j], n.key)
 		default:
-			lm, _ := le.(map[string]any)
-			wm, _ := we.(map[string]any)
-			am, _ := ae.(map[string]any)
-			d.object(q, en, lm, wm, am, comp)
+			key = min(keyOf(la[i], n.key), keyOf(wa[j], n.key))
+		}
+		var l, w, a side
+		if i < len(la) && keyOf(la[i], n.key) == key {
+			l = side{la[i], true}
+			i++
+		}
+		if j < len(wa) && keyOf(wa[j], n.key) == key {
+			w = side{wa[j], true}
+			j++
+		}
+		for k < len(aa) && keyOf(aa[k], n.key) < key {
+			k++
+		}
+		if k < len(aa) && keyOf(aa[k], n.key) == key {
+			a = side{aa[k], true}
+		}
+		q := append(p, seg{key: n.key, val: key})
+		if len(d.ignore) > 0 && d.ignored(q) {
+			continue
+		}
+		d.element(q, en, l, w, a, comp)
+	}
+	return true
+}
+
+// strictlyKeyed: every element's key greater than the one before.
+func strictlyKeyed(a []any, key string) bool {
+	for i := 1; i < len(a); i++ {
+		if keyOf(a[i-1], key) >= keyOf(a[i], key) {
+			return false
 		}
 	}
+	return true
 }
 
 func index(v any, key string) map[string]any {
