@@ -16,8 +16,8 @@ import (
 // tree exactly.
 func (j *Job) RawSettings() []byte { return j.raw }
 
-// Tree is the job's settings as a tree: Settings, or a fresh decoding of
-// RawSettings for a compacted job (the caller may keep or change it).
+// Tree is the job's settings as a tree: Settings itself (which callers must
+// not change), or, for a compacted job, a fresh decoding of RawSettings.
 func (j *Job) Tree() (map[string]any, error) {
 	if j.raw == nil {
 		return j.Settings, nil
@@ -34,7 +34,11 @@ func (j *Job) Tree() (map[string]any, error) {
 // appendJSON appends v as compact JSON. ok is false for a value the trees
 // of Load do not hold (anything but maps, slices, strings, bools,
 // json.Number and nil) or a string that is not UTF-8: those jobs keep
-// their tree, so that decoding gives back exactly what was loaded.
+// their tree, so that decoding gives back exactly what was loaded. Not
+// encoding/json, which writes an int as a number that decodes as
+// json.Number and turns bytes that are not UTF-8 into U+FFFD (the tree
+// would not come back as it was), and sorts every map's keys, which no
+// reader here needs.
 func appendJSON(dst []byte, v any) ([]byte, bool) {
 	switch x := v.(type) {
 	case nil:
