@@ -81,18 +81,6 @@ func substitute(v any, field string, ids map[string]int64, missing func(key stri
 	return v, false
 }
 
-// referencedKeys returns the sorted keys referenced anywhere in v.
-func referencedKeys(v any) []string {
-	seen := map[string]bool{}
-	substitute(v, "", nil, func(k string) { seen[k] = true })
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Resolve replaces the "${jobs.<key>.id}" references left in a request body
 // (those of jobs created by the same plan) with their ids. It fails, naming
 // the key, when a reference has no id.

@@ -19,10 +19,6 @@ var (
 	targetNameRE   = regexp.MustCompile(`^[a-z0-9_-]+$`)
 )
 
-// variableTypes are the types a variable may declare, in the words of the
-// project file.
-var variableTypes = []string{"string", "integer", "number", "boolean", "list", "mapping"}
-
 // Project is a project file: the project's name, its variables, its
 // project-wide permissions and its targets.
 type Project struct {

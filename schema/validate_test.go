@@ -6,9 +6,6 @@ import (
 	"testing"
 )
 
-// A task body that is valid on its own, for cases about something else.
-const okTask = "- task_key: t\n  notebook_task: {notebook_path: /n}\n"
-
 func TestSchemaErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
