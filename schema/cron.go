@@ -88,8 +88,8 @@ func checkCronField(f cronField, idx int, s string) error {
 		}
 		return nil
 	}
-	items := strings.Split(s, ",")
-	for _, it := range items {
+	list := strings.IndexByte(s, ',') >= 0
+	for it := range strings.SplitSeq(s, ",") {
 		if it == "" {
 			return bad("empty list item")
 		}
@@ -100,7 +100,7 @@ func checkCronField(f cronField, idx int, s string) error {
 				if err != nil {
 					return bad("%v", err)
 				}
-				if len(items) > 1 {
+				if list {
 					return bad("%s cannot be combined with other values", it)
 				}
 				continue
@@ -110,7 +110,7 @@ func checkCronField(f cronField, idx int, s string) error {
 				if err != nil {
 					return bad("%v", err)
 				}
-				if len(items) > 1 {
+				if list {
 					return bad("%s cannot be combined with other values", it)
 				}
 				continue

@@ -474,7 +474,11 @@ func (p *fastParser) plain(li, off, end int) *yaml.Node {
 	case c == '<' && n.Value == "<<":
 		n.Tag = "!!merge"
 	case c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.':
-		n.Tag = n.ShortTag()
+		if beyondNumbers(n.Value) {
+			n.Tag = "!!str" // 15.4.x-scala2.12: no need to try strconv on it
+		} else {
+			n.Tag = n.ShortTag()
+		}
 	case strings.IndexByte("~yYnNtTfFoO", c) >= 0:
 		switch n.Value {
 		case "true", "True", "TRUE", "false", "False", "FALSE":
@@ -489,6 +493,23 @@ func (p *fastParser) plain(li, off, end int) *yaml.Node {
 	}
 	p.at(n, li, off)
 	return n
+}
+
+// beyondNumbers says whether s has a byte that none of yaml.v3's
+// resolutions of a plain scalar other than text can hold: its integers
+// (0x1F, 0o17, 0b101, 1_000), floats (1.5e3, .inf, -.NaN) and timestamps
+// (2024-01-02t10:00:00.5Z, 2024-01-02 10:00:00 -5). yaml.v3 tries
+// strconv on such a scalar, and each failure allocates its error.
+func beyondNumbers(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case strings.IndexByte("+-._: xXoOiInNtTzZ", c) >= 0:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // inline reads a value that ends on its line: a flow collection, a quoted

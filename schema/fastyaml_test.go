@@ -214,3 +214,46 @@ func FuzzParseFast(f *testing.F) {
 		checkParseFast(t, "fuzz", data)
 	})
 }
+
+// TestBeyondNumbers: a plain scalar beyondNumbers calls text is text to
+// yaml.v3 too. The scalars are the forms yaml.v3 resolves, the versions
+// and sizes jobs are written with, and random strings over an alphabet of
+// digits, signs, separators and letters in and out of the set.
+func TestBeyondNumbers(t *testing.T) {
+	tagOf := func(s string) string {
+		n := &yaml.Node{Kind: yaml.ScalarNode, Value: s}
+		return n.ShortTag()
+	}
+	cases := []string{"15.4.x-scala2.12", "13.3.x-cpu-ml-scala2.12", "i3.xlarge", "2", "-1", "+1", "0x1F", "0X1f", "0o17", "0O17", "0b101", "-0b101",
+		"1_000", "1.5e3", "1.5E-3", ".5", "5.", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".NAN", "2024-01-02", "2024-1-2T10:00:00Z",
+		"2024-01-02t10:00:00.5+02:00", "2024-01-02 10:00:00.1 -5", "2001-12-14 21:59:43.10", "1:20", "0.1.2", "1e", "1e+", "12h", "10m", "30s", "1GB", "-", "--", ".", "+"}
+	rng := rand.New(rand.NewSource(16))
+	const alphabet = "0123456789+-._: eExXoObBaAfFiInNtTzZgGhHsSmMkKyY/,~"
+	for range 200_000 {
+		var b strings.Builder
+		b.WriteByte("0123456789+-."[rng.Intn(13)])
+		for n := rng.Intn(12); n > 0; n-- {
+			b.WriteByte(alphabet[rng.Intn(len(alphabet))])
+		}
+		cases = append(cases, b.String())
+	}
+	beyond := 0
+	for _, s := range cases {
+		if !beyondNumbers(s) {
+			continue
+		}
+		beyond++
+		if tag := tagOf(s); tag != "!!str" {
+			t.Errorf("beyondNumbers(%q) = true, but yaml.v3 resolves it as %s", s, tag)
+		}
+	}
+	// And it does skip the strconv calls for most of them.
+	if beyond < len(cases)/4 {
+		t.Errorf("beyondNumbers is true for only %d of %d scalars", beyond, len(cases))
+	}
+	for s, want := range map[string]bool{"15.4.x-scala2.12": true, "12h": true, "0x1F": false, "2024-01-02": false, "-.Inf": false} {
+		if got := beyondNumbers(s); got != want {
+			t.Errorf("beyondNumbers(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -605,7 +605,7 @@ func lookup(v any, ptr string) any {
 	if ptr == "" {
 		return v
 	}
-	for _, raw := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+	for raw := range strings.SplitSeq(strings.TrimPrefix(ptr, "/"), "/") {
 		seg := unescapePtr(raw)
 		switch c := v.(type) {
 		case map[string]any:

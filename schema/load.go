@@ -56,9 +56,12 @@ type loadedJob struct {
 	// secrets are the strings made with sensitive variables (Job.Secrets).
 	secrets []string
 	// checked: the job's own checks ran as its file was parsed
-	// (Options.Compact), finding found.
+	// (LoadWith), finding found.
 	checked bool
 	found   []finding
+	// jobRef: the job's value refers to another job (${jobs.KEY.id}),
+	// as its checks found (crossJob runs after them).
+	jobRef bool
 }
 
 // loader accumulates the jobs and problems of one Load call.
@@ -183,14 +186,15 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 	if o.maxJobs <= 0 {
 		o.maxJobs = MaxJobs
 	}
-	var early *jobChecks
-	if o.Compact {
-		v, err := compiledValidator()
-		if err != nil {
-			return nil, err
-		}
-		early = newJobChecks(v, o.Selection)
+	v, err := compiledValidator()
+	if err != nil {
+		return nil, err
 	}
+	// Each job is checked by the worker that parsed its file, right after
+	// building it, while its values are still in the processor's cache,
+	// and with no second pass to wait for.
+	early := newJobChecks(v, o.Selection)
+	early.compact = o.Compact
 	l, err := parseFiles(ctx, files, o.Selection, o.maxJobs, o.workers(), early)
 	if err != nil {
 		return nil, err
@@ -206,7 +210,8 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 		}
 	}
 	if len(l.jobs) > o.maxJobs {
-		// Checked before the (costlier) validation of every job.
+		// (Each file was refused before its jobs were built if it alone
+		// holds too many; this is the sum of them.)
 		return nil, Diagnostics{{Pos: Pos{File: filepath.ToSlash(paths[0])},
 			Msg: fmt.Sprintf("the job files define %d jobs; jobsync manages at most %d jobs in one project (twice a workspace's default quota of 10,000 jobs): split the project", len(l.jobs), o.maxJobs)}}
 	}
@@ -217,10 +222,6 @@ func LoadWith(ctx context.Context, paths []string, o Options) (*Config, error) {
 			keys[lj.job.Key] = true
 		}
 		l.diags = append(l.diags, o.Selection.Project.checkJobKeys(keys)...)
-	}
-	v, err := compiledValidator()
-	if err != nil {
-		return nil, err
 	}
 	if err := l.check(ctx, v); err != nil {
 		return nil, err
@@ -958,7 +959,7 @@ func hasAnchor(n *yaml.Node) bool {
 }
 
 func (a *aliasBudget) builder(file string) *builder {
-	return &builder{file: file, positions: map[string]lineCol{}, expanding: map[*yaml.Node]bool{}, budget: a}
+	return &builder{file: file, positions: map[string]lineCol{}, budget: a}
 }
 
 // jobMap reads a map of job key to job.
@@ -980,6 +981,7 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 		return
 	}
 	seen := map[string]*yaml.Node{}
+	var entries []entry
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
@@ -1003,9 +1005,9 @@ func (l *loader) jobMap(file string, n *yaml.Node, section string, budget *alias
 			l.diags = append(l.diags, Diagnostic{Pos: kpos, Path: jobPath(key),
 				Msg: fmt.Sprintf("the job key is %d characters long; a job key has at most %d (it is part of the job's ownership tag)", len(key), maxJobKey)})
 		}
-		b := budget.builder(file)
-		b.positions = make(map[string]lineCol, countNodeValues(v)) // one position per value
+		b := &builder{file: file, positions: make(map[string]lineCol, countNodeValues(v)), budget: budget, entries: entries[:0]} // one position per value
 		val, _ := b.value(v, "", kpos)
+		entries = b.entries // (a stack, empty again: the next job's builder reuses it)
 		if !budget.anchors {
 			// The job's YAML nodes are no longer needed (positions are
 			// kept as line and column): a large file's node tree is
@@ -1256,6 +1258,8 @@ type jobChecks struct {
 	sel            *Selection
 	settingsFields []string
 	inBundle       bool
+	// compact: run compacts the jobs it can (Options.Compact).
+	compact bool
 }
 
 func newJobChecks(v *validator, sel *Selection) *jobChecks {
@@ -1270,21 +1274,24 @@ func (c *jobChecks) findings(lj *loadedJob) []finding {
 	c.sel.apply(lj)
 	split(lj)
 	fs := c.v.validate(lj.value, lj.floats)
-	lj.found, lj.checked = append(fs, checkJob(lj.job, lj.value, c.settingsFields, c.inBundle)...), true
+	var facts textFacts
+	facts.scan(lj.value)
+	lj.jobRef = facts.jobRef
+	lj.found, lj.checked = append(fs, checkJob(lj.job, lj.value, facts, c.settingsFields, c.inBundle)...), true
 	return lj.found
 }
 
 // run checks lj as its file is parsed and compacts its settings when
 // nothing after Load's own checks needs its tree (see Options.Compact).
 func (c *jobChecks) run(lj *loadedJob) {
-	if len(c.findings(lj)) > 0 || len(lj.failed) > 0 {
+	if len(c.findings(lj)) > 0 || len(lj.failed) > 0 || !c.compact {
 		return
 	}
 	lc := lj.job.Lifecycle
 	if lc.MovedFrom != "" || len(lc.MovedTasks) > 0 {
 		return // checkMoves reads the tasks
 	}
-	if anyString(lj.value, func(s string) bool { return strings.HasPrefix(s, "${jobs.") }) {
+	if lj.jobRef {
 		return // crossJob walks the references
 	}
 	if lj.job.Compact() {
@@ -1386,7 +1393,7 @@ func (l *loader) crossJob() {
 	for _, lj := range unique {
 		var fs []finding
 		key := lj.job.Key
-		if !anyString(lj.value, func(s string) bool { return strings.HasPrefix(s, "${jobs.") }) {
+		if !lj.jobRef {
 			continue // (most jobs refer to no other; the walk below builds a pointer per value)
 		}
 		walkStrings(lj.value, "", func(ptr, s string) {

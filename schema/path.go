@@ -182,27 +182,6 @@ func (j *Job) References() []string {
 
 // walkStrings calls fn for every string value under v, with its pointer,
 // in a deterministic order.
-// anyString tells whether some string under v satisfies f.
-func anyString(v any, f func(string) bool) bool {
-	switch c := v.(type) {
-	case string:
-		return f(c)
-	case []any:
-		for _, e := range c {
-			if anyString(e, f) {
-				return true
-			}
-		}
-	case map[string]any:
-		for _, e := range c {
-			if anyString(e, f) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func walkStrings(v any, ptr string, fn func(ptr, s string)) {
 	switch c := v.(type) {
 	case string:

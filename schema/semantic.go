@@ -28,22 +28,34 @@ const maxNameBytes = 4096
 // limit of their own, so this is the one they are held to.
 const maxRequestBytes = 10 << 20
 
-// textSize is the total length of the keys and strings under v.
-func textSize(v any) int {
-	n := 0
+// textFacts is what one walk over a job's strings tells its checks: the
+// size of its text (keys included), and whether it uses an Asset Bundle
+// substitution or refers to another job (${jobs.KEY.id}). One walk
+// instead of three: it runs for every job a Load reads.
+type textFacts struct {
+	size      int
+	bundleRef bool
+	jobRef    bool
+}
+
+func (t *textFacts) scan(v any) {
 	switch x := v.(type) {
 	case string:
-		n = len(x)
+		t.size += len(x)
+		if strings.Contains(x, "${") {
+			t.bundleRef = t.bundleRef || bundleRefAt(x) >= 0
+			t.jobRef = t.jobRef || strings.HasPrefix(x, "${jobs.")
+		}
 	case []any:
 		for _, e := range x {
-			n += textSize(e)
+			t.scan(e)
 		}
 	case map[string]any:
 		for k, e := range x {
-			n += len(k) + textSize(e)
+			t.size += len(k)
+			t.scan(e)
 		}
 	}
-	return n
 }
 
 // longestText returns the pointer and length of the longest string under v.
@@ -86,19 +98,21 @@ func (c *checker) add(ptr, format string, args ...any) {
 // a second place in the same file.
 func (c *checker) line(ptr string) int { return c.job.PosOf(ptr).Line }
 
-func checkJob(j *Job, value any, settingsFields []string, inBundle bool) []finding {
+// checkJob runs the semantic checks of one job; facts are those of its
+// value (textFacts.scan).
+func checkJob(j *Job, value any, facts textFacts, settingsFields []string, inBundle bool) []finding {
 	v, ok := value.(map[string]any)
 	if !ok {
 		return nil
 	}
 	c := &checker{job: j, v: v, settings: settingsFields}
-	if !inBundle && hasBundleRef(v) {
+	if !inBundle && facts.bundleRef {
 		c.bundleRefs(v, "")
 	}
 	if name, ok := v["name"].(string); ok && len(name) > maxNameBytes {
 		c.add("/name", "is %d bytes long; the Jobs API allows at most %d bytes", len(name), maxNameBytes)
 	}
-	if total := textSize(v); total > maxRequestBytes {
+	if total := facts.size; total > maxRequestBytes {
 		ptr, size := longestText(v, "")
 		// Passed on, the job would fail at apply, after other jobs were
 		// written.
@@ -119,20 +133,27 @@ func checkJob(j *Job, value any, settingsFields []string, inBundle bool) []findi
 // keys returns the keys of a keyed array, reporting duplicates.
 func (c *checker) keys(ptr, field string) map[string]bool {
 	arr, _ := c.v[ptr[1:]].([]any)
-	seen := map[string]int{}
-	out := map[string]bool{}
+	if len(arr) == 0 {
+		return nil // (reads as empty)
+	}
+	out := make(map[string]bool, len(arr))
 	for i, e := range arr {
 		m, _ := e.(map[string]any)
 		k, ok := m[field].(string)
 		if !ok {
 			continue
 		}
-		p := fmt.Sprintf("%s/%d/%s", ptr, i, field)
-		if first, dup := seen[k]; dup {
-			c.add(p, "duplicate %s %s (first at line %d)", field, quote(k), c.line(fmt.Sprintf("%s/%d/%s", ptr, first, field)))
+		if out[k] {
+			first := 0
+			for j, f := range arr[:i] {
+				if fm, _ := f.(map[string]any); fm[field] == k {
+					first = j
+					break
+				}
+			}
+			c.add(fmt.Sprintf("%s/%d/%s", ptr, i, field), "duplicate %s %s (first at line %d)", field, quote(k), c.line(fmt.Sprintf("%s/%d/%s", ptr, first, field)))
 			continue
 		}
-		seen[k] = i
 		out[k] = true
 	}
 	return out
@@ -349,28 +370,6 @@ func bundleRefAt(s string) int {
 	return -1
 }
 
-// hasBundleRef says whether v holds one anywhere; it allocates nothing, so
-// that the jobs without one (all of them, nearly always) cost a walk.
-func hasBundleRef(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return bundleRefAt(x) >= 0
-	case []any:
-		for _, e := range x {
-			if hasBundleRef(e) {
-				return true
-			}
-		}
-	case map[string]any:
-		for _, e := range x {
-			if hasBundleRef(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // bundleRefs refuses an Asset Bundle substitution in a job that is not read
 // as part of a bundle. (${var.NAME} of a jobsync.yaml is substituted before
 // this check; one without a project is reported where it is substituted.)
@@ -412,35 +411,49 @@ func misspeltTaskType(m map[string]any) bool {
 func (c *checker) dependsOn(ptr string, m map[string]any, tasks []any, byKey map[string]int) {
 	deps, _ := m["depends_on"].([]any)
 	self, _ := m["task_key"].(string)
-	seen := map[string]bool{}
 	for i, d := range deps {
 		dm, _ := d.(map[string]any)
 		k, ok := dm["task_key"].(string)
 		if !ok {
 			continue
 		}
-		p := fmt.Sprintf("%s/depends_on/%d", ptr, i)
+		// (The pointer is made only for a problem: this runs for every
+		// dependency of every job.)
+		p := func() string { return ptr + "/depends_on/" + strconv.Itoa(i) }
 		switch idx, exists := byKey[k]; {
 		case k == self:
-			c.add(p+"/task_key", "task %s depends on itself", quote(k))
+			c.add(p()+"/task_key", "task %s depends on itself", quote(k))
 		case !exists:
-			c.add(p+"/task_key", "depends on task %s, which does not exist%s", quote(k), didYouMean(k, keysOfInt(byKey)))
-		case seen[k]:
-			c.add(p+"/task_key", "depends on %s twice", quote(k))
+			c.add(p()+"/task_key", "depends on task %s, which does not exist%s", quote(k), didYouMean(k, keysOfInt(byKey)))
+		case dependsEarlier(deps[:i], k):
+			c.add(p()+"/task_key", "depends on %s twice", quote(k))
 		default:
 			if _, ok := dm["outcome"]; ok {
 				target, _ := tasks[idx].(map[string]any)
 				if _, cond := target["condition_task"]; !cond {
-					c.add(p+"/outcome", "outcome applies only to a dependency on a condition_task, and %s is not one", quote(k))
+					c.add(p()+"/outcome", "outcome applies only to a dependency on a condition_task, and %s is not one", quote(k))
 				}
 			}
 		}
-		seen[k] = true
 	}
+}
+
+// dependsEarlier says whether one of deps (depends_on entries) names task
+// k. A task has a few dependencies: a scan costs less than a map.
+func dependsEarlier(deps []any, k string) bool {
+	for _, d := range deps {
+		if dm, _ := d.(map[string]any); dm["task_key"] == k {
+			return true
+		}
+	}
+	return false
 }
 
 // cycles reports each cycle of the depends_on graph once, naming it.
 func (c *checker) cycles(tasks []any, byKey map[string]int) {
+	if dependsBackward(tasks, byKey) {
+		return // every edge points to an earlier task: no cycle
+	}
 	keys := keysOfInt(byKey)
 	edges := map[string][]string{}
 	for _, k := range keys {
@@ -459,6 +472,24 @@ func (c *checker) cycles(tasks []any, byKey map[string]int) {
 	for _, cyc := range findCycles(keys, edges) {
 		c.add(fmt.Sprintf("/tasks/%d/depends_on", byKey[cyc[0]]), "dependency cycle: %s (each depends on the next)", strings.Join(append(cyc, cyc[0]), " -> "))
 	}
+}
+
+// dependsBackward says whether every dependency of every task names a task
+// written before it, as tasks are usually written; the graph is then
+// acyclic, since the list's order is a topological order of it.
+func dependsBackward(tasks []any, byKey map[string]int) bool {
+	for i, t := range tasks {
+		m, _ := t.(map[string]any)
+		deps, _ := m["depends_on"].([]any)
+		for _, d := range deps {
+			dm, _ := d.(map[string]any)
+			k, _ := dm["task_key"].(string)
+			if j, ok := byKey[k]; ok && j >= i {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // findCycles returns one cycle for each strongly connected component of

@@ -62,6 +62,15 @@ type builder struct {
 	entries []entry
 }
 
+// expand marks n as being expanded. (The map is made for the first
+// anchor: most jobs have none.)
+func (b *builder) expand(n *yaml.Node) {
+	if b.expanding == nil {
+		b.expanding = map[*yaml.Node]bool{}
+	}
+	b.expanding[n] = true
+}
+
 func (b *builder) pos(n *yaml.Node) Pos {
 	return Pos{File: b.file, Line: n.Line, Col: n.Column}
 }
@@ -93,7 +102,7 @@ func (b *builder) value(n *yaml.Node, ptr string, at Pos) (any, bool) {
 			b.problem(ptr, n, "alias *%s refers to a value that contains it", n.Anchor)
 			return nil, false
 		}
-		b.expanding[n] = true
+		b.expand(n)
 		defer delete(b.expanding, n)
 	}
 	switch n.Kind {
@@ -288,7 +297,7 @@ func (b *builder) mergeFrom(out map[string]any, s *yaml.Node, ptr string) {
 			b.problem(ptr, s, "merge of alias *%s that refers to a value containing it", s.Value)
 			return
 		}
-		b.expanding[s.Alias] = true
+		b.expand(s.Alias)
 		defer delete(b.expanding, s.Alias)
 		s = s.Alias
 	}
