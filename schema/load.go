@@ -1396,7 +1396,7 @@ func (l *loader) crossJob() {
 		if !lj.jobRef {
 			continue // (most jobs refer to no other; the walk below builds a pointer per value)
 		}
-		walkStrings(lj.value, "", func(ptr, s string) {
+		walkMatching(lj.value, func(s string) bool { return strings.HasPrefix(s, "${jobs.") }, func(ptr, s string) {
 			m := refRE.FindStringSubmatch(s)
 			if m == nil {
 				return
@@ -1419,7 +1419,13 @@ func (l *loader) crossJob() {
 	for k := range edges {
 		sort.Strings(edges[k])
 	}
-	for _, cyc := range findCycles(keys, edges) {
+	// (Only a job that refers to another can be on a cycle.)
+	from := make([]string, 0, len(edges))
+	for k := range edges {
+		from = append(from, k)
+	}
+	sort.Strings(from)
+	for _, cyc := range findCycles(from, edges) {
 		lj := first[cyc[0]]
 		l.diags = append(l.diags, Diagnostic{Pos: lj.job.Pos, Path: jobPath(cyc[0]),
 			Msg: fmt.Sprintf("jobs refer to each other's ids in a cycle, so none can be created first: %s (each refers to the next)", strings.Join(append(cyc, cyc[0]), " -> "))})

@@ -182,6 +182,44 @@ func (j *Job) References() []string {
 
 // walkStrings calls fn for every string value under v, with its pointer,
 // in a deterministic order.
+// walkMatching calls fn for each string under v that match accepts, with
+// its pointer, in walkStrings's order. Only those pointers are made: the
+// walk over a whole job costs no allocation per value.
+func walkMatching(v any, match func(string) bool, fn func(ptr, s string)) {
+	var segs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch c := v.(type) {
+		case string:
+			if match(c) {
+				ptr := ""
+				if len(segs) > 0 {
+					ptr = "/" + strings.Join(segs, "/")
+				}
+				fn(ptr, c)
+			}
+		case []any:
+			for i, e := range c {
+				segs = append(segs, strconv.Itoa(i))
+				walk(e)
+				segs = segs[:len(segs)-1]
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(c))
+			for k := range c {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				segs = append(segs, escapePtr(k))
+				walk(c[k])
+				segs = segs[:len(segs)-1]
+			}
+		}
+	}
+	walk(v)
+}
+
 func walkStrings(v any, ptr string, fn func(ptr, s string)) {
 	switch c := v.(type) {
 	case string:
