@@ -92,8 +92,20 @@ func (d *differ) object(p []seg, n *node, live, want, applied map[string]any, co
 	if len(d.ignore) == 0 && equalSealed(live, want) && !d.walkWriteOnly(n, applied) {
 		return // the common case; comparing is cheaper than walking
 	}
-	keys := make([]string, 0, len(live)+len(want))
-	for k := range live {
+	// Only the fields whose values differ are sorted and walked: a field
+	// equal on both sides gives no change, as value would find (the same
+	// test its object and keyed start with), unless it is write-only or
+	// the last apply holds a write-only field under it.
+	fast := len(d.ignore) == 0
+	var keys []string
+	for k, lv := range live {
+		if wv, ok := want[k]; ok && fast && equalSealed(lv, wv) {
+			// (Both nodes: value walks an object below c.elem(), an
+			// array below c.)
+			if c := n.child(k); c == nil || !c.writeOnly && !d.walkWriteOnly(c, applied[k]) && !d.walkWriteOnly(c.elem(), applied[k]) {
+				continue
+			}
+		}
 		keys = append(keys, k)
 	}
 	for k := range want {

@@ -30,6 +30,17 @@ func decodeObject(data []byte) (m map[string]any, ok bool) {
 // allocated per value was a third of decoding.
 func decodeObjectWith(data []byte, texts *textCache) (m map[string]any, ok bool) {
 	s := jsonScanner{data: data, texts: texts}
+	if texts != nil {
+		// The stacks are empty between values (each object and array
+		// clears what it used; a failed read leaves its entries, cleared
+		// here): the next decode reuses them.
+		s.stack, s.keys = texts.stack[:0], texts.keys[:0]
+		defer func() {
+			clear(s.stack)
+			clear(s.keys)
+			texts.stack, texts.keys = s.stack[:0], s.keys[:0]
+		}()
+	}
 	s.space()
 	if s.i >= len(s.data) || s.data[s.i] != '{' {
 		return nil, false
@@ -64,6 +75,9 @@ type jsonScanner struct {
 // textCache holds strings read before, to hand out again.
 type textCache struct {
 	m map[string]string
+	// stack and keys are jsonScanner's, kept for the next decode.
+	stack []any
+	keys  []string
 }
 
 // maxCachedText and maxCachedTexts bound what a textCache keeps: short
