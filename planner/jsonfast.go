@@ -74,7 +74,7 @@ type jsonScanner struct {
 
 // textCache holds strings read before, to hand out again.
 type textCache struct {
-	m map[string]string
+	m map[string]any // each a string
 	// stack and keys are jsonScanner's, kept for the next decode.
 	stack []any
 	keys  []string
@@ -92,17 +92,27 @@ func (c *textCache) text(b []byte) string {
 	if c == nil || len(b) > maxCachedText {
 		return string(b)
 	}
-	if s, ok := c.m[string(b)]; ok {
-		return s
+	return c.value(b).(string)
+}
+
+// value is text as an interface value, made once: a string put in an any
+// is copied to the heap each time, and most of a job's values are
+// strings.
+func (c *textCache) value(b []byte) any {
+	if c == nil || len(b) > maxCachedText {
+		return string(b)
 	}
-	s := string(b)
+	if v, ok := c.m[string(b)]; ok {
+		return v
+	}
+	var v any = string(b)
 	if c.m == nil {
-		c.m = make(map[string]string, 256)
+		c.m = make(map[string]any, 256)
 	}
 	if len(c.m) < maxCachedTexts {
-		c.m[s] = s
+		c.m[v.(string)] = v
 	}
-	return s
+	return v
 }
 
 func (s *jsonScanner) space() {
@@ -126,8 +136,14 @@ func (s *jsonScanner) value() (any, bool) {
 	case c == '[':
 		return s.array()
 	case c == '"':
-		str, ok := s.str()
-		return str, ok
+		start, end, plain, ok := s.strSpan()
+		switch {
+		case !ok:
+			return nil, false
+		case plain:
+			return s.texts.value(s.data[start:end]), true
+		}
+		return s.unquote(start-1, end+1)
 	case c == 't':
 		return true, s.literal("true")
 	case c == 'f':
