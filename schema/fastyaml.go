@@ -55,7 +55,7 @@ const nodeBlock = 1024
 func (p *fastParser) reset(text string) {
 	p.text, p.depth = text, 0
 	p.lns = p.lns[:0]
-	p.used = 0
+	p.used, p.filled, p.room = 0, 0, nil
 }
 
 // release zeroes the nodes handed out (so that they hold nothing of the
@@ -65,6 +65,10 @@ func (p *fastParser) release() {
 		clear(p.blocks[i][:min(nodeBlock, p.used-i*nodeBlock)])
 	}
 	p.used, p.text = 0, ""
+	for _, b := range p.ptrs[:p.filled] {
+		clear(b)
+	}
+	p.filled, p.room = 0, nil
 	clear(p.kids)
 	p.kids = p.kids[:0]
 }
@@ -83,6 +87,11 @@ type fastParser struct {
 	// blocks of nodes; the first used of them (in order) are handed out.
 	blocks [][]yaml.Node
 	used   int
+	// ptrs are blocks of children for content: the first filled of
+	// them are in use, room is what is left of the last.
+	ptrs   [][]*yaml.Node
+	filled int
+	room   []*yaml.Node
 }
 
 // fline is one line of the file: text[start:end] without its break;
@@ -189,6 +198,25 @@ func (p *fastParser) node() *yaml.Node {
 	return &p.blocks[b][i]
 }
 
+// content returns room for the n children of a collection, cut from the
+// parser's blocks (one allocation for many collections, given back with
+// the nodes by release).
+func (p *fastParser) content(n int) []*yaml.Node {
+	if n > nodeBlock/4 {
+		return make([]*yaml.Node, n)
+	}
+	if len(p.room) < n {
+		if p.filled == len(p.ptrs) {
+			p.ptrs = append(p.ptrs, make([]*yaml.Node, nodeBlock))
+		}
+		p.room = p.ptrs[p.filled]
+		p.filled++
+	}
+	c := p.room[:n:n]
+	p.room = p.room[n:]
+	return c
+}
+
 // at sets n's position: line li, byte offset off in it.
 func (p *fastParser) at(n *yaml.Node, li, off int) {
 	l := p.lns[li]
@@ -214,7 +242,7 @@ func (p *fastParser) collect(n *yaml.Node, base int) {
 	if len(p.kids) == base {
 		return // yaml.v3 leaves the content of an empty collection nil
 	}
-	n.Content = make([]*yaml.Node, len(p.kids)-base)
+	n.Content = p.content(len(p.kids) - base)
 	copy(n.Content, p.kids[base:])
 	clear(p.kids[base:])
 	p.kids = p.kids[:base]
