@@ -324,12 +324,29 @@ func (s *jsonScanner) unquote(from, to int) (string, bool) {
 // strSpan reads a string token at s.i (a '"'), checking it as JSON does,
 // and returns the bounds of its content; plain says it has no escape and
 // is valid UTF-8, so its bytes are its text.
+// plainASCII is the bytes a JSON string holds as they are: printable
+// ASCII but the quote and the backslash. (Built once; never modified.)
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func (s *jsonScanner) strSpan() (start, end int, plain, ok bool) {
 	s.i++ // "
 	start = s.i
 	plain = true
 	ascii := true
 	for s.i < len(s.data) {
+		// Most of a string is a run of printable ASCII: one load and one
+		// test a byte.
+		for s.i < len(s.data) && plainASCII[s.data[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.data) {
+			break
+		}
 		c := s.data[s.i]
 		switch {
 		case c == '"':
