@@ -926,6 +926,8 @@ type aliasBudget struct {
 	// anchors says whether the document has any: without, no alias can
 	// reach a job's nodes once the job is built, and they are let go.
 	anchors bool
+	// boxed holds the document's short strings as interface values (box).
+	boxed map[string]any
 }
 
 // countNodeValues is the number of values under n, n included, as

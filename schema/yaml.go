@@ -71,6 +71,26 @@ func (b *builder) expand(n *yaml.Node) {
 	b.expanding[n] = true
 }
 
+// box returns s as an interface value, made once per document for the
+// short strings its jobs repeat (a cluster key, a node type, a time
+// zone): a string put in an any is copied to the heap each time.
+func (a *aliasBudget) box(s string) any {
+	if len(s) > 32 {
+		return s
+	}
+	if v, ok := a.boxed[s]; ok {
+		return v
+	}
+	var v any = s
+	if a.boxed == nil {
+		a.boxed = make(map[string]any, 64)
+	}
+	if len(a.boxed) < 4096 {
+		a.boxed[s] = v
+	}
+	return v
+}
+
 func (b *builder) pos(n *yaml.Node) Pos {
 	return Pos{File: b.file, Line: n.Line, Col: n.Column}
 }
@@ -354,7 +374,7 @@ func (b *builder) scalar(n *yaml.Node, ptr string) (any, bool) {
 		if strings.Contains(n.Value, varOpen) {
 			b.vars = append(b.vars, ptr)
 		}
-		return n.Value, true
+		return b.budget.box(n.Value), true
 	case "!!timestamp":
 		// Dates stay the text they were written as: no timestamp parsing.
 		return n.Value, true
