@@ -53,6 +53,10 @@ type fastSchema struct {
 
 	minLen, maxLen int // -1: none
 	pattern        *regexp.Regexp
+	// class is pattern when it is ^[...]+$ over ASCII (the keys' patterns):
+	// matched by a table instead of the regexp engine.
+	class   asciiClass
+	isClass bool
 
 	min, max       int64
 	hasMin, hasMax bool
@@ -200,6 +204,9 @@ func (c *fastCompiler) compile(s *jsonschema.Schema) *fastSchema {
 
 	f.minLen, f.maxLen = s.MinLength, s.MaxLength
 	f.pattern = s.Pattern
+	if s.Pattern != nil {
+		f.class, f.isClass = charClass(s.Pattern.String())
+	}
 
 	var ok bool
 	if s.Minimum != nil {
@@ -363,7 +370,11 @@ func (f *fastSchema) check(v any) verdict {
 				return invalid
 			}
 		}
-		if f.pattern != nil && !f.pattern.MatchString(x) {
+		if f.isClass {
+			if !f.class.matches(x) {
+				return invalid
+			}
+		} else if f.pattern != nil && !f.pattern.MatchString(x) {
 			return invalid
 		}
 	case json.Number:
@@ -473,4 +484,61 @@ func numberInt(n json.Number) (v int64, isInt, known bool) {
 		return 0, false, false
 	}
 	return v, true, true
+}
+
+// asciiClass is the set of bytes of a character class of ASCII characters.
+type asciiClass [256]bool
+
+// matches says whether s is one or more bytes of the class: what the
+// regexp ^[class]+$ says, since a byte of a multi-byte character is never
+// in an ASCII class.
+func (c *asciiClass) matches(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !c[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// charClass reads a pattern of the form ^[...]+$ whose class is made of
+// ASCII letters, digits, '_', '.' and ranges of them, with '-' last (as
+// the schema writes its keys' patterns). ok is false for any other pattern.
+func charClass(pattern string) (c asciiClass, ok bool) {
+	body, found := strings.CutPrefix(pattern, "^[")
+	if !found {
+		return c, false
+	}
+	if body, found = strings.CutSuffix(body, "]+$"); !found || body == "" {
+		return c, false
+	}
+	if strings.HasSuffix(body, "-") {
+		c['-'] = true
+		body = body[:len(body)-1]
+	}
+	plain := func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '.'
+	}
+	for i := 0; i < len(body); i++ {
+		b := body[i]
+		if !plain(b) {
+			return c, false
+		}
+		if i+2 < len(body) && body[i+1] == '-' {
+			hi := body[i+2]
+			if !plain(hi) || hi < b {
+				return c, false
+			}
+			for x := b; x <= hi; x++ {
+				c[x] = true
+			}
+			i += 2
+			continue
+		}
+		c[b] = true
+	}
+	return c, true
 }

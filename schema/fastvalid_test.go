@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -175,4 +176,35 @@ func mutate(rng *rand.Rand, v any) any {
 		}
 	}
 	return v
+}
+
+// TestCharClass: the table stands in for the regexp exactly, on the
+// schema's own key patterns and on strings over an alphabet of what is in
+// them and what is not (multi-byte characters included); patterns of any
+// other form are left to the regexp.
+func TestCharClass(t *testing.T) {
+	for _, p := range []string{"^[a-z0-9_-]+$", "^[A-Za-z0-9_-]+$", "^[A-Za-z0-9_.-]+$", "^[a-c]+$", "^[x.]+$"} {
+		c, ok := charClass(p)
+		if !ok {
+			t.Fatalf("charClass(%q) refused it", p)
+		}
+		re := regexp.MustCompile(p)
+		rng := rand.New(rand.NewSource(16))
+		alphabet := []string{"a", "z", "A", "Z", "0", "9", "_", "-", ".", "/", " ", "$", "é", "\n", "~", "b", "c", "x", "`", "{"}
+		for range 20_000 {
+			var b strings.Builder
+			for n := rng.Intn(6); n > 0; n-- {
+				b.WriteString(alphabet[rng.Intn(len(alphabet))])
+			}
+			s := b.String()
+			if got, want := c.matches(s), re.MatchString(s); got != want {
+				t.Errorf("pattern %s, %q: table says %v, regexp %v", p, s, got, want)
+			}
+		}
+	}
+	for _, p := range []string{"^dbt( |$)", `^\$\{jobs\.[a-z0-9_-]+\.id\}$`, "^[a-z]*$", "[a-z]+$", "^[a-z]+", "^[^a-z]+$", `^[\w]+$`, "^[]+$", "^[a-z]+$|x"} {
+		if _, ok := charClass(p); ok {
+			t.Errorf("charClass(%q) took a pattern it cannot stand in for", p)
+		}
+	}
 }

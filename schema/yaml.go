@@ -558,10 +558,14 @@ func kindName(n *yaml.Node) string {
 
 // escapePtr escapes one JSON pointer reference token (RFC 6901).
 func escapePtr(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
+	// (A loop, not strings.ContainsAny: this runs for every key of every
+	// job, and nearly none needs escaping.)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '~' || s[i] == '/' {
+			return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+		}
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+	return s
 }
 
 // unescapePtr reverses escapePtr.
